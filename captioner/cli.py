@@ -1,0 +1,147 @@
+"""The ``captioner`` command line: gui (default), transcribe, devices, serve, sessions, export.
+
+Exit codes: 0 ok, 2 usage error (argparse), 1 runtime failure with a one-line
+reason on stderr. Heavy imports (Qt, PortAudio, the model) happen inside the
+subcommand that needs them, so ``--help`` and ``--version`` are instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from captioner import __version__
+from captioner.config import PROVIDERS
+from captioner.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("txt", "srt", "vtt", "json")
+
+
+class CliError(UserFacingError):
+    """A runtime failure to report as one line on stderr (exit 1)."""
+
+
+def _add_session_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", choices=PROVIDERS, default=None,
+                   help="speech service (default: the offline engine, or the saved choice)")
+    p.add_argument("--endpoint", metavar="URL",
+                   help="WebSocket URL overriding the provider's (EU host, self-hosted, a fake)")
+    p.add_argument("--language", default="en", help="language code (default: en)")
+    p.add_argument("--vocabulary", metavar="WORDS", default="",
+                   help="comma-separated custom words / key terms")
+    p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="captioner",
+        description="Real-time live captions, offline by default. "
+        "Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"captioner {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("--start", action="store_true",
+                        help="open the app already captioning with the saved settings")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--start", action="store_true",
+                     help="start captioning right away with the saved settings")
+
+    tr = sub.add_parser("transcribe", help="caption an audio file or live input in the terminal",
+                        description="Stream an audio file (or live input) through a provider, "
+                        "print captions as they arrive and write the transcript.")
+    tr.add_argument("file", nargs="?", metavar="FILE",
+                    help="audio file (WAV, any rate and channels); omit with --source for live")
+    _add_session_args(tr)
+    tr.add_argument("--format", choices=FORMATS, default="txt", help="transcript format")
+    tr.add_argument("-o", "--output", metavar="OUT", help="write the transcript to OUT")
+    tr.add_argument("--realtime", action="store_true",
+                    help="send a file at real-time speed, as live audio would arrive")
+    tr.add_argument("--source", choices=("mic", "system", "both"),
+                    help="caption live input instead of a file (Ctrl-C to end)")
+    tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
+
+    sub.add_parser("devices", help="list input devices and system-audio sources")
+
+    serve = sub.add_parser("serve", help="run the offline engine's WebSocket server",
+                           description="Serve the offline recognizer over the Speechmatics "
+                           "Real-Time v2 protocol.")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: 0 = any free port)")
+    serve.add_argument("--token", help="require this token from clients (needed off loopback)")
+    serve.add_argument("--max-sessions", type=int, default=4, help="concurrent sessions")
+    serve.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
+
+    sub.add_parser("sessions", help="list saved session transcripts")
+
+    ex = sub.add_parser("export", help="export a saved session transcript")
+    ex.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
+    ex.add_argument("--format", choices=FORMATS, default="txt", help="format (default: txt)")
+    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout)")
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("websockets").setLevel(max(level, logging.INFO))
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from captioner.engine.server import is_loopback, serve_forever
+
+    if not is_loopback(args.host) and not args.token:
+        raise CliError(f"refusing to listen on {args.host} without --token "
+                       "(anyone on the network could use the engine)")
+
+    def ready(url: str) -> None:
+        print(f"captioner serve: listening on {url}", flush=True)
+
+    try:
+        asyncio.run(serve_forever(args.host, args.port, args.token, args.max_sessions,
+                                  args.threads, ready))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        raise CliError(f"can't listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    command = args.command or "gui"
+    try:
+        if command == "gui":
+            from captioner.app import run_app
+
+            return run_app(start=args.start)
+        if command == "transcribe":
+            from captioner.transcribe import run_transcribe
+
+            if not args.file and not args.source:
+                parser.error("transcribe needs a FILE or --source mic|system|both")
+            return run_transcribe(args)
+        if command == "devices":
+            from captioner.audio.devices import print_devices
+
+            return print_devices()
+        if command == "serve":
+            return _cmd_serve(args)
+        if command in ("sessions", "export"):
+            from captioner.history_cli import run_history
+
+            return run_history(args)
+    except UserFacingError as exc:
+        print(f"captioner: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {command}")
+    return 2

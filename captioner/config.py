@@ -1,0 +1,50 @@
+"""Frozen settings for one captioning session; no Qt.
+
+The GUI builds these from QSettings, the CLI from its arguments; providers and
+the session engine read them and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SAMPLE_RATE_HZ = 16_000
+SAMPLE_WIDTH_BYTES = 2
+BYTES_PER_MS = SAMPLE_RATE_HZ * SAMPLE_WIDTH_BYTES // 1000  # 32
+
+PROVIDERS = ("local", "revai", "assemblyai", "speechmatics", "deepgram")
+PROVIDER_TITLES = {
+    "local": "Offline engine",
+    "revai": "Rev AI",
+    "assemblyai": "AssemblyAI",
+    "speechmatics": "Speechmatics",
+    "deepgram": "Deepgram",
+}
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Everything a provider needs to open a vendor session.
+
+    Attributes:
+        provider: one of :data:`PROVIDERS`.
+        language: BCP-47-ish language code (``"en"``).
+        endpoint: WebSocket URL overriding the vendor default (EU host,
+            self-hosted deployment, a local fake, a remote offline engine).
+        vocabulary: custom words / key terms to boost.
+        profanity_filter, remove_disfluencies, speaker_labels: vendor options
+            where offered.
+        options: further vendor-specific settings (``{"model": "nova-3"}``).
+    """
+
+    provider: str = "local"
+    language: str = "en"
+    endpoint: str | None = None
+    vocabulary: tuple[str, ...] = ()
+    profanity_filter: bool = False
+    remove_disfluencies: bool = False
+    speaker_labels: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # options is a dict; hash by identity-free fields
+        return hash((self.provider, self.language, self.endpoint, self.vocabulary))

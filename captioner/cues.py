@@ -1,0 +1,373 @@
+"""Split final segments into caption cues for SRT and WebVTT.
+
+Pure (no I/O). :func:`segment_cues` turns one segment into cues of at most
+:data:`MAX_LINES` lines of :data:`MAX_LINE_CHARS` characters spanning at most
+:data:`MAX_CUE_MS`, breaking at word boundaries (preferring sentence and clause
+ends) and timing each word from the segment's word timings, or by
+interpolating proportionally to characters when it has none.
+:func:`schedule` then fixes the timing of the whole sequence so cues are
+monotonic, never overlap, never last longer than :data:`MAX_CUE_MS`, and stay
+up long enough to read (:data:`MIN_CUE_MS`, or the reading time at
+:data:`READING_CPS`) when the next cue allows.
+
+Decisions:
+
+* Long words: a word longer than :data:`MAX_LINE_CHARS` gets a line of its own
+  and is not broken (a URL or a long compound stays intact and searchable).
+  Only a word that would not fit in a whole cue (more than
+  :data:`HARD_BREAK_CHARS`, in practice text in scripts written without spaces)
+  is hard-broken into pieces of :data:`MAX_LINE_CHARS`, never before a
+  combining mark.
+* Minimum display: a cue stays up at least :data:`MIN_CUE_MS` (longer for long
+  text, at :data:`READING_CPS`) unless the next cue starts sooner; then it is
+  cut at the next cue's start, but never shorter than :data:`MIN_VISIBLE_MS`:
+  a cue that overlaps the next one by more (overlapping speech from two
+  sources) pushes the next cue later rather than flashing by unreadably.
+* Lengths are counted in code points.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from captioner.transcript import Segment
+
+log = logging.getLogger(__name__)
+
+MAX_LINE_CHARS = 42
+MAX_LINES = 2
+MAX_CUE_MS = 7000
+MIN_CUE_MS = 1000
+MIN_VISIBLE_MS = 500
+#: reading speed used to keep longer cues up longer (characters a second)
+READING_CPS = 17
+#: duration assumed for a segment whose end is not after its start
+ESTIMATE_CPS = 15
+#: a single word longer than this cannot fit in a cue and is hard-broken
+HARD_BREAK_CHARS = MAX_LINE_CHARS * MAX_LINES
+
+_SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
+_CLAUSE_END = (",", ";", ":", "—", "–", "、", "，", "；") + _SENTENCE_END
+_CLOSERS = "\"'”’»)]"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One caption on screen.
+
+    Attributes:
+        start_ms, end_ms: display interval in ms from the session start.
+        lines: the text lines (unescaped, 1 to :data:`MAX_LINES`).
+        voice: who speaks ("Me", "Speaker 2"), or None.
+        is_gap: True for a "[… not captioned …]" marker cue.
+    """
+
+    start_ms: int
+    end_ms: int
+    lines: tuple[str, ...]
+    voice: str | None = None
+    is_gap: bool = False
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word of cue text with its spoken interval.
+
+    Attributes:
+        text: the word, never empty and without whitespace (a label may
+            contain a space: ``"Speaker 2:"``).
+        start_ms, end_ms: when it was spoken.
+        is_label: a speaker label prefix, not spoken text.
+    """
+
+    text: str
+    start_ms: int
+    end_ms: int
+    is_label: bool = False
+
+
+def clean_text(text: str) -> str:
+    """Return ``text`` with control characters removed and lone surrogates replaced.
+
+    Whitespace is left for the caller to normalise with ``str.split``.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cc" and not ch.isspace():
+            continue
+        out.append("\ufffd" if cat == "Cs" else ch)
+    return "".join(out)
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _align(texts: Sequence[str], seg: Segment) -> list[tuple[int, int] | None]:
+    """Times for each text token from the segment's words, None where unknown."""
+    words = [w for w in seg.words if w.text.strip()]
+    if not words:
+        return [None] * len(texts)
+    if len(words) == len(texts):
+        return [(w.start_ms, w.end_ms) for w in words]
+    times: list[tuple[int, int] | None] = [None] * len(texts)
+    j = 0
+    for i, text in enumerate(texts):
+        key = _norm(text)
+        if not key or j >= len(words):
+            continue
+        for k in range(j, min(j + 4, len(words))):
+            if _norm(words[k].text) == key:
+                times[i] = (words[k].start_ms, words[k].end_ms)
+                j = k + 1
+                break
+            if k + 1 < len(words) and _norm(words[k].text + words[k + 1].text) == key:
+                times[i] = (words[k].start_ms, words[k + 1].end_ms)
+                j = k + 2
+                break
+    return times
+
+
+def _segment_span_ms(seg: Segment, chars: int) -> tuple[int, int]:
+    if seg.end_ms > seg.start_ms:
+        return seg.start_ms, seg.end_ms
+    return seg.start_ms, seg.start_ms + max(1, round(chars * 1000 / ESTIMATE_CPS))
+
+
+def _interpolate(
+    texts: Sequence[str], times: list[tuple[int, int] | None], seg: Segment
+) -> list[tuple[int, int]]:
+    """Fill unknown times proportionally to characters between known neighbours."""
+    seg_start, seg_end = _segment_span_ms(seg, sum(len(t) + 1 for t in texts))
+    out: list[tuple[int, int]] = []
+    i = 0
+    n = len(texts)
+    while i < n:
+        known = times[i]
+        if known is not None:
+            out.append(known)
+            i += 1
+            continue
+        j = i
+        while j < n and times[j] is None:
+            j += 1
+        lo = out[-1][1] if out else seg_start
+        nxt = times[j] if j < n else None
+        hi = nxt[0] if nxt is not None else max(seg_end, lo)
+        hi = max(hi, lo)
+        weights = [len(t) + 1 for t in texts[i:j]]
+        total = sum(weights)
+        acc = 0
+        for w in weights:
+            a = lo + (hi - lo) * acc // total
+            acc += w
+            out.append((a, lo + (hi - lo) * acc // total))
+        i = j
+    return out
+
+
+def _hard_break(text: str) -> list[str]:
+    """Split a word into pieces of at most MAX_LINE_CHARS, never before a combining mark."""
+    pieces = []
+    start = 0
+    while len(text) - start > MAX_LINE_CHARS:
+        cut = start + MAX_LINE_CHARS
+        while cut > start + 1 and unicodedata.combining(text[cut]):
+            cut -= 1
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
+
+
+def segment_tokens(seg: Segment) -> list[Token]:
+    """The segment's text as timed tokens.
+
+    Times come from the segment's words where they match the text, else are
+    interpolated by characters; starts are made non-decreasing and every end
+    is at or after its start. Words longer than :data:`HARD_BREAK_CHARS` are
+    split into pieces.
+    """
+    texts = clean_text(seg.text).split()
+    if not texts:
+        return []
+    times = _interpolate(texts, _align(texts, seg), seg)
+    tokens: list[Token] = []
+    prev_start = -math.inf
+    for text, (start, end) in zip(texts, times, strict=True):
+        start = int(max(start, prev_start))
+        end = max(int(end), start)
+        prev_start = start
+        if len(text) <= HARD_BREAK_CHARS:
+            tokens.append(Token(text, start, end))
+            continue
+        pieces = _hard_break(text)
+        acc = 0
+        for piece in pieces:
+            a = start + (end - start) * acc // len(text)
+            acc += len(piece)
+            tokens.append(Token(piece, a, start + (end - start) * acc // len(text)))
+    return tokens
+
+
+def wrap_lines(texts: Sequence[str]) -> list[str] | None:
+    """Lay words out in at most :data:`MAX_LINES` balanced lines.
+
+    Args:
+        texts: the words, in order.
+
+    Returns:
+        The lines, or None if the words do not fit. A line is at most
+        :data:`MAX_LINE_CHARS` long unless it holds a single longer word.
+    """
+    if not texts:
+        return None
+    whole = " ".join(texts)
+    if len(whole) <= MAX_LINE_CHARS or len(texts) == 1:
+        return [whole]
+    best: tuple[tuple[int, bool], list[str]] | None = None
+    for k in range(1, len(texts)):
+        top = " ".join(texts[:k])
+        bottom = " ".join(texts[k:])
+        if len(top) > MAX_LINE_CHARS and k > 1:
+            break
+        if len(bottom) > MAX_LINE_CHARS and len(texts) - k > 1:
+            continue
+        # balanced first; on a tie the shorter line on top (a pyramid)
+        key = (max(len(top), len(bottom)), len(top) > len(bottom))
+        if best is None or key < best[0]:
+            best = (key, [top, bottom])
+    return best[1] if best else None
+
+
+def _fits(tokens: Sequence[Token]) -> bool:
+    span = max(t.end_ms for t in tokens) - tokens[0].start_ms
+    return span <= MAX_CUE_MS and wrap_lines([t.text for t in tokens]) is not None
+
+
+def _ends(token: Token, marks: tuple[str, ...]) -> bool:
+    return not token.is_label and token.text.rstrip(_CLOSERS).endswith(marks)
+
+
+def _sentence_after(tokens: Sequence[Token], i: int) -> list[Token]:
+    """Tokens from ``i`` through the end of the sentence they begin."""
+    j = i
+    while j < len(tokens) - 1 and not _ends(tokens[j], _SENTENCE_END):
+        j += 1
+    return list(tokens[i : j + 1])
+
+
+def _clause_cut(cur: Sequence[Token]) -> int | None:
+    """Where to end a full cue early so it ends at a clause; None if nowhere good."""
+    chars = sum(len(t.text) + 1 for t in cur)
+    head = chars  # length of cur[:k]
+    for k in range(len(cur) - 1, 0, -1):
+        head -= len(cur[k].text) + 1
+        if head * 2 < chars:
+            return None
+        if _ends(cur[k - 1], _CLAUSE_END) and any(not t.is_label for t in cur[:k]):
+            return k
+    return None
+
+
+def group_tokens(tokens: Sequence[Token]) -> list[list[Token]]:
+    """Group tokens into cues that fit, ending cues at sentences or clauses when possible."""
+    groups: list[list[Token]] = []
+    cur: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not cur:
+            cur = [tok]
+            i += 1
+            continue
+        if _fits([*cur, tok]):
+            if _ends(cur[-1], _SENTENCE_END) and not _fits(cur + _sentence_after(tokens, i)):
+                groups.append(cur)
+                cur = []
+                continue
+            cur.append(tok)
+            i += 1
+            continue
+        cut = _clause_cut(cur)
+        if cut is not None and _fits([*cur[cut:], tok]):
+            groups.append(cur[:cut])
+            cur = cur[cut:]
+        else:
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def segment_cues(seg: Segment, *, voice: str | None = None, prefix: str | None = None) -> list[Cue]:
+    """Split one segment into cues with their spoken (not yet scheduled) times.
+
+    Args:
+        seg: the segment.
+        voice: the speaker or source name to attach to every cue.
+        prefix: a label shown as text before the first word (``"Me:"``).
+
+    Returns:
+        Cues in order; empty if the segment has no text.
+    """
+    tokens = segment_tokens(seg)
+    if not tokens:
+        return []
+    if prefix:
+        tokens.insert(0, Token(prefix, tokens[0].start_ms, tokens[0].start_ms, is_label=True))
+    cues = []
+    for group in group_tokens(tokens):
+        lines = wrap_lines([t.text for t in group])
+        assert lines is not None  # every group fits by construction
+        end = max(t.end_ms for t in group)
+        cues.append(Cue(group[0].start_ms, end, tuple(lines), voice))
+    return cues
+
+
+def text_cue(text: str, start_ms: int, end_ms: int, *, is_gap: bool = False) -> Cue:
+    """A cue showing fixed text (a gap marker) over an interval, wrapped to fit."""
+    words = clean_text(text).split()
+    lines = wrap_lines(words) or [" ".join(words)]
+    if len(lines) > MAX_LINES:  # pragma: no cover - callers pass short text
+        lines = lines[:MAX_LINES]
+    return Cue(start_ms, max(end_ms, start_ms), tuple(lines), None, is_gap)
+
+
+def _reading_ms(cue: Cue) -> int:
+    chars = sum(len(line) for line in cue.lines)
+    return max(MIN_CUE_MS, math.ceil(chars * 1000 / READING_CPS))
+
+
+def schedule(cues: Iterable[Cue]) -> list[Cue]:
+    """Fix display times so the sequence is valid and readable.
+
+    Cues keep their order. Each starts at its spoken start, or when the
+    previous one ends if that is later (never before 0); it stays up until its
+    spoken end or its reading time (:func:`_reading_ms`), whichever is later,
+    but at most :data:`MAX_CUE_MS`, and it ends when the next cue starts if
+    that is sooner, though not before :data:`MIN_VISIBLE_MS`.
+
+    Returns:
+        New cues, monotonic and non-overlapping, each lasting between 1 ms and
+        :data:`MAX_CUE_MS`.
+    """
+    items = list(cues)
+    out: list[Cue] = []
+    prev_end = 0
+    for i, cue in enumerate(items):
+        start = max(cue.start_ms, prev_end, 0)
+        desired = min(max(cue.end_ms, start + _reading_ms(cue)), start + MAX_CUE_MS)
+        if i + 1 < len(items):
+            desired = min(desired, max(items[i + 1].start_ms, start + MIN_VISIBLE_MS))
+        out.append(Cue(start, desired, cue.lines, cue.voice, cue.is_gap))
+        prev_end = desired
+    return out

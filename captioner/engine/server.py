@@ -1,0 +1,227 @@
+"""``captioner serve``: the offline recognizer behind a Speechmatics RT v2 WebSocket server.
+
+One loaded model is shared; each connection gets its own recognizer and its own
+worker thread, so sessions run side by side (bounded by ``max_sessions``) and
+heavy inference never blocks the event loop. Audio frames are acknowledged
+with ``AudioAdded`` only after they have been recognized, which gives clients
+the back-pressure the protocol promises. Binds loopback by default; any other
+address needs a token (``Authorization: Bearer <token>`` or ``?jwt=<token>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hmac
+import ipaddress
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from captioner import __version__
+from captioner.audio.resample import StreamConverter
+from captioner.engine import protocol
+from captioner.engine.base import Recognizer
+
+log = logging.getLogger(__name__)
+
+RecognizerFactory = Callable[[], Recognizer]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class EngineServer:
+    """Serves recognition sessions over the Speechmatics RT v2 protocol.
+
+    Args:
+        recognizer_factory: makes a recognizer for one session (called in a thread).
+        token: required from clients when set.
+        max_sessions: concurrent sessions; more get ``quota_exceeded`` (close 4005).
+    """
+
+    def __init__(self, recognizer_factory: RecognizerFactory, *, token: str | None = None,
+                 max_sessions: int = 4, eos_close_timeout_s: float = 10.0) -> None:
+        self._factory = recognizer_factory
+        self._token = token
+        self.max_sessions = max_sessions
+        self.active_sessions = 0
+        self.eos_close_timeout_s = eos_close_timeout_s
+        self._server: Server | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen; returns the ws:// URL clients should use."""
+        if not is_loopback(host) and not self._token:
+            raise ValueError(f"refusing to listen on {host} without --token: anyone on the "
+                             "network could use the engine")
+        self._server = await serve(self._handle, host, port, process_request=self._check_auth,
+                                   max_size=2**22, ping_interval=20, ping_timeout=60)
+        sock = next(iter(self._server.sockets))
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        return f"ws://{shown}:{bound_port}/v2"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def _check_auth(self, connection: ServerConnection, request: Request) -> Response | None:
+        if not self._token:
+            return None
+        header = request.headers.get("Authorization", "")
+        query = parse_qs(urlsplit(request.path).query)
+        offered = header[7:] if header.startswith("Bearer ") else (query.get("jwt") or [""])[0]
+        if hmac.compare_digest(offered.encode(), self._token.encode()):
+            return None
+        return connection.respond(HTTPStatus.UNAUTHORIZED, "a valid token is required\n")
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        if self.active_sessions >= self.max_sessions:
+            await self._fail(ws, "quota_exceeded",
+                             f"the engine is serving its maximum of {self.max_sessions} sessions")
+            return
+        self.active_sessions += 1
+        slot = [True]  # released at EndOfTranscript, so a client's next session fits
+
+        def release() -> None:
+            if slot[0]:
+                slot[0] = False
+                self.active_sessions -= 1
+
+        worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="engine-session")
+        try:
+            await self._session(ws, worker, release)
+        except ConnectionClosed:
+            log.info("client went away mid-session")
+        finally:
+            worker.shutdown(wait=False, cancel_futures=True)
+            release()
+
+    async def _fail(self, ws: ServerConnection, type_: str, reason: str,
+                    seq_no: int | None = None) -> None:
+        try:
+            await ws.send(protocol.error(type_, reason, seq_no))
+            await ws.close(protocol.CLOSE_CODES.get(type_, 1011), type_)
+        except ConnectionClosed:
+            pass
+
+    async def _session(self, ws: ServerConnection,
+                       worker: concurrent.futures.ThreadPoolExecutor,
+                       release: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            fmt, _config = protocol.parse_start(await asyncio.wait_for(ws.recv(), 60))
+        except protocol.ProtocolError as exc:
+            await self._fail(ws, exc.type, exc.reason)
+            return
+        except TimeoutError:
+            await self._fail(ws, "protocol_error", "no StartRecognition within 60 s")
+            return
+        try:
+            recognizer = await loop.run_in_executor(worker, self._factory)
+        except Exception as exc:  # noqa: BLE001 - reported to the client, logged
+            log.exception("could not create a recognizer")
+            await self._fail(ws, "job_error", f"the offline engine could not start: {exc}")
+            return
+        dtype = "<i2" if fmt.encoding == "pcm_s16le" else "<f4"
+        converter = StreamConverter(fmt.sample_rate_hz, 1, dtype)
+        await ws.send(protocol.recognition_started(__version__))
+        seq_no = 0
+        eos_seen = False
+        while True:
+            try:
+                # after EndOfTranscript the client should close; don't wait forever
+                message = await asyncio.wait_for(
+                    ws.recv(), self.eos_close_timeout_s if eos_seen else None)
+            except TimeoutError:
+                await ws.close()
+                return
+            except ConnectionClosed:
+                return
+            if isinstance(message, bytes):
+                if eos_seen:
+                    await ws.send(protocol.warning("add_audio_after_eos",
+                                                   "audio after EndOfStream is ignored"))
+                    continue
+                seq_no += 1
+                if len(message) % np.dtype(dtype).itemsize:
+                    await self._fail(ws, "protocol_error", "audio frame is not a whole number of "
+                                     "samples", seq_no)
+                    return
+                pcm = converter.convert(message)
+                hyps = await loop.run_in_executor(worker, recognizer.accept, pcm)
+                for hyp in hyps:
+                    await ws.send(protocol.transcript(hyp))
+                await ws.send(protocol.audio_added(seq_no))
+                continue
+            try:
+                msg = json.loads(message)
+            except ValueError:
+                await self._fail(ws, "invalid_message", "message is not valid JSON")
+                return
+            kind = msg.get("message") if isinstance(msg, dict) else None
+            if kind == "EndOfStream":
+                last = msg.get("last_seq_no")
+                if last != seq_no:
+                    await ws.send(protocol.warning(
+                        "protocol_warning" if isinstance(last, int) else "invalid_message",
+                        f"last_seq_no {last!r} does not match the {seq_no} frames received"))
+                eos_seen = True
+                tail = converter.convert(b"", last=True)
+                hyps = await loop.run_in_executor(worker, _finish, recognizer, tail)
+                for hyp in hyps:
+                    await ws.send(protocol.transcript(hyp))
+                await ws.send(protocol.end_of_transcript())
+                release()
+                continue
+            if kind == "ForceEndOfUtterance":
+                hyps = await loop.run_in_executor(worker, recognizer.finish)
+                for hyp in hyps:
+                    await ws.send(protocol.transcript(hyp))
+                continue
+            if kind == "SetRecognitionConfig":
+                continue  # max_delay etc. do not change how this engine decodes
+            if kind == "StartRecognition":
+                await self._fail(ws, "protocol_error", "StartRecognition was already received")
+                return
+            await self._fail(ws, "invalid_message", f"unknown message {str(kind)[:40]!r}")
+            return
+
+
+def _finish(recognizer: Recognizer, tail: bytes) -> list:
+    hyps = recognizer.accept(tail) if tail else []
+    return hyps + recognizer.finish()
+
+
+def whisper_factory(threads: int = 2) -> RecognizerFactory:
+    """Load the bundled model once and make recognizers that share it."""
+    from captioner.engine.recognizer import WhisperRecognizer, load_model
+
+    model = load_model(threads=threads)
+    return lambda: WhisperRecognizer(model)
+
+
+async def serve_forever(host: str, port: int, token: str | None, max_sessions: int,
+                        threads: int, on_ready: Callable[[str], None]) -> None:
+    factory = await asyncio.to_thread(whisper_factory, threads)
+    server = EngineServer(factory, token=token, max_sessions=max_sessions)
+    url = await server.start(host, port)
+    on_ready(url)
+    try:
+        await asyncio.Future()
+    finally:
+        await server.close()

@@ -1,0 +1,853 @@
+"""Append-only, crash-safe session log (JSON Lines), and reading it back for recovery.
+
+One file per session, ``<id>.jsonl`` in :func:`default_dir`, private to the
+user (0600). The first line is a ``session`` header (``version``, ``id``,
+``started_at``, ``provider``, ``language``, ``sources`` and any other meta),
+then one ``final`` line per final segment and one ``gap`` line per gap, in the
+order they happened, and an ``end`` line when the session closes normally
+(with ``duration_ms`` and ``word_count``, so listing sessions is cheap).
+
+Durability: the caller appends a final *before* showing it. Each line goes to
+the kernel in a single ``os.write`` of the whole line, so it is in the OS page
+cache when :meth:`Journal.append_final` returns: a crashed or killed process
+loses nothing it showed. ``fsync`` runs from the caller's thread when at least
+:data:`FSYNC_INTERVAL_S` has passed since the last one, and on
+:meth:`Journal.sync`, which the app's 1 s timer calls; only a power loss or an
+OS crash can lose the last second.
+
+Failures never reach the caller: on a full disk, an unwritable folder or an
+I/O error the lines wait in a bounded in-memory backlog, :attr:`Journal.healthy`
+turns False and :attr:`Journal.last_error` says what is wrong in words for the
+user; every later append or sync retries, and once the disk accepts writes
+again the backlog is written in order. A line cut short by a partial write is
+completed before anything else is written.
+
+While a journal is open its file holds an exclusive ``flock`` (where the OS
+has one), so other app instances see it as live and neither recover nor prune
+it; a killed process's lock goes with it.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from captioner.export import (
+    describe_os_error,
+    gap_from_dict,
+    gap_to_dict,
+    segment_from_dict,
+    segment_to_dict,
+)
+from captioner.transcript import Gap, Segment, Transcript
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+ENV_DATA_DIR = "CAPTIONER_DATA_DIR"
+SUFFIX = ".jsonl"
+FSYNC_INTERVAL_S = 1.0
+MAX_BACKLOG_BYTES = 32 * 1024 * 1024
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_TAIL_BYTES = 64 * 1024
+# the fd is unusable; open the file again on the next retry
+_REOPEN_ERRNOS = {errno.EBADF, errno.ENODEV, errno.ENXIO, getattr(errno, "ESTALE", errno.EBADF)}
+
+
+def default_dir() -> Path:
+    """Where sessions are kept: ``$CAPTIONER_DATA_DIR/sessions`` if set, else
+    the platform's user data folder (``~/.local/share/captioner/sessions``)."""
+    base = os.environ.get(ENV_DATA_DIR)
+    root = Path(base) if base else Path(platformdirs.user_data_dir("captioner", appauthor=False))
+    return root / "sessions"
+
+
+def new_session_id(now: datetime | None = None) -> str:
+    """A session id that sorts by start time: ``"20261122-134501-ab12"`` (UTC)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _encode(record: Mapping[str, Any]) -> bytes:
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    # lone surrogates become \\udcxx escapes, which json.loads reads back as they were
+    return (text + "\n").encode("utf-8", errors="backslashreplace")
+
+
+def error_message(exc: OSError, folder: Path) -> str:
+    """What to tell the user when the journal can't be written."""
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return (
+            "Can't save the transcript: the disk is full. "
+            "Captioning continues; free some space and it will be saved."
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"Can't save the transcript: the folder {folder} is not writable "
+            f"({describe_os_error(exc)}). Captioning continues; make it writable "
+            "and the transcript will be saved."
+        )
+    if code in (errno.ENOENT, errno.ENOTDIR, errno.EEXIST):
+        return (
+            f"Can't save the transcript: the folder {folder} can't be created. "
+            "Captioning continues; export the transcript to keep it."
+        )
+    return (
+        f"Can't save the transcript: {describe_os_error(exc)}. Captioning continues; "
+        "it will be saved if the disk recovers. Export the transcript to keep it."
+    )
+
+
+_DROPPED_MESSAGE = (
+    "Part of the transcript could not be saved because the disk stayed unavailable "
+    "too long. Captioning continues; export the transcript to keep all of it."
+)
+
+
+def _lock(fd: int) -> None:
+    if fcntl is None:  # pragma: no cover
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        log.debug("could not lock journal: %s", exc)
+
+
+def is_live(path: str | os.PathLike[str]) -> bool:
+    """Whether a running journal (in any process) holds the session file open."""
+    if fcntl is None:  # pragma: no cover
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # also drops our shared lock
+    return False
+
+
+class Journal:
+    """An open session log. Make one with :meth:`create`.
+
+    Not meant to be shared between threads, though a lock makes that safe.
+
+    Attributes:
+        id: the session id (also the file's stem).
+        path: the ``.jsonl`` file.
+        header: the header record written first.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        header: dict[str, Any],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        fsync_interval_s: float = FSYNC_INTERVAL_S,
+        max_backlog_bytes: int = MAX_BACKLOG_BYTES,
+    ) -> None:
+        self.path = path
+        self.id: str = header["id"]
+        self.header = header
+        self._clock = clock
+        self._fsync_interval_s = fsync_interval_s
+        self._max_backlog_bytes = max_backlog_bytes
+        self._fd: int | None = None
+        self._existed = False  # the file was created, so reopen without O_EXCL
+        self._backlog: collections.deque[bytes | memoryview] = collections.deque()
+        self._backlog_bytes = 0
+        self._dirty = False
+        self._last_fsync_s = clock()
+        self._error: str | None = None
+        self._dropped_lines = 0
+        self._closed = False
+        self._finals = 0
+        self._gaps = 0
+        self._word_count = 0
+        self._duration_ms = 0
+        self._lock = threading.Lock()
+
+    # -- creation ------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        folder: str | os.PathLike[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        fsync_interval_s: float = FSYNC_INTERVAL_S,
+        max_backlog_bytes: int = MAX_BACKLOG_BYTES,
+    ) -> Journal:
+        """Start a session log and write its header.
+
+        Never raises for I/O: if the folder can't be created or written, the
+        journal starts unhealthy, with the header in its backlog, and keeps
+        retrying.
+
+        Args:
+            folder: the sessions folder; :func:`default_dir` if None.
+            meta: ``provider``, ``language``, ``sources`` and anything else to
+                keep in the header (``started_at`` defaults to now).
+            clock: monotonic seconds, for fsync batching (tests pass a fake).
+            fsync_interval_s: the longest time between fsyncs on append.
+            max_backlog_bytes: how much unwritten data to keep in memory.
+        """
+        folder = _folder(folder)
+        meta = dict(meta or {})
+        for _ in range(10):
+            session_id = new_session_id()
+            if not (folder / f"{session_id}{SUFFIX}").exists():
+                break
+        header: dict[str, Any] = {
+            "type": "session",
+            "version": VERSION,
+            "id": session_id,
+            "started_at": meta.pop("started_at", None) or _now_iso(),
+            "provider": meta.pop("provider", None),
+            "language": meta.pop("language", None),
+            "sources": list(meta.pop("sources", None) or []),
+        }
+        for key, value in meta.items():
+            header.setdefault(key, value)
+        journal = cls(
+            folder / f"{session_id}{SUFFIX}",
+            header,
+            clock=clock,
+            fsync_interval_s=fsync_interval_s,
+            max_backlog_bytes=max_backlog_bytes,
+        )
+        with journal._lock:
+            journal._enqueue(_encode(header))
+            if journal._drain():
+                journal._fsync(force=True)
+                _fsync_dir(folder)
+        log.info("journal %s started in %s", session_id, folder)
+        return journal
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def healthy(self) -> bool:
+        """True while everything appended is written (to the OS, at least)."""
+        return self._error is None and self._dropped_lines == 0
+
+    @property
+    def last_error(self) -> str:
+        """A message for the user when not :attr:`healthy`, else ``""``."""
+        if self._error:
+            return self._error
+        return _DROPPED_MESSAGE if self._dropped_lines else ""
+
+    @property
+    def pending_lines(self) -> int:
+        """Lines waiting in memory for the disk."""
+        return len(self._backlog)
+
+    @property
+    def dropped_lines(self) -> int:
+        """Lines not kept because the backlog was full."""
+        return self._dropped_lines
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def word_count(self) -> int:
+        return self._word_count
+
+    # -- writing -------------------------------------------------------------
+
+    def append_final(self, segment: Segment) -> bool:
+        """Log a final segment; call it before showing the segment.
+
+        Returns:
+            True if the line reached the OS; False if it waits in the backlog
+            (see :attr:`last_error`). Never raises.
+        """
+        self._finals += 1
+        self._word_count += len(segment.text.split())
+        self._duration_ms = max(self._duration_ms, segment.end_ms)
+        return self._append({"type": "final", **segment_to_dict(segment)})
+
+    def append_gap(self, gap: Gap) -> bool:
+        """Log a stretch of audio that was not captioned. Never raises."""
+        self._gaps += 1
+        self._duration_ms = max(self._duration_ms, gap.end_ms)
+        return self._append({"type": "gap", **gap_to_dict(gap)})
+
+    def sync(self) -> bool:
+        """Retry the backlog and fsync whatever was written; for the app's 1 s timer.
+
+        Returns:
+            :attr:`healthy`. Never raises.
+        """
+        with self._lock:
+            if self._drain():
+                self._fsync(force=True)
+            if self._closed and not self._backlog:
+                self._close_fd()
+        return self.healthy
+
+    def close(self) -> bool:
+        """Write the ``end`` line, fsync and close.
+
+        If lines are still unwritten the file stays open and :meth:`sync`
+        keeps retrying them. Returns whether everything is on disk.
+        """
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._enqueue(
+                    _encode(
+                        {
+                            "type": "end",
+                            "ended_at": _now_iso(),
+                            "duration_ms": self._duration_ms,
+                            "word_count": self._word_count,
+                            "finals": self._finals,
+                            "gaps": self._gaps,
+                        }
+                    )
+                )
+            if self._drain():
+                self._fsync(force=True)
+            if not self._backlog:
+                self._close_fd()
+            log.info("journal %s closed (%d finals)", self.id, self._finals)
+        return self.healthy and not self._backlog
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _append(self, record: Mapping[str, Any]) -> bool:
+        try:
+            line = _encode(record)
+        except (TypeError, ValueError) as exc:  # pragma: no cover - default=str covers it
+            log.error("journal: can't encode a record: %s", exc)
+            return False
+        with self._lock:
+            if self._closed:
+                log.warning("journal %s: append after close ignored", self.id)
+                return False
+            if not self._enqueue(line):
+                return False
+            written = self._drain()
+            if written:
+                self._fsync(force=False)
+            return written
+
+    def _enqueue(self, line: bytes) -> bool:
+        if self._backlog_bytes + len(line) > self._max_backlog_bytes and self._backlog:
+            self._dropped_lines += 1
+            if self._dropped_lines == 1:
+                log.error("journal %s: backlog full, dropping lines", self.id)
+            return False
+        self._backlog.append(line)
+        self._backlog_bytes += len(line)
+        return True
+
+    def _open(self) -> bool:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | (0 if self._existed else os.O_EXCL)
+        try:
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            self._failed(exc)
+            return False
+        self._existed = True
+        self._fd = fd
+        _lock(fd)
+        return True
+
+    def _drain(self) -> bool:
+        """Write the backlog in order; True when it is empty."""
+        # NB: called with self._lock held
+        if not self._backlog:
+            return True
+        if self._fd is None and not self._open():
+            return False
+        assert self._fd is not None
+        while self._backlog:
+            data = self._backlog[0]
+            try:
+                written = os.write(self._fd, data)
+            except OSError as exc:
+                self._failed(exc)
+                return False
+            if written <= 0:
+                self._failed(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+                return False
+            self._dirty = True
+            self._backlog_bytes -= written
+            if written < len(data):
+                # the rest of this line must follow before anything else
+                self._backlog[0] = memoryview(data)[written:]
+                continue
+            self._backlog.popleft()
+        self._recovered()
+        return True
+
+    def _fsync(self, *, force: bool) -> None:
+        # NB: called with self._lock held
+        if self._fd is None or not self._dirty:
+            return
+        now_s = self._clock()
+        if not force and now_s - self._last_fsync_s < self._fsync_interval_s:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._failed(exc)
+            return
+        self._dirty = False
+        self._last_fsync_s = now_s
+        self._recovered()
+
+    def _failed(self, exc: OSError) -> None:
+        message = error_message(exc, self.dir)
+        if message != self._error:
+            log.warning(
+                "journal %s: %s; %d lines waiting in memory", self.path, exc, len(self._backlog)
+            )
+        self._error = message
+        if exc.errno in _REOPEN_ERRNOS:
+            self._close_fd()
+
+    def _recovered(self) -> None:
+        if self._error is not None:
+            log.info("journal %s: writing again, backlog saved", self.path)
+            self._error = None
+
+    def _close_fd(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.close(self._fd)  # also releases the flock
+        except OSError as exc:
+            log.debug("journal close: %s", exc)
+        self._fd = None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- reading -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session read back from its journal.
+
+    Attributes:
+        meta: the header (``id``, ``started_at``, ``provider``, ...); ``{}``
+            if it was lost.
+        segments: the finals in the order they were logged.
+        gaps: the gaps in the order they were logged.
+        ended: an ``end`` line was found (closed normally or recovered).
+        recovered: the end line was added by :func:`mark_recovered`.
+        path: the file read.
+        skipped_lines: damaged lines that were skipped.
+        end: the end record, if any.
+    """
+
+    meta: dict[str, Any]
+    segments: tuple[Segment, ...]
+    gaps: tuple[Gap, ...]
+    ended: bool
+    recovered: bool = False
+    path: Path | None = None
+    skipped_lines: int = 0
+    end: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.meta.get("id") or (self.path.stem if self.path else ""))
+
+    @property
+    def duration_ms(self) -> int:
+        return max([s.end_ms for s in self.segments] + [g.end_ms for g in self.gaps] + [0])
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(s.text.split()) for s in self.segments)
+
+    def transcript(self) -> Transcript:
+        """The session as a :class:`Transcript` (finals in time order, gaps)."""
+        t = Transcript()
+        for seg in self.segments:
+            t.add_final(seg)
+        for gap in self.gaps:
+            t.add_gap(gap)
+        return t
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of the session history.
+
+    Attributes:
+        id, path: the session and its file.
+        started_at: ISO 8601 with offset, as logged ("" if unknown).
+        duration_ms: the end of the last segment or gap.
+        provider, language: from the header.
+        word_count: words in all finals.
+        ended: closed normally or recovered.
+        recovered: the end line was added by recovery.
+        live: a running journal holds it open right now.
+    """
+
+    id: str
+    path: Path
+    started_at: str
+    duration_ms: int
+    provider: str | None
+    word_count: int
+    ended: bool
+    language: str | None = None
+    recovered: bool = False
+    live: bool = False
+
+
+def _parse(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Records from JSON Lines, skipping damaged lines (a torn last line quietly)."""
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n")
+    if complete or not lines[-1]:
+        lines.pop()
+    records: list[dict[str, Any]] = []
+    skipped = 0
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            skipped += 1
+            if number == len(lines) and not complete:
+                log.info("%s: ignoring a torn last line (the app stopped mid-write)", path)
+            else:
+                log.warning("%s: skipping damaged line %d", path, number)
+            continue
+        records.append(record)
+    return records, skipped
+
+
+def load_session(path: str | os.PathLike[str]) -> SessionRecord:
+    """Read a journal, tolerating a torn last line and skipping damaged lines.
+
+    Raises:
+        OSError: the file can't be read.
+    """
+    p = Path(path)
+    records, skipped = _parse(p.read_bytes(), p)
+    meta: dict[str, Any] = {}
+    segments: list[Segment] = []
+    gaps: list[Gap] = []
+    end: dict[str, Any] | None = None
+    for number, rec in enumerate(records, start=1):
+        kind = rec.get("type")
+        try:
+            if kind == "session" and not meta:
+                meta = {k: v for k, v in rec.items() if k != "type"}
+                if int(meta.get("version", VERSION)) > VERSION:
+                    log.warning(
+                        "%s: journal version %s is newer; reading what we can", p, meta["version"]
+                    )
+            elif kind == "final":
+                segments.append(segment_from_dict(rec))
+            elif kind == "gap":
+                gaps.append(gap_from_dict(rec))
+            elif kind == "end":
+                end = rec
+            else:
+                log.debug("%s: ignoring record type %r", p, kind)
+        except (KeyError, TypeError, ValueError) as exc:
+            skipped += 1
+            log.warning("%s: skipping malformed %s record %d: %s", p, kind, number, exc)
+    return SessionRecord(
+        meta=meta,
+        segments=tuple(segments),
+        gaps=tuple(gaps),
+        ended=end is not None,
+        recovered=bool(end and end.get("recovered")),
+        path=p,
+        skipped_lines=skipped,
+        end=end,
+    )
+
+
+def _head_and_tail(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The first and last records, if each is a complete line (cheap for big files)."""
+    with open(path, "rb") as f:
+        head_raw = f.readline(_TAIL_BYTES)
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - _TAIL_BYTES))
+        tail_raw = f.read()
+    tail_lines = tail_raw.split(b"\n")
+    tail = tail_lines[-2] if tail_raw.endswith(b"\n") and len(tail_lines) >= 2 else b""
+
+    def parse(raw: bytes) -> dict[str, Any] | None:
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return None
+        return rec if isinstance(rec, dict) else None
+
+    return parse(head_raw), parse(tail)
+
+
+def summarize(path: str | os.PathLike[str]) -> SessionSummary:
+    """A :class:`SessionSummary` for one journal, reading only its ends when it was closed.
+
+    Raises:
+        OSError: the file can't be read.
+    """
+    p = Path(path)
+    head, tail = _head_and_tail(p)
+    if (
+        head is not None
+        and head.get("type") == "session"
+        and tail is not None
+        and tail.get("type") == "end"
+        and "word_count" in tail
+        and "duration_ms" in tail
+    ):
+        meta = head
+        ended, recovered = True, bool(tail.get("recovered"))
+        words, duration_ms = int(tail["word_count"]), int(tail["duration_ms"])
+    else:
+        rec = load_session(p)
+        meta = rec.meta
+        ended, recovered = rec.ended, rec.recovered
+        words, duration_ms = rec.word_count, rec.duration_ms
+    return SessionSummary(
+        id=str(meta.get("id") or p.stem),
+        path=p,
+        started_at=str(meta.get("started_at") or ""),
+        duration_ms=duration_ms,
+        provider=meta.get("provider"),
+        word_count=words,
+        ended=ended,
+        language=meta.get("language"),
+        recovered=recovered,
+        live=is_live(p),
+    )
+
+
+def _start_key(summary: SessionSummary) -> tuple[float, str]:
+    try:
+        started = datetime.fromisoformat(summary.started_at)
+        if started.tzinfo is None:
+            started = started.astimezone()
+        ts = started.timestamp()
+    except ValueError:
+        try:
+            ts = summary.path.stat().st_mtime
+        except OSError:
+            ts = 0.0
+    return ts, summary.id
+
+
+def _folder(folder: str | os.PathLike[str] | None) -> Path:
+    return Path(folder) if folder is not None else default_dir()
+
+
+def list_sessions(folder: str | os.PathLike[str] | None = None) -> list[SessionSummary]:
+    """All sessions in a folder, newest first; unreadable files are skipped with a warning."""
+    root = _folder(folder)
+    if not root.is_dir():
+        return []
+    out = []
+    for path in root.glob(f"*{SUFFIX}"):
+        try:
+            out.append(summarize(path))
+        except OSError as exc:
+            log.warning("can't read session %s: %s", path, exc)
+    out.sort(key=_start_key, reverse=True)
+    return out
+
+
+def find_unfinished(
+    folder: str | os.PathLike[str] | None = None,
+    *,
+    exclude: Iterable[str] = (),
+) -> list[SessionSummary]:
+    """Sessions without an end line that no running journal holds: crashed ones.
+
+    The app offers to recover them (then calls :func:`mark_recovered`). Empty
+    ones (``word_count == 0``) are included; the app may just mark them.
+
+    Args:
+        exclude: session ids to leave out (the current session).
+    """
+    skip = set(exclude)
+    return [s for s in list_sessions(folder) if not s.ended and not s.live and s.id not in skip]
+
+
+def mark_recovered(path: str | os.PathLike[str]) -> bool:
+    """Close a crashed session by appending an ``end`` line with ``"recovered": true``.
+
+    A torn last line is first ended with a newline, so it stays a skipped line
+    of its own. Its ``ended_at`` is the file's last write time.
+
+    Returns:
+        True if the session is now ended (or already was); False if a running
+        journal holds it.
+
+    Raises:
+        OSError: the file can't be read or written.
+    """
+    p = Path(path)
+    if is_live(p):
+        log.warning("not recovering %s: it is open in a running session", p)
+        return False
+    rec = load_session(p)
+    if rec.ended:
+        return True
+    mtime = datetime.fromtimestamp(p.stat().st_mtime).astimezone()
+    line = _encode(
+        {
+            "type": "end",
+            "recovered": True,
+            "ended_at": mtime.isoformat(timespec="seconds"),
+            "recovered_at": _now_iso(),
+            "duration_ms": rec.duration_ms,
+            "word_count": rec.word_count,
+            "finals": len(rec.segments),
+            "gaps": len(rec.gaps),
+        }
+    )
+    fd = os.open(p, os.O_RDWR | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.info("recovered session %s (%d finals)", rec.id, len(rec.segments))
+    return True
+
+
+def _session_path(folder: Path, session_id: str) -> Path:
+    if not _ID_RE.match(session_id):
+        raise ValueError(f"not a session id: {session_id!r}")
+    return folder / f"{session_id}{SUFFIX}"
+
+
+def delete_session(folder: str | os.PathLike[str] | None, session_id: str) -> bool:
+    """Delete a session's file.
+
+    Returns:
+        True if deleted; False if it didn't exist or a running journal holds it.
+
+    Raises:
+        ValueError: ``session_id`` is not a plain id (no paths).
+        OSError: the file can't be deleted.
+    """
+    path = _session_path(_folder(folder), session_id)
+    if is_live(path):
+        log.warning("not deleting %s: it is open in a running session", path)
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    log.info("deleted session %s", session_id)
+    return True
+
+
+def prune(
+    folder: str | os.PathLike[str] | None,
+    keep_days: float | None,
+    *,
+    current: str | Journal | None = None,
+    now_s: float | None = None,
+) -> list[str]:
+    """Delete ended sessions last written more than ``keep_days`` ago.
+
+    Never deletes an unfinished session (it may need recovery), one a running
+    journal holds, or ``current``.
+
+    Args:
+        folder: the sessions folder (None: :func:`default_dir`).
+        keep_days: retention; None keeps everything.
+        current: the running session (id or journal), kept whatever its age.
+        now_s: the time to measure from (``time.time()`` if None).
+
+    Returns:
+        The ids deleted.
+    """
+    if keep_days is None:
+        return []
+    keep_id = current.id if isinstance(current, Journal) else current
+    cutoff_s = (time.time() if now_s is None else now_s) - keep_days * 86400
+    deleted = []
+    for summary in list_sessions(folder):
+        if not summary.ended or summary.live or summary.id == keep_id:
+            continue
+        try:
+            if summary.path.stat().st_mtime >= cutoff_s:
+                continue
+            summary.path.unlink()
+        except OSError as exc:
+            log.warning("can't prune %s: %s", summary.path, exc)
+            continue
+        deleted.append(summary.id)
+    if deleted:
+        log.info("pruned %d sessions older than %s days", len(deleted), keep_days)
+    return deleted

@@ -1,0 +1,551 @@
+"""AssemblyAI Universal Streaming (v3): handshake, framing, parsing, close codes.
+
+Wire facts come from ``shared/reference/realtime-protocols.md`` section 2.
+Auth is the raw key in the ``Authorization`` header, or a single-use temporary
+token in the ``token`` query parameter (:func:`fetch_temporary_token`, enabled
+with option ``temporary_token=true``). Each binary frame must hold 50–1000 ms
+of audio, so :meth:`AssemblyAiProvider.frame_audio` buffers small blocks; the
+last < 50 ms is held back until :meth:`AssemblyAiProvider.flush_audio`, which
+pads it with silence to 50 ms (the session sends that just before
+``Terminate``; without it at most 50 ms of trailing audio is dropped).
+
+Turns are keyed by ``turn_order``; word times are already milliseconds. With
+``format_turns`` (on by default) the server sends the end-of-turn twice: first
+unformatted, then formatted. The unformatted one becomes a :class:`Partial`
+and the formatted one the :class:`Final`. ``parse`` does no I/O and never
+raises, but keeps a two-field turn tracker so that a formatted turn that never
+comes is still finalized (when the next turn or ``Termination`` arrives) and a
+turn is never finalized twice; ``Begin`` resets it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from captioner.config import BYTES_PER_MS, SessionConfig
+from captioner.providers.base import (
+    CloseKind,
+    CloseVerdict,
+    Ended,
+    Event,
+    Final,
+    Handshake,
+    Partial,
+    Started,
+    VendorError,
+    Word,
+)
+from captioner.providers.base import Warning as VendorWarning
+from captioner.providers.revai import (
+    build_url,
+    generic_verdict,
+    is_number,
+    load_object,
+    safe_url,
+)
+
+log = logging.getLogger(__name__)
+
+VENDOR = "AssemblyAI"
+DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
+EU_URL = "wss://streaming.eu.assemblyai.com/v3/ws"
+TOKEN_PATH = "/v3/token"
+TERMINATE = json.dumps({"type": "Terminate"})
+
+MIN_FRAME_MS = 50
+MAX_FRAME_MS = 1000
+MIN_FRAME_BYTES = MIN_FRAME_MS * BYTES_PER_MS  # 1600
+MAX_FRAME_BYTES = MAX_FRAME_MS * BYTES_PER_MS  # 32000
+
+PASSTHROUGH_OPTIONS = frozenset(
+    {
+        "end_of_turn_confidence_threshold",
+        "min_turn_silence",
+        "max_turn_silence",
+        "vad_threshold",
+        "inactivity_timeout",
+        "max_speakers",
+        "prompt",
+        "language_detection",
+        "format_turns",
+    }
+)
+#: renamed in March 2026; the old name is rewritten to the new one
+RENAMED_OPTIONS = {"min_end_of_turn_silence_when_confident": "min_turn_silence"}
+OWN_OPTIONS = frozenset(
+    {
+        "model",
+        "speech_model",
+        "region",
+        "temporary_token",
+        "token_expires_in_s",
+        "max_session_duration_s",
+    }
+)
+
+
+class TemporaryTokenError(Exception):
+    """Fetching a temporary token failed.
+
+    Attributes:
+        status: the HTTP status, or None when the server was not reached.
+        retryable: whether trying again later may help.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = status is None or status == 429 or status >= 500
+
+
+def fetch_temporary_token(
+    key: str,
+    base_url: str = "https://streaming.assemblyai.com",
+    *,
+    expires_in_s: int = 60,
+    max_session_duration_s: int | None = None,
+    timeout_s: float = 10.0,
+) -> str:
+    """Get a single-use streaming token (blocking; call it from a thread).
+
+    ``GET {base_url}/v3/token?expires_in_seconds=N`` with the raw key in
+    ``Authorization``; the reply is ``{"token": ..., "expires_in_seconds": N}``.
+
+    Args:
+        key: the AssemblyAI API key.
+        base_url: ``https://`` host of the streaming API (a ``ws(s)://``
+            endpoint is accepted and converted; its path is ignored).
+        expires_in_s: how long the token may wait before its session opens
+            (1–600).
+        max_session_duration_s: cap on the session it opens (60–10800).
+        timeout_s: HTTP timeout.
+
+    Returns:
+        The token, for the ``token`` query parameter.
+
+    Raises:
+        TemporaryTokenError: on HTTP errors, bad replies or no connection; the
+            message is fit for the user.
+    """
+    url = token_url(base_url, expires_in_s, max_session_duration_s)
+    request = urllib.request.Request(url, method="GET", headers={"Authorization": key})
+    log.debug("AssemblyAI: fetching a temporary token from %s", safe_url(url))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            body = response.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise TemporaryTokenError(_token_error_message(exc), exc.code) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise TemporaryTokenError(
+            f"Could not reach AssemblyAI to get a session token ({exc.__class__.__name__})"
+            " — check your internet connection"
+        ) from None
+    msg = load_object(body)
+    token = msg.get("token") if msg else None
+    if not isinstance(token, str) or not token:
+        raise TemporaryTokenError("AssemblyAI sent an unreadable token reply", 200)
+    return token
+
+
+def token_url(base_url: str, expires_in_s: int, max_session_duration_s: int | None) -> str:
+    """The token endpoint URL for a streaming host (scheme mapped ws→http)."""
+    if "://" not in base_url:
+        base_url = "https://" + base_url
+    parts = urlsplit(base_url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme.lower(), parts.scheme.lower())
+    params = [("expires_in_seconds", str(int(expires_in_s)))]
+    if max_session_duration_s is not None:
+        params.append(("max_session_duration_seconds", str(int(max_session_duration_s))))
+    return urlunsplit((scheme, parts.netloc, TOKEN_PATH, urlencode(params), ""))
+
+
+def _token_error_message(exc: urllib.error.HTTPError) -> str:
+    try:
+        detail = load_object(exc.read(4096)) or {}
+    except OSError:
+        detail = {}
+    text = detail.get("error") if isinstance(detail.get("error"), str) else ""
+    if exc.code in (401, 403):
+        return "AssemblyAI rejected the API key — check it in Preferences"
+    if exc.code == 429:
+        return "AssemblyAI is rate-limiting new sessions; trying again shortly"
+    suffix = f": {text}" if text else ""
+    return f"AssemblyAI refused a session token (HTTP {exc.code}){suffix}"
+
+
+class AssemblyAiProvider:
+    """AssemblyAI v3 streaming protocol, without sockets.
+
+    Attributes:
+        name: ``"assemblyai"``.
+        realtime_only: True — faster than real time is closed with 3007.
+        cfg: the session settings.
+        format_turns: whether formatted end-of-turn messages are requested.
+        use_temporary_token: whether :meth:`handshake` swaps the key for a
+            single-use token (option ``temporary_token``).
+    """
+
+    name = "assemblyai"
+    title = VENDOR
+    realtime_only = True
+    max_session_s = 3 * 3600.0 - 300.0  # roll over before the 3 h cap
+
+    def __init__(self, cfg: SessionConfig) -> None:
+        self.cfg = cfg
+        self.format_turns = _truthy(cfg.options.get("format_turns", "true"))
+        self.use_temporary_token = _truthy(cfg.options.get("temporary_token", "false"))
+        self._buffer = bytearray()
+        self._last_final_turn = -1
+        self._held: tuple[int, Final] | None = None
+
+    # -- handshake -----------------------------------------------------------
+
+    def base_url(self) -> str:
+        if self.cfg.endpoint:
+            return self.cfg.endpoint
+        if self.cfg.options.get("region", "").lower() == "eu":
+            return EU_URL
+        return DEFAULT_URL
+
+    def query_params(self) -> list[tuple[str, str]]:
+        """Query parameters except ``token``, in send order."""
+        cfg = self.cfg
+        params = [("sample_rate", "16000"), ("encoding", "pcm_s16le")]
+        params.append(("format_turns", "true" if self.format_turns else "false"))
+        model = cfg.options.get("speech_model") or cfg.options.get("model")
+        language = (cfg.language or "en").lower()
+        if not model and not language.startswith("en"):
+            model = "universal-streaming-multilingual"
+            log.debug("AssemblyAI: language %r → the multilingual model", language)
+        if model:
+            params.append(("speech_model", model))
+        if cfg.vocabulary:
+            params.append(("keyterms_prompt", json.dumps(list(cfg.vocabulary))))
+        if cfg.speaker_labels:
+            params.append(("speaker_labels", "true"))
+        if cfg.profanity_filter:
+            log.debug("AssemblyAI streaming has no profanity filter; ignored")
+        if cfg.remove_disfluencies:
+            log.debug("AssemblyAI streaming has no disfluency setting; ignored")
+        for key, value in cfg.options.items():
+            name = RENAMED_OPTIONS.get(key, key)
+            if name == "format_turns":
+                continue
+            if name in PASSTHROUGH_OPTIONS:
+                params.append((name, str(value)))
+            elif key not in OWN_OPTIONS:
+                log.debug("AssemblyAI: ignoring unsupported option %r", key)
+        return params
+
+    def handshake(self, secret: str | None) -> Handshake:
+        """URL and headers: the key in ``Authorization``, or a temporary token.
+
+        With option ``temporary_token=true`` this first fetches a fresh
+        single-use token over HTTPS (blocking — the session calls ``handshake``
+        in a thread, once per connection) and passes it as ``token=``; the key
+        itself never goes in a URL.
+
+        Raises:
+            TemporaryTokenError: the token could not be fetched (see
+                :meth:`classify_exception`).
+        """
+        params = self.query_params()
+        headers: dict[str, str] = {}
+        if secret and self.use_temporary_token:
+            params.append(("token", self.fetch_token(secret)))
+        elif secret:
+            headers["Authorization"] = secret
+        url = build_url(self.base_url(), DEFAULT_URL, params)
+        log.debug("AssemblyAI handshake to %s", safe_url(url))
+        return Handshake(url=url, headers=headers, first_message=None, wait_for_started=True)
+
+    def fetch_token(self, key: str) -> str:
+        """A single-use token for this provider's host and options (blocking)."""
+        return fetch_temporary_token(
+            key,
+            self.base_url(),
+            expires_in_s=_int_or_none(self.cfg.options.get("token_expires_in_s")) or 60,
+            max_session_duration_s=_int_or_none(self.cfg.options.get("max_session_duration_s")),
+        )
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
+        """Verdict for an exception raised by :meth:`handshake` (the token fetch)."""
+        if isinstance(exc, TemporaryTokenError):
+            if exc.retryable:
+                return CloseVerdict(CloseKind.RETRY, str(exc), retry_after_s=5.0)
+            return CloseVerdict(CloseKind.FATAL, str(exc))
+        return CloseVerdict(
+            CloseKind.RETRY, f"Couldn't prepare the AssemblyAI session ({type(exc).__name__})"
+        )
+
+    # -- audio ---------------------------------------------------------------
+
+    def frame_audio(self, pcm: bytes) -> list[bytes]:
+        """Frames of 50–1000 ms; under 50 ms (and any odd byte) waits for more."""
+        self._buffer += pcm
+        usable = len(self._buffer) - len(self._buffer) % 2
+        if usable < MIN_FRAME_BYTES:
+            return []
+        full, rest = divmod(usable, MAX_FRAME_BYTES)
+        sizes = [MAX_FRAME_BYTES] * full
+        if rest >= MIN_FRAME_BYTES:
+            sizes.append(rest)
+        frames, offset = [], 0
+        for size in sizes:
+            frames.append(bytes(self._buffer[offset : offset + size]))
+            offset += size
+        del self._buffer[:offset]
+        return frames
+
+    def flush_audio(self) -> list[bytes]:
+        """The held-back tail (< 50 ms), padded with silence to 50 ms; [] if none."""
+        tail = bytes(self._buffer)
+        self._buffer.clear()
+        if not tail:
+            return []
+        return [tail + bytes(MIN_FRAME_BYTES - len(tail))]
+
+    def end_of_stream(self) -> str | None:
+        return TERMINATE
+
+    # -- parsing -------------------------------------------------------------
+
+    def parse(self, raw: str | bytes) -> list[Event]:
+        """Turn one server frame into events; never raises."""
+        try:
+            return self._parse(raw)
+        except Exception as exc:  # noqa: BLE001 - parse must never raise
+            log.debug("AssemblyAI: unparsable frame (%s)", type(exc).__name__)
+            return []
+
+    def _parse(self, raw: str | bytes) -> list[Event]:
+        msg = load_object(raw)
+        if msg is None:
+            log.debug("AssemblyAI: ignoring a frame that is not a JSON object")
+            return []
+        kind = msg.get("type")
+        if kind == "Begin":
+            self._last_final_turn, self._held = -1, None
+            session_id = msg.get("id")
+            return [Started(session_id=session_id if isinstance(session_id, str) else "")]
+        if kind == "Turn":
+            return self._turn(msg)
+        if kind == "Termination":
+            events: list[Event] = self._release_held()
+            return [*events, Ended()]
+        if kind == "Error":
+            return [self._error(msg)]
+        if kind == "Warning":
+            text = msg.get("warning")
+            code = msg.get("warning_code")
+            return [
+                VendorWarning(
+                    message=text if isinstance(text, str) else "AssemblyAI warning",
+                    code=str(code) if isinstance(code, (int, str)) else "",
+                )
+            ]
+        log.debug("AssemblyAI: ignoring message type %.40r", kind)
+        return []
+
+    def _turn(self, msg: dict[str, Any]) -> list[Event]:
+        order = msg.get("turn_order")
+        if not isinstance(order, int) or isinstance(order, bool):
+            order = None
+        if order is not None and order <= self._last_final_turn:
+            log.debug("AssemblyAI: turn %d already final; ignoring a repeat", order)
+            return []
+        events: list[Event] = []
+        if self._held is not None and order is not None and order > self._held[0]:
+            log.debug("AssemblyAI: formatted turn %d never came; using the raw one", order)
+            events += self._release_held()
+        words = _words(msg.get("words"))
+        speaker = _turn_speaker(msg, words)
+        key = str(order) if order is not None else None
+        start_ms = words[0].start_ms if words else 0
+        end_ms = max(words[-1].end_ms, start_ms) if words else start_ms
+        if msg.get("end_of_turn") is not True:
+            text = " ".join(w.text for w in words) or _str(msg.get("transcript"))
+            events.append(Partial(text, start_ms, end_ms, words, speaker, key))
+            return events
+        text = _str(msg.get("transcript")) or " ".join(w.text for w in words)
+        final = Final(text, start_ms, end_ms, words, speaker, key)
+        if self.format_turns and msg.get("turn_is_formatted") is not True and order is not None:
+            self._held = (order, final)
+            events.append(Partial(text, start_ms, end_ms, words, speaker, key))
+            return events
+        events.append(final)
+        if order is not None:
+            self._last_final_turn = order
+            if self._held is not None and self._held[0] == order:
+                self._held = None
+        return events
+
+    def _release_held(self) -> list[Event]:
+        if self._held is None:
+            return []
+        order, final = self._held
+        self._held = None
+        self._last_final_turn = max(self._last_final_turn, order)
+        return [final]
+
+    def _error(self, msg: dict[str, Any]) -> VendorError:
+        code = msg.get("error_code")
+        text = _str(msg.get("error")) or "AssemblyAI reported an error"
+        if is_number(code) and float(code).is_integer():
+            verdict = self.classify_close(int(code), text)
+            return VendorError(
+                message=text, code=str(int(code)), fatal=verdict.kind is CloseKind.FATAL
+            )
+        return VendorError(message=text, code="", fatal=True)
+
+    # -- closes --------------------------------------------------------------
+
+    def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
+        """Map a close code (or HTTP status of a failed upgrade, or None) to a verdict."""
+        reason = (reason or "").strip()
+        lowered = reason.lower()
+        busy = "concurrent" in lowered or "too many" in lowered
+        if code == 3009 or (code in (1008, 4102) and busy):
+            return CloseVerdict(
+                CloseKind.RETRY,
+                "AssemblyAI says too many sessions are open or starting; trying again shortly",
+                retry_after_s=15.0,
+            )
+        if code == 1008:
+            detail = reason.split(":", 1)[1].strip() if ":" in reason else reason
+            if not detail or any(w in detail.lower() for w in ("authoriz", "key", "token")):
+                return AUTH_FAILED
+            return CloseVerdict(
+                CloseKind.FATAL,
+                f"AssemblyAI refused the account ({detail}) — check your AssemblyAI account",
+            )
+        if code == 3005:  # before Feb 2026 also carried 3006-3008 causes
+            for needle, legacy in (
+                ("input duration", 3007),
+                ("transmission rate", 3007),
+                ("invalid", 3006),
+                ("expired", 3008),
+            ):
+                if needle in lowered:
+                    return self.classify_close(legacy, reason)
+        if code == 3007 and "rate" in lowered:
+            return CloseVerdict(
+                CloseKind.RETRY,
+                "AssemblyAI says audio arrived faster than real time; reconnecting",
+                retry_after_s=1.0,
+            )
+        if code is not None and code in CLOSE_CODES:
+            verdict = CLOSE_CODES[code]
+            if verdict.kind is CloseKind.FATAL and reason and code not in (4001,):
+                return CloseVerdict(verdict.kind, f"{verdict.message} (AssemblyAI said: {reason})")
+            return verdict
+        return generic_verdict(VENDOR, code, reason)
+
+
+AUTH_FAILED = CloseVerdict(
+    CloseKind.FATAL, "AssemblyAI rejected the API key — check it in Preferences"
+)
+BUG = "— please report this bug"
+CLOSE_CODES: dict[int, CloseVerdict] = {
+    1000: CloseVerdict(CloseKind.NORMAL, "AssemblyAI finished the session."),
+    3005: CloseVerdict(
+        CloseKind.RETRY, "AssemblyAI cancelled the session after a server error; reconnecting"
+    ),
+    3006: CloseVerdict(
+        CloseKind.FATAL, f"AssemblyAI did not understand a message from captioner {BUG}"
+    ),
+    3007: CloseVerdict(CloseKind.FATAL, f"AssemblyAI rejected the size of an audio frame {BUG}"),
+    3008: CloseVerdict(
+        CloseKind.RETRY, "The AssemblyAI session reached its time limit; starting a new one"
+    ),
+    # legacy v2 real-time codes, still in the SDK's table
+    1013: CloseVerdict(
+        CloseKind.RETRY, "AssemblyAI is temporarily busy; trying again shortly", retry_after_s=5.0
+    ),
+    4000: CloseVerdict(CloseKind.FATAL, f"AssemblyAI rejected the audio sample rate {BUG}"),
+    4001: AUTH_FAILED,
+    4002: CloseVerdict(
+        CloseKind.FATAL,
+        "Your AssemblyAI account has insufficient funds — add funds, then start again",
+    ),
+    4003: CloseVerdict(
+        CloseKind.FATAL,
+        "This AssemblyAI feature needs a paid account — upgrade it or turn the option off",
+    ),
+    4008: CloseVerdict(
+        CloseKind.RETRY, "The AssemblyAI session reached its time limit; starting a new one"
+    ),
+    4029: CloseVerdict(
+        CloseKind.RETRY,
+        "AssemblyAI says audio arrived faster than real time; reconnecting",
+        retry_after_s=1.0,
+    ),
+    4030: CloseVerdict(CloseKind.FATAL, "AssemblyAI ended the session"),
+    4031: CloseVerdict(
+        CloseKind.RETRY, "AssemblyAI closed the session after it was idle; reconnecting"
+    ),
+    4032: CloseVerdict(CloseKind.FATAL, f"AssemblyAI rejected an audio frame as too short {BUG}"),
+    4033: CloseVerdict(CloseKind.FATAL, f"AssemblyAI rejected an audio frame as too long {BUG}"),
+    4034: CloseVerdict(CloseKind.FATAL, f"AssemblyAI could not decode an audio frame {BUG}"),
+    4100: CloseVerdict(CloseKind.FATAL, f"AssemblyAI did not understand a message {BUG}"),
+    4101: CloseVerdict(CloseKind.FATAL, f"AssemblyAI did not understand a message {BUG}"),
+    4102: CloseVerdict(
+        CloseKind.RETRY,
+        "AssemblyAI says too many sessions are open; trying again shortly",
+        retry_after_s=15.0,
+    ),
+    4103: CloseVerdict(CloseKind.FATAL, "AssemblyAI ended the session"),
+}
+
+
+def _words(raw_words: object) -> tuple[Word, ...]:
+    if not isinstance(raw_words, list):
+        return ()
+    words = []
+    for w in raw_words:
+        if not isinstance(w, dict) or not isinstance(w.get("text"), str):
+            continue
+        start, end = w.get("start"), w.get("end")
+        if not (is_number(start) and is_number(end)) or max(abs(start), abs(end)) > 1e12:
+            continue
+        confidence = w.get("confidence")
+        speaker = w.get("speaker")
+        words.append(
+            Word(
+                text=w["text"],
+                start_ms=round(start),
+                end_ms=round(end),
+                confidence=float(confidence) if is_number(confidence) else None,
+                speaker=speaker if isinstance(speaker, str) and speaker else None,
+            )
+        )
+    return tuple(words)
+
+
+def _turn_speaker(msg: dict[str, Any], words: tuple[Word, ...]) -> str | None:
+    label = msg.get("speaker_label")
+    if isinstance(label, str) and label:
+        return label
+    speakers = Counter(w.speaker for w in words if w.speaker)
+    return speakers.most_common(1)[0][0] if speakers else None
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _truthy(value: object) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,137 @@
+"""Provider interface and the events every provider's ``parse()`` yields.
+
+A provider module turns one vendor's wire protocol into these frozen events.
+It is pure: it builds the handshake, frames audio, parses frames and
+classifies close codes, and never touches a socket (``session.py`` does).
+Implementers provide a class satisfying :class:`Provider`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word, times in ms from the start of the vendor session."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+    confidence: float | None = None
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """The vendor accepted the session and is ready for audio."""
+
+    session_id: str = ""
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Text that may still change; replaces the previous partial.
+
+    ``key`` identifies the utterance for vendors that revise a turn (AssemblyAI's
+    ``turn_order``); it is informational for the transcript.
+    """
+
+    text: str
+    start_ms: int
+    end_ms: int
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Final:
+    """Fixed text; appended to the transcript and never changed."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Warning:  # the event name is fixed by design.md
+    """A non-fatal notice from the vendor (idle timeout coming, etc.)."""
+
+    message: str
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class VendorError:
+    """The vendor reported an error; usually the session ends after it."""
+
+    message: str
+    code: str = ""
+    fatal: bool = True
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The vendor confirmed end of stream: every final has been delivered."""
+
+
+Event = Started | Partial | Final | Warning | VendorError | Ended
+
+
+class CloseKind(enum.Enum):
+    """How the session reacts to a closed connection."""
+
+    NORMAL = "normal"  # expected end, nothing to do
+    RETRY = "retry"  # transient: reconnect with backoff
+    FATAL = "fatal"  # do not reconnect (bad key, bad config, quota)
+
+
+@dataclass(frozen=True)
+class CloseVerdict:
+    """A classified close: what to do and what to tell the user."""
+
+    kind: CloseKind
+    message: str = ""
+    retry_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """What opening a vendor session takes.
+
+    Attributes:
+        url: the WebSocket URL, possibly with a query string (never logged).
+        headers: extra HTTP headers for the upgrade request (auth lives here).
+        first_message: a text frame to send right after connecting, or None.
+        wait_for_started: whether audio must wait for a ``Started`` event.
+    """
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    first_message: str | None = None
+    wait_for_started: bool = False
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One vendor's protocol, without sockets."""
+
+    name: str
+    #: whether audio must not be sent faster than real time
+    realtime_only: bool
+
+    def handshake(self, secret: str | None) -> Handshake: ...
+
+    def frame_audio(self, pcm: bytes) -> list[bytes]: ...
+
+    def parse(self, raw: str | bytes) -> list[Event]: ...
+
+    def end_of_stream(self) -> str | None: ...
+
+    def classify_close(self, code: int | None, reason: str) -> CloseVerdict: ...

@@ -1,0 +1,172 @@
+"""The default provider: the bundled offline engine, spoken to over Speechmatics RT v2.
+
+:class:`LocalEngine` runs ``captioner serve`` as a child process on a free
+loopback port, waits until it prints its URL, restarts it if it has died when a
+session (re)connects, and stops it on exit. A configured endpoint (an engine on
+a stronger machine) is used instead of a child. Inference in its own process
+means the GUI never stalls and an engine crash cannot take the transcript with it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+
+from captioner.config import SessionConfig
+from captioner.errors import UserFacingError
+from captioner.providers.base import CloseKind, CloseVerdict, Handshake
+from captioner.providers.speechmatics import SpeechmaticsProvider
+
+log = logging.getLogger(__name__)
+
+_READY = re.compile(r"listening on (ws://\S+)")
+
+
+class EngineStartError(UserFacingError):
+    """The offline engine could not be started; the message says why and what to do."""
+
+
+class LocalEngine:
+    """A ``captioner serve`` child process, started on demand.
+
+    Attributes:
+        url: the engine's WebSocket URL once running.
+        starts: how many times a child was started (restarts included).
+    """
+
+    def __init__(self, threads: int = 2, max_sessions: int = 4,
+                 start_timeout_s: float = 120.0) -> None:
+        self.threads = threads
+        self.max_sessions = max_sessions
+        self.start_timeout_s = start_timeout_s
+        self.url: str | None = None
+        self.starts = 0
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+        self._stderr_tail: list[str] = []
+        atexit.register(self.stop)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def ensure_running(self) -> str:
+        """Start the child if it is not running; returns its URL (blocking)."""
+        with self._lock:
+            if self.running() and self.url:
+                return self.url
+            if self._proc is not None:
+                log.warning("offline engine exited (code %s); restarting", self._proc.returncode)
+            return self._start()
+
+    def _start(self) -> str:
+        cmd = [sys.executable, "-m", "captioner", "serve", "--host", "127.0.0.1", "--port", "0",
+               "--threads", str(self.threads), "--max-sessions", str(self.max_sessions)]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      stdin=subprocess.DEVNULL, text=True, env=env)
+        self.starts += 1
+        found = threading.Event()
+        proc = self._proc
+
+        def read_stdout() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                match = _READY.search(line)
+                if match and not found.is_set():
+                    self.url = match.group(1)
+                    found.set()
+            found.set()
+
+        def read_stderr() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
+                log.debug("engine: %s", line.rstrip())
+
+        threading.Thread(target=read_stdout, daemon=True, name="engine-stdout").start()
+        threading.Thread(target=read_stderr, daemon=True, name="engine-stderr").start()
+        if not found.wait(self.start_timeout_s) or not self.running():
+            self.stop()
+            detail = next((ln for ln in reversed(self._stderr_tail) if ln.strip()), "no output")
+            raise EngineStartError(f"The offline engine did not start: {detail}")
+        log.info("offline engine ready (pid %s)", proc.pid)
+        assert self.url is not None
+        return self.url
+
+    def kill(self) -> None:
+        """Kill the child abruptly (for tests of crash recovery)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+_shared_engine: LocalEngine | None = None
+
+
+def shared_engine() -> LocalEngine:
+    """The app-wide engine child (one per process)."""
+    global _shared_engine
+    if _shared_engine is None:
+        _shared_engine = LocalEngine()
+    return _shared_engine
+
+
+class LocalProvider(SpeechmaticsProvider):
+    """Speechmatics protocol to the offline engine; no key, no pacing limit."""
+
+    name = "local"
+    title = "the offline engine"
+    max_session_s = None
+
+    def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:
+        super().__init__(cfg)
+        self.engine = engine
+
+    def handshake(self, secret: str | None) -> Handshake:
+        if self.cfg.endpoint:
+            url = self.cfg.endpoint
+        else:
+            url = (self.engine or shared_engine()).ensure_running()
+        start = self.start_recognition()
+        start["transcription_config"].pop("operating_point", None)
+        hs = super().handshake(secret)
+        return replace(hs, url=url, first_message=json.dumps(start))
+
+    def classify_exception(self, exc: Exception) -> CloseVerdict:
+        if isinstance(exc, EngineStartError):
+            return CloseVerdict(CloseKind.FATAL, str(exc))
+        return CloseVerdict(CloseKind.RETRY, f"The offline engine is not available: {exc}")
+
+    def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
+        if code == 4004:
+            return CloseVerdict(CloseKind.FATAL, "The offline engine supports English only. "
+                                "Choose English, or a cloud provider for other languages.")
+        if code in (401, 4001):
+            return CloseVerdict(CloseKind.FATAL, "The offline engine at that address needs a "
+                                "token. Enter it as the API key for the offline engine.")
+        if code is None or code in (1006, 1011):
+            return CloseVerdict(CloseKind.RETRY, "The offline engine stopped; restarting it.", 0.2)
+        return super().classify_close(code, reason)

@@ -1,0 +1,398 @@
+"""Rev AI streaming speech-to-text (v1): handshake, framing, parsing, close codes.
+
+Wire facts come from ``shared/reference/realtime-protocols.md`` section 1. Auth
+is the ``access_token`` query parameter (so the URL is a secret and is never
+logged); every setting is in the query string; audio goes as binary frames in
+real time; ``EOS`` ends the stream and the server answers with its last finals
+and a 1000 close (Rev has no in-band end message, so that close *is* the end).
+Partials list bare words (joined here with spaces); finals carry explicit
+``punct`` elements for spaces and punctuation (joined as-is). Times are seconds
+on the wire and milliseconds in events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from captioner.config import SessionConfig
+from captioner.providers.base import (
+    CloseKind,
+    CloseVerdict,
+    Event,
+    Final,
+    Handshake,
+    Partial,
+    Started,
+    Word,
+)
+
+log = logging.getLogger(__name__)
+
+VENDOR = "Rev AI"
+DEFAULT_URL = "wss://api.rev.ai/speechtotext/v1/stream"
+EU_URL = "wss://ec1.api.rev.ai/speechtotext/v1/stream"
+CONTENT_TYPE = "audio/x-raw;layout=interleaved;rate=16000;format=S16LE;channels=1"
+END_OF_STREAM = "EOS"
+
+#: options passed through to the query string unchanged (``cfg.options``)
+PASSTHROUGH_OPTIONS = frozenset(
+    {
+        "custom_vocabulary_id",
+        "metadata",
+        "delete_after_seconds",
+        "detailed_partials",
+        "start_ts",
+        "max_segment_duration_seconds",
+        "transcriber",
+        "skip_postprocessing",
+        "priority",
+        "max_connection_wait_seconds",
+    }
+)
+#: options this module reads itself
+OWN_OPTIONS = frozenset({"model", "region"})
+
+
+class RevAiProvider:
+    """Rev AI streaming protocol, without sockets.
+
+    Attributes:
+        name: ``"revai"``.
+        realtime_only: True — Rev bills wall-clock time and wants real-time audio.
+        cfg: the session settings.
+    """
+
+    name = "revai"
+    title = VENDOR
+    realtime_only = True
+    max_session_s = 3 * 3600.0 - 300.0  # roll over before the 3 h cap
+
+    def __init__(self, cfg: SessionConfig) -> None:
+        self.cfg = cfg
+
+    # -- handshake -----------------------------------------------------------
+
+    def query_params(self) -> list[tuple[str, str]]:
+        """The query parameters except ``access_token``, in send order."""
+        cfg = self.cfg
+        params: list[tuple[str, str]] = [("content_type", CONTENT_TYPE)]
+        language = (cfg.language or "en").split("-")[0].lower()
+        params.append(("language", language))
+        if cfg.profanity_filter:
+            params.append(("filter_profanity", "true"))
+        if cfg.remove_disfluencies:
+            params.append(("remove_disfluencies", "true"))
+        if cfg.speaker_labels:
+            params.append(("enable_speaker_switch", "true"))
+        if cfg.vocabulary and "custom_vocabulary_id" not in cfg.options:
+            log.debug(
+                "Rev AI needs a custom vocabulary created through its REST API "
+                "(option custom_vocabulary_id); ignoring %d vocabulary words",
+                len(cfg.vocabulary),
+            )
+        model = cfg.options.get("model")
+        if model and "transcriber" not in cfg.options:
+            params.append(("transcriber", model))
+        for key, value in cfg.options.items():
+            if key in PASSTHROUGH_OPTIONS:
+                params.append((key, str(value)))
+            elif key not in OWN_OPTIONS:
+                log.debug("Rev AI: ignoring unsupported option %r", key)
+        return params
+
+    def base_url(self) -> str:
+        """The endpoint without query: ``cfg.endpoint`` or the (regional) default."""
+        if self.cfg.endpoint:
+            return self.cfg.endpoint
+        if self.cfg.options.get("region", "").lower() in ("eu", "ec1"):
+            return EU_URL
+        return DEFAULT_URL
+
+    def handshake(self, secret: str | None) -> Handshake:
+        """URL with the query string; the token is the ``access_token`` parameter.
+
+        Args:
+            secret: the Rev AI access token, or None for a self-hosted server
+                without auth.
+        """
+        params = self.query_params()
+        if secret:
+            params.insert(0, ("access_token", secret))
+        url = build_url(self.base_url(), DEFAULT_URL, params)
+        log.debug("Rev AI handshake to %s", safe_url(url))
+        return Handshake(url=url, headers={}, first_message=None, wait_for_started=True)
+
+    # -- audio ---------------------------------------------------------------
+
+    def frame_audio(self, pcm: bytes) -> list[bytes]:
+        """Rev has no frame-size rule; send each block as it comes (never empty)."""
+        return [bytes(pcm)] if pcm else []
+
+    def flush_audio(self) -> list[bytes]:
+        """Nothing is buffered here."""
+        return []
+
+    def end_of_stream(self) -> str | None:
+        return END_OF_STREAM
+
+    # -- parsing -------------------------------------------------------------
+
+    def parse(self, raw: str | bytes) -> list[Event]:
+        """Turn one server frame into events; never raises."""
+        try:
+            return self._parse(raw)
+        except Exception as exc:  # noqa: BLE001 - parse must never raise
+            log.debug("Rev AI: unparsable frame (%s)", type(exc).__name__)
+            return []
+
+    def _parse(self, raw: str | bytes) -> list[Event]:
+        msg = load_object(raw)
+        if msg is None:
+            log.debug("Rev AI: ignoring a frame that is not a JSON object")
+            return []
+        kind = msg.get("type")
+        if kind == "connected":
+            session_id = msg.get("id")
+            return [Started(session_id=session_id if isinstance(session_id, str) else "")]
+        if kind == "partial":
+            return self._partial(msg)
+        if kind == "final":
+            return self._final(msg)
+        log.debug("Rev AI: ignoring message type %.40r", kind)
+        return []
+
+    def _partial(self, msg: dict[str, Any]) -> list[Event]:
+        elements = _elements(msg)
+        texts = [e["value"] for e in elements if e.get("type") == "text" and e["value"].strip()]
+        words = _timed_words(elements, speaker=_speaker(msg))
+        start_ms, end_ms = _span(msg, words)
+        return [
+            Partial(
+                text=" ".join(t.strip() for t in texts),
+                start_ms=start_ms,
+                end_ms=end_ms,
+                words=words,
+                speaker=_speaker(msg),
+            )
+        ]
+
+    def _final(self, msg: dict[str, Any]) -> list[Event]:
+        elements = _elements(msg)
+        text = "".join(e["value"] for e in elements).strip()
+        words = _timed_words(elements, speaker=_speaker(msg))
+        start_ms, end_ms = _span(msg, words)
+        return [
+            Final(
+                text=text,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                words=words,
+                speaker=_speaker(msg),
+            )
+        ]
+
+    # -- closes --------------------------------------------------------------
+
+    def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
+        """Map a close code (or HTTP status of a failed upgrade, or None) to a verdict."""
+        reason = (reason or "").strip()
+        verdict = CLOSE_CODES.get(code) if code is not None else None
+        if verdict is not None:
+            if code == 4002 and reason:
+                return CloseVerdict(
+                    CloseKind.FATAL,
+                    f"Rev AI rejected a setting ({reason}) — check the Rev AI options "
+                    "in Preferences",
+                )
+            return verdict
+        return generic_verdict(VENDOR, code, reason)
+
+
+CLOSE_CODES: dict[int, CloseVerdict] = {
+    1000: CloseVerdict(CloseKind.NORMAL, "Rev AI finished the session."),
+    4001: CloseVerdict(
+        CloseKind.FATAL, "Rev AI rejected the access token — check it in Preferences"
+    ),
+    4002: CloseVerdict(
+        CloseKind.FATAL,
+        "Rev AI rejected a setting — check the Rev AI options in Preferences",
+    ),
+    4003: CloseVerdict(
+        CloseKind.FATAL,
+        "Your Rev AI account is out of credits — add credits at rev.ai, then start again",
+    ),
+    4010: CloseVerdict(
+        CloseKind.RETRY, "The Rev AI server is shutting down; reconnecting to another one"
+    ),
+    4013: CloseVerdict(
+        CloseKind.RETRY,
+        "Rev AI has no free recognizer right now; trying again shortly",
+        retry_after_s=5.0,
+    ),
+}
+
+
+# -- wire helpers shared by the cloud providers ------------------------------
+# NB: assemblyai.py and deepgram.py import these; they belong in a common
+# providers module once one exists.
+
+
+def _elements(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The well-formed elements of a hypothesis (dicts with a string ``value``)."""
+    elements = msg.get("elements")
+    if not isinstance(elements, list):
+        return []
+    return [e for e in elements if isinstance(e, dict) and isinstance(e.get("value"), str)]
+
+
+def _timed_words(elements: list[dict[str, Any]], speaker: str | None) -> tuple[Word, ...]:
+    words = []
+    for e in elements:
+        if e.get("type") != "text":
+            continue
+        start_ms, end_ms = seconds_to_ms(e.get("ts")), seconds_to_ms(e.get("end_ts"))
+        if start_ms is None or end_ms is None:
+            continue
+        confidence = e.get("confidence")
+        words.append(
+            Word(
+                text=e["value"].strip(),
+                start_ms=start_ms,
+                end_ms=end_ms,
+                confidence=float(confidence) if is_number(confidence) else None,
+                speaker=speaker,
+            )
+        )
+    return tuple(words)
+
+
+def _span(msg: dict[str, Any], words: tuple[Word, ...]) -> tuple[int, int]:
+    start_ms = seconds_to_ms(msg.get("ts"))
+    end_ms = seconds_to_ms(msg.get("end_ts"))
+    if start_ms is None:
+        start_ms = words[0].start_ms if words else 0
+    if end_ms is None:
+        end_ms = words[-1].end_ms if words else start_ms
+    return start_ms, max(start_ms, end_ms)
+
+
+def _speaker(msg: dict[str, Any]) -> str | None:
+    speaker = msg.get("speaker_id")
+    if is_number(speaker) and float(speaker).is_integer():
+        return f"S{int(speaker)}"
+    if isinstance(speaker, str) and speaker:
+        return speaker
+    return None
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float that is not a bool (and not absurdly large)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    return math.isfinite(value)
+
+
+def seconds_to_ms(value: object) -> int | None:
+    """Seconds (number) to whole milliseconds; None for anything else."""
+    if not is_number(value) or abs(value) > 1e9:  # type: ignore[arg-type]
+        return None
+    return round(value * 1000)  # type: ignore[operator]
+
+
+def load_object(raw: str | bytes) -> dict[str, Any] | None:
+    """Decode a text frame holding a JSON object; None for anything else."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def build_url(base: str, default_url: str, params: list[tuple[str, str]]) -> str:
+    """Join an endpoint and query parameters.
+
+    A bare host (``wss://ec1.api.rev.ai`` or ``127.0.0.1:8080``) gets the
+    vendor's default path; ``http(s)`` becomes ``ws(s)``; a query already in
+    the endpoint is kept and wins over generated parameters of the same name.
+    """
+    if "://" not in base:
+        base = "wss://" + base
+    parts = urlsplit(base)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
+    path = parts.path if parts.path not in ("", "/") else urlsplit(default_url).path
+    given = parse_qsl(parts.query, keep_blank_values=True)
+    given_keys = {k for k, _ in given}
+    query = urlencode(given + [(k, v) for k, v in params if k not in given_keys])
+    return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+def safe_url(url: str) -> str:
+    """The URL without its query string (which may hold a token): for logs."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
+def generic_verdict(vendor: str, code: int | None, reason: str) -> CloseVerdict:
+    """Classify what a vendor table does not list: HTTP statuses and RFC 6455 codes."""
+    detail = f" ({reason})" if reason else ""
+    if code is None or code == 1006:
+        return CloseVerdict(CloseKind.RETRY, f"Lost the connection to {vendor}; reconnecting")
+    if 100 <= code < 600:  # HTTP status of a refused upgrade
+        if code in (401, 403):
+            return CloseVerdict(
+                CloseKind.FATAL, f"{vendor} rejected the API key — check it in Preferences"
+            )
+        if code == 402:
+            return CloseVerdict(
+                CloseKind.FATAL,
+                f"Your {vendor} account has no credit left — top it up, then start again",
+            )
+        if code in (408, 429):
+            return CloseVerdict(
+                CloseKind.RETRY,
+                f"{vendor} is busy (too many sessions); trying again shortly",
+                retry_after_s=10.0,
+            )
+        if code >= 500:
+            return CloseVerdict(
+                CloseKind.RETRY, f"{vendor} had a server problem (HTTP {code}); reconnecting"
+            )
+        return CloseVerdict(
+            CloseKind.FATAL,
+            f"{vendor} refused the connection (HTTP {code}){detail} — check the "
+            f"{vendor} endpoint and options in Preferences",
+        )
+    if code == 1000:
+        return CloseVerdict(CloseKind.NORMAL, f"{vendor} finished the session.")
+    if code in (1001, 1005, 1011, 1012, 1013, 1014):
+        return CloseVerdict(
+            CloseKind.RETRY, f"{vendor} closed the connection{detail}; reconnecting"
+        )
+    if code == 1008:
+        return CloseVerdict(
+            CloseKind.FATAL,
+            f"{vendor} refused the session{detail} — check your account and key in Preferences",
+        )
+    if code in (1002, 1003, 1007, 1009, 1010):
+        return CloseVerdict(
+            CloseKind.FATAL,
+            f"{vendor} did not understand what captioner sent{detail} — please report this bug",
+        )
+    return CloseVerdict(
+        CloseKind.FATAL,
+        f"{vendor} ended the session with code {code}{detail} — check the {vendor} "
+        "settings in Preferences",
+    )

@@ -1,0 +1,254 @@
+"""Speechmatics Real-Time API v2: handshake, StartRecognition, AddAudio, parse, closes.
+
+Also the protocol of the bundled offline engine (``captioner serve``), which the
+``local`` provider reuses unchanged. Speechmatics acknowledges every audio frame
+with ``AudioAdded``; :meth:`SpeechmaticsProvider.unacked_frames` lets the session
+hold back instead of flooding the server. Wire facts:
+``../shared/reference/realtime-protocols.md`` §3.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from typing import Any
+
+from captioner.config import SAMPLE_RATE_HZ, SessionConfig
+from captioner.providers.base import (
+    CloseKind,
+    CloseVerdict,
+    Ended,
+    Event,
+    Final,
+    Handshake,
+    Partial,
+    Started,
+    VendorError,
+    Word,
+)
+from captioner.providers.base import Warning as VendorWarning
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "wss://eu.rt.speechmatics.com/v2"
+TEMP_KEY_URL = "https://mp.speechmatics.com/v1/api_keys?type=rt"
+MAX_FRAME_BYTES = 16_000  # 0.5 s; the SDK uses 4096-byte chunks, no documented rule
+
+
+def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 3600,
+                        timeout_s: float = 10.0) -> str:
+    """Exchange the long-lived key for a short-lived RT key (blocking).
+
+    Raises:
+        OSError: network failure or a refused request (``urllib.error.HTTPError``).
+    """
+    body = json.dumps({"ttl": ttl_s}).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST",
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - https URL
+        return str(json.load(response)["key_value"])
+
+
+def _seconds_to_ms(value: Any) -> int:
+    try:
+        return max(0, round(float(value) * 1000))
+    except (TypeError, ValueError):
+        return 0
+
+
+def join_results(results: list[Any], delimiter: str = " ") -> tuple[str, tuple[Word, ...]]:
+    """Text and words from ``results[]``, gluing punctuation per ``attaches_to``."""
+    text = ""
+    glue_next = True  # no delimiter before the first token
+    words: list[Word] = []
+    for item in results:
+        if not isinstance(item, dict):
+            continue
+        alternatives = item.get("alternatives")
+        if not isinstance(alternatives, list) or not alternatives:
+            continue
+        best = alternatives[0]
+        if not isinstance(best, dict) or not isinstance(best.get("content"), str):
+            continue
+        content = best["content"]
+        kind = item.get("type")
+        attaches = item.get("attaches_to", "previous" if kind == "punctuation" else "none")
+        if attaches in ("previous", "both") or glue_next:
+            text += content
+        else:
+            text += delimiter + content
+        glue_next = attaches in ("next", "both")
+        if kind != "punctuation":
+            speaker = best.get("speaker")
+            confidence = best.get("confidence")
+            words.append(Word(
+                text=content,
+                start_ms=_seconds_to_ms(item.get("start_time")),
+                end_ms=_seconds_to_ms(item.get("end_time")),
+                confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+                speaker=speaker if isinstance(speaker, str) and speaker != "UU" else None,
+            ))
+    return text, tuple(words)
+
+
+class SpeechmaticsProvider:
+    """Speechmatics RT v2 client side.
+
+    Attributes:
+        sent_seq: AddAudio frames sent on this connection.
+        acked_seq: highest ``AudioAdded.seq_no`` received.
+    """
+
+    name = "speechmatics"
+    title = "Speechmatics"
+    realtime_only = False  # paced by AudioAdded acks instead
+    max_speed = None
+    max_session_s = 47 * 3600.0  # sessions end at 48 h
+
+    def __init__(self, cfg: SessionConfig) -> None:
+        self.cfg = cfg
+        self.sent_seq = 0
+        self.acked_seq = 0
+        self._delimiter = " "
+
+    # -- handshake --------------------------------------------------------------
+
+    def start_recognition(self) -> dict[str, Any]:
+        cfg = self.cfg
+        tc: dict[str, Any] = {"language": cfg.language or "en", "enable_partials": True}
+        max_delay = cfg.options.get("max_delay", "2.0")  # 2 s: the vendor's captioning advice
+        tc["max_delay"] = float(max_delay)
+        if "model" in cfg.options:
+            tc["operating_point"] = cfg.options["model"]
+        if cfg.vocabulary:
+            tc["additional_vocab"] = [{"content": w} for w in cfg.vocabulary]
+        if cfg.speaker_labels:
+            tc["diarization"] = "speaker"
+        if cfg.remove_disfluencies:
+            tc["transcript_filtering_config"] = {"remove_disfluencies": True}
+        if cfg.profanity_filter:
+            log.debug("Speechmatics has no profanity filter; option ignored")
+        return {
+            "message": "StartRecognition",
+            "audio_format": {"type": "raw", "encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE_HZ},
+            "transcription_config": tc,
+        }
+
+    def handshake(self, secret: str | None) -> Handshake:
+        url = self.cfg.endpoint or DEFAULT_URL
+        headers: dict[str, str] = {}
+        if secret:
+            if self.cfg.options.get("temporary_key") == "true":
+                secret = fetch_temporary_key(secret, self.cfg.options.get("key_url", TEMP_KEY_URL))
+            headers["Authorization"] = f"Bearer {secret}"
+        return Handshake(url=url, headers=headers,
+                         first_message=json.dumps(self.start_recognition()),
+                         wait_for_started=True)
+
+    # -- audio ----------------------------------------------------------------
+
+    def frame_audio(self, pcm: bytes) -> list[bytes]:
+        frames = [pcm[i:i + MAX_FRAME_BYTES] for i in range(0, len(pcm), MAX_FRAME_BYTES)]
+        self.sent_seq += len(frames)
+        return frames
+
+    def unacked_frames(self) -> int:
+        return self.sent_seq - self.acked_seq
+
+    def end_of_stream(self) -> str:
+        return json.dumps({"message": "EndOfStream", "last_seq_no": self.sent_seq})
+
+    # -- messages -------------------------------------------------------------
+
+    def parse(self, raw: str | bytes) -> list[Event]:
+        try:
+            msg = json.loads(raw)
+        except (ValueError, TypeError):
+            log.debug("ignoring a frame that is not JSON")
+            return []
+        if not isinstance(msg, dict):
+            return []
+        kind = msg.get("message")
+        if kind == "AudioAdded":
+            seq = msg.get("seq_no")
+            if isinstance(seq, int):
+                self.acked_seq = max(self.acked_seq, seq)
+            return []
+        if kind in ("AddPartialTranscript", "AddTranscript"):
+            results = msg.get("results")
+            text, words = join_results(results if isinstance(results, list) else [],
+                                       self._delimiter)
+            meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+            start_ms = words[0].start_ms if words else _seconds_to_ms(meta.get("start_time"))
+            end_ms = words[-1].end_ms if words else _seconds_to_ms(meta.get("end_time"))
+            speakers = {w.speaker for w in words if w.speaker}
+            speaker = speakers.pop() if len(speakers) == 1 else None
+            cls = Final if kind == "AddTranscript" else Partial
+            return [cls(text=text, start_ms=start_ms, end_ms=end_ms, words=words, speaker=speaker)]
+        if kind == "RecognitionStarted":
+            info = msg.get("language_pack_info")
+            if isinstance(info, dict) and isinstance(info.get("word_delimiter"), str):
+                self._delimiter = info["word_delimiter"]
+            return [Started(session_id=str(msg.get("id", "")))]
+        if kind == "EndOfTranscript":
+            return [Ended()]
+        if kind == "Warning":
+            reason, code = str(msg.get("reason", "")), str(msg.get("type", ""))
+            return [VendorWarning(message=reason, code=code)]
+        if kind == "Error":
+            code = str(msg.get("type", ""))
+            return [VendorError(message=self.error_message(code, str(msg.get("reason", ""))),
+                                code=code)]
+        log.debug("ignoring Speechmatics message %r", kind if isinstance(kind, str) else "?")
+        return []
+
+    def error_message(self, code: str, reason: str) -> str:
+        verdict = self.classify_close(None, code)
+        return verdict.message if verdict.kind is CloseKind.FATAL else f"{self.title}: {reason}"
+
+    # -- closes ---------------------------------------------------------------
+
+    _FATAL = {
+        4001: "{t} rejected the API key. Check it in Preferences.",
+        4003: "{t} does not allow this request for your account.",
+        4004: "{t} does not offer the chosen model or language.",
+        4006: "Your {t} usage quota is used up. Check your account.",
+        1003: "{t} did not accept what captioner sent (protocol error). Please report this.",
+        400: "{t} refused the session settings. Check the language and options.",
+        401: "{t} rejected the API key. Check it in Preferences.",
+        403: "{t} refused access. Check the API key and your account.",
+        404: "No {t} service at that address. Check the endpoint URL.",
+    }
+    _BY_TYPE = {"not_authorised": 4001, "not_allowed": 4003, "invalid_model": 4004,
+                "invalid_language": 4004, "timelimit_exceeded": 4006, "protocol_error": 1003,
+                "invalid_config": 400, "invalid_audio_type": 400, "invalid_message": 1003,
+                "quota_exceeded": 4005, "job_error": 4013, "internal_error": 1011}
+    _RETRY = {
+        4005: ("{t} is at its limit of concurrent sessions; trying again.", 10.0),
+        4013: ("{t} had a problem with the session; reconnecting.", 5.0),
+        1011: ("{t} had an internal error; reconnecting.", 5.0),
+        429: ("{t} is busy; trying again.", 10.0),
+    }
+
+    def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
+        if code is None and reason in self._BY_TYPE:
+            code = self._BY_TYPE[reason]
+        t = self.title
+        if code == 1000:
+            return CloseVerdict(CloseKind.NORMAL)
+        if code == 1008:
+            if "timeout" in reason:
+                return CloseVerdict(CloseKind.RETRY, f"{t} ended an idle or long session; "
+                                    "reconnecting.")
+            return CloseVerdict(CloseKind.FATAL, f"{t} closed the session (policy violation).")
+        if code in self._FATAL:
+            return CloseVerdict(CloseKind.FATAL, self._FATAL[code].format(t=t))
+        if code in self._RETRY:
+            message, after_s = self._RETRY[code]
+            return CloseVerdict(CloseKind.RETRY, message.format(t=t), after_s)
+        if code is not None and 4000 <= code < 5000:
+            return CloseVerdict(CloseKind.FATAL, f"{t} closed the session ({reason or code}).")
+        return CloseVerdict(CloseKind.RETRY, f"Lost the connection to {t}; reconnecting.")

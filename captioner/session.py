@@ -1,0 +1,437 @@
+"""One audio stream's captioning session: connect, send, receive, reconnect, end.
+
+Runs on an asyncio loop (the CLI's, or the one in the GUI's SessionThread) and is
+the only code that touches a socket. It is the same for every provider:
+
+* connect with the provider's handshake; audio waits for ``Started`` if asked;
+* a sender task takes PCM from the :class:`AudioBuffer`, frames it per provider,
+  paces it (never faster than real time where the vendor forbids it; waits on
+  acks where the protocol has them) and sends the end-of-stream message;
+* a receiver task parses frames into events and applies them to the
+  :class:`Transcript` with the connection's time offset;
+* on a retryable close or a dropped connection it reconnects with backoff and
+  jitter, first replaying the audio no final has covered yet (so nothing said
+  during the drop is lost and no final is duplicated); audio that could not be
+  delivered becomes a :class:`Gap`;
+* before a vendor's session cap it ends the vendor session cleanly and carries
+  on in a new one;
+* fatal closes (bad key, bad config, quota) stop it with the provider's message.
+
+Everything the outside world needs is reported through ``listener`` as frozen
+events, called on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from captioner.audio.buffer import AudioBuffer
+from captioner.config import BYTES_PER_MS
+from captioner.providers.base import (
+    CloseKind,
+    CloseVerdict,
+    Ended,
+    Final,
+    Partial,
+    Provider,
+    Started,
+    VendorError,
+)
+from captioner.providers.base import Warning as VendorWarning
+from captioner.retry import RetryPolicy
+from captioner.transcript import Change, Gap, Transcript
+
+log = logging.getLogger(__name__)
+
+
+class State(enum.Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    source: str
+    state: State
+    message: str = ""
+    retry_in_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class TranscriptChanged:
+    source: str
+    change: Change
+
+
+@dataclass(frozen=True)
+class Notice:
+    source: str
+    message: str
+    level: str = "warning"
+
+
+@dataclass(frozen=True)
+class GapAdded:
+    gap: Gap
+
+
+SessionEvent = StateChanged | TranscriptChanged | Notice | GapAdded
+
+
+class _Replay:
+    """Audio sent but not yet covered by a final, keyed by byte position."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.blocks: collections.deque[tuple[int, bytes]] = collections.deque()
+        self.size_bytes = 0
+        self.lost: tuple[int, int] | None = None  # overflowed span not yet marked
+
+    def add(self, pos: int, pcm: bytes) -> None:
+        self.blocks.append((pos, pcm))
+        self.size_bytes += len(pcm)
+        while self.size_bytes > self.max_bytes and len(self.blocks) > 1:
+            old_pos, old = self.blocks.popleft()
+            self.size_bytes -= len(old)
+            start = self.lost[0] if self.lost else old_pos
+            self.lost = (start, old_pos + len(old))
+
+    def trim_before(self, pos: int) -> None:
+        """Forget audio before byte ``pos`` (a final covers it)."""
+        pos -= pos % 2
+        self.lost = None if self.lost and self.lost[1] <= pos else self.lost
+        while self.blocks:
+            bpos, pcm = self.blocks[0]
+            if bpos + len(pcm) <= pos:
+                self.blocks.popleft()
+                self.size_bytes -= len(pcm)
+            elif bpos < pos:
+                cut = pos - bpos
+                self.blocks[0] = (pos, pcm[cut:])
+                self.size_bytes -= cut
+                break
+            else:
+                break
+
+    def start(self) -> int | None:
+        return self.blocks[0][0] if self.blocks else None
+
+
+class _Conn:
+    """Per-connection state."""
+
+    def __init__(self, provider: Provider, ws: ClientConnection, offset_bytes: int) -> None:
+        self.provider = provider
+        self.ws = ws
+        self.offset_bytes = offset_bytes
+        self.offset_ms = offset_bytes // BYTES_PER_MS
+        self.sent_bytes = 0
+        self.t0: float | None = None
+        self.opened = time.monotonic()
+        self.started = asyncio.Event()
+        self.ended = asyncio.Event()
+        self.activity = asyncio.Event()
+        self.eos_sent = False
+        self.got_final = False
+        self.error: VendorError | None = None
+
+
+_DONE = CloseVerdict(CloseKind.NORMAL)
+
+
+class Session:
+    """Streams one audio source to one provider until the input ends.
+
+    Args:
+        provider_factory: makes a fresh provider for each vendor connection.
+        audio: where captured (or file) PCM arrives; closing it ends the session.
+        transcript: receives partials and finals (shared by all sources).
+        secret: the API key or token, or None.
+        source: ``"mic"`` or ``"system"``; labels every segment.
+        listener: called on the loop thread with each :data:`SessionEvent`.
+        title: the provider's name for messages ("AssemblyAI").
+    """
+
+    lead_ms = 300  # how far ahead of real time a paced sender may run
+    keepalive_s = 5.0
+
+    def __init__(
+        self,
+        provider_factory: Callable[[], Provider],
+        audio: AudioBuffer,
+        transcript: Transcript,
+        *,
+        secret: str | None = None,
+        source: str = "mic",
+        listener: Callable[[SessionEvent], None] | None = None,
+        title: str = "",
+        policy: RetryPolicy | None = None,
+        eos_timeout_s: float = 15.0,
+        open_timeout_s: float = 10.0,
+        max_unacked_frames: int = 50,
+        replay_max_ms: int = 30_000,
+        max_session_s: float | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._factory = provider_factory
+        self.audio = audio
+        self.transcript = transcript
+        self._secret = secret
+        self.source = source
+        self._listener = listener or (lambda event: None)
+        self.title = title
+        self.policy = policy or RetryPolicy()
+        self.eos_timeout_s = eos_timeout_s
+        self.open_timeout_s = open_timeout_s
+        self.max_unacked_frames = max_unacked_frames
+        self.max_session_s = max_session_s
+        self._rng = rng or random.Random()
+        self._replay = _Replay(replay_max_ms * BYTES_PER_MS)
+        self._pos = 0  # byte position of the next block taken from ``audio``
+        self._seen_dropped = 0
+        self._input_done = False
+        self.state = State.STOPPED
+        self.message = ""
+        self.reconnects = 0
+        self.sent_ms = 0
+
+    # -- public ---------------------------------------------------------------
+
+    async def run(self) -> State:
+        """Run until the input ends and the vendor confirms, or a fatal error."""
+        attempt = 0
+        self._set_state(State.CONNECTING)
+        while True:
+            verdict, delivered = await self._run_connection()
+            if verdict is _DONE:
+                self._set_state(State.STOPPED)
+                return self.state
+            if verdict.kind is CloseKind.FATAL:
+                self._set_state(State.FAILED, verdict.message)
+                self.audio.close()
+                return self.state
+            attempt = 1 if delivered else attempt + 1
+            if self.policy.gives_up(attempt):
+                msg = verdict.message or f"Lost the connection to {self.title}."
+                self._set_state(State.FAILED, f"{msg} Gave up after {attempt - 1} attempts.")
+                self.audio.close()
+                return self.state
+            delay_s = 0.0 if verdict.kind is CloseKind.NORMAL else self.policy.delay_s(
+                attempt, self._rng, verdict.retry_after_s
+            )
+            self.reconnects += 1
+            self._set_state(State.RECONNECTING, verdict.message, delay_s)
+            await asyncio.sleep(delay_s)
+
+    # -- one vendor connection -------------------------------------------------
+
+    async def _run_connection(self) -> tuple[CloseVerdict, bool]:
+        provider = self._factory()
+        try:
+            handshake = await asyncio.to_thread(provider.handshake, self._secret)
+        except Exception as exc:  # noqa: BLE001 - token fetch etc.: reported, never raised
+            log.warning("%s: handshake preparation failed: %s", self.title,
+                        type(exc).__name__)
+            verdict = getattr(provider, "classify_exception", None)
+            if verdict is not None:
+                return verdict(exc), False
+            message = f"Couldn't prepare the {self.title} session: {exc}"
+            return CloseVerdict(CloseKind.RETRY, message), False
+        try:
+            ws = await connect(
+                handshake.url,
+                additional_headers=handshake.headers,
+                open_timeout=self.open_timeout_s,
+                ping_interval=20,
+                ping_timeout=60,
+                close_timeout=5,
+                max_size=2**23,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            log.info("%s: handshake rejected with HTTP %s", self.title, status)
+            return provider.classify_close(status, ""), False
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            log.info("%s: can't connect: %s", self.title, type(exc).__name__)
+            return CloseVerdict(
+                CloseKind.RETRY, f"Can't reach {self.title}. Check the network connection."
+            ), False
+
+        offset = self._replay.start()
+        if offset is None:
+            offset = self._pos
+        conn = _Conn(provider, ws, offset)
+        self._mark_replay_loss()
+        async with ws:
+            if handshake.first_message is not None:
+                await ws.send(handshake.first_message)
+            if not handshake.wait_for_started:
+                conn.started.set()
+                self._set_state(State.LIVE)
+            receiver = asyncio.create_task(self._receive(conn))
+            sender = asyncio.create_task(self._send(conn))
+            done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+            if sender in done and not sender.cancelled() and sender.exception() is None:
+                # input finished (or session cap): wait for the trailing finals
+                try:
+                    await asyncio.wait_for(asyncio.shield(receiver), self.eos_timeout_s)
+                except TimeoutError:
+                    log.warning("%s: no end-of-stream confirmation in %.0f s", self.title,
+                                self.eos_timeout_s)
+                    self._notice(f"{self.title} did not confirm the end of the stream in time; "
+                                 "the last words may be missing.")
+            for task in (receiver, sender):
+                task.cancel()
+            results = await asyncio.gather(receiver, sender, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(result, ConnectionClosed):
+                    log.error("%s: session task failed", self.title, exc_info=result)
+            await ws.close()
+        delivered = conn.got_final or conn.sent_bytes > 0
+        if conn.eos_sent and (conn.ended.is_set() or ws.close_code in (1000, None)):
+            if self._input_done:
+                return _DONE, delivered
+            # session cap rollover: carry on in a fresh vendor session
+            return CloseVerdict(CloseKind.NORMAL), delivered
+        verdict = provider.classify_close(ws.close_code, ws.close_reason or "")
+        if conn.error is not None and verdict.kind is not CloseKind.FATAL and conn.error.fatal:
+            # an in-band error the close code does not explain
+            verdict = CloseVerdict(verdict.kind, verdict.message or conn.error.message,
+                                   verdict.retry_after_s)
+        if verdict.kind is CloseKind.NORMAL and not self._input_done:
+            verdict = CloseVerdict(CloseKind.NORMAL, f"{self.title} ended the session; continuing.")
+        log.info("%s: connection closed (code %s): %s", self.title, ws.close_code,
+                 verdict.kind.value)
+        return verdict, delivered
+
+    async def _receive(self, conn: _Conn) -> None:
+        try:
+            async for raw in conn.ws:
+                conn.activity.set()
+                for event in conn.provider.parse(raw):
+                    self._on_event(conn, event)
+                if conn.ended.is_set():
+                    return
+        except ConnectionClosed:
+            return
+
+    def _on_event(self, conn: _Conn, event: object) -> None:
+        if isinstance(event, (Partial, Final)):
+            change = self.transcript.apply(event, self.source, conn.offset_ms)
+            if isinstance(event, Final):
+                conn.got_final = True
+                self._replay.trim_before(conn.offset_bytes + event.end_ms * BYTES_PER_MS)
+            self._listener(TranscriptChanged(self.source, change))
+        elif isinstance(event, Started):
+            conn.started.set()
+            self._set_state(State.LIVE)
+        elif isinstance(event, Ended):
+            conn.ended.set()
+        elif isinstance(event, VendorWarning):
+            self._notice(f"{self.title}: {event.message}")
+        elif isinstance(event, VendorError):
+            conn.error = event
+            log.warning("%s reported an error: %s %s", self.title, event.code, event.message)
+            self._notice(event.message, "error")
+
+    async def _send(self, conn: _Conn) -> None:
+        await asyncio.wait_for(conn.started.wait(), self.open_timeout_s + self.eos_timeout_s)
+        provider = conn.provider
+        # 1) what the vendor may not have finalized before the last drop
+        for _pos, pcm in list(self._replay.blocks):
+            await self._send_pcm(conn, pcm)
+        # 2) new audio
+        keepalive = getattr(provider, "keepalive_message", None)
+        while True:
+            if self._session_expired(conn):
+                log.info("%s: rolling over to a new session before the vendor's cap", self.title)
+                break
+            try:
+                block = await asyncio.wait_for(self.audio.get(), self.keepalive_s)
+            except TimeoutError:
+                if keepalive is not None and keepalive() is not None:
+                    await conn.ws.send(keepalive())
+                continue
+            self._account_drops()
+            if block is None:
+                self._input_done = True
+                break
+            pos = self._pos
+            self._pos += len(block)
+            self._replay.add(pos, block)
+            await self._send_pcm(conn, block)
+        flush = getattr(provider, "flush_audio", None)
+        if flush is not None:
+            for frame in flush():
+                await conn.ws.send(frame)
+        eos = provider.end_of_stream()
+        if eos is not None:
+            await conn.ws.send(eos)
+        conn.eos_sent = True
+
+    async def _send_pcm(self, conn: _Conn, pcm: bytes) -> None:
+        provider = conn.provider
+        speed = getattr(provider, "max_speed", 1.0 if provider.realtime_only else None)
+        unacked = getattr(provider, "unacked_frames", None)
+        for frame in provider.frame_audio(pcm):
+            if conn.t0 is None:
+                conn.t0 = time.monotonic()
+            if speed:
+                ahead_s = (conn.sent_bytes / BYTES_PER_MS - self.lead_ms) / 1000 / speed
+                wait_s = conn.t0 + ahead_s - time.monotonic()
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
+            while unacked is not None and unacked() >= self.max_unacked_frames:
+                conn.activity.clear()
+                await conn.activity.wait()
+            await conn.ws.send(frame)
+            conn.sent_bytes += len(frame)
+            self.sent_ms = (conn.offset_bytes + conn.sent_bytes) // BYTES_PER_MS
+
+    # -- bookkeeping ------------------------------------------------------------
+
+    def _session_expired(self, conn: _Conn) -> bool:
+        cap_s = self.max_session_s or getattr(conn.provider, "max_session_s", None)
+        return bool(cap_s) and time.monotonic() - conn.opened > cap_s
+
+    def _account_drops(self) -> None:
+        dropped = self.audio.dropped_bytes - self._seen_dropped
+        if dropped <= 0:
+            return
+        self._seen_dropped = self.audio.dropped_bytes
+        start = self._pos
+        self._pos += dropped  # the dropped audio still took its time
+        self._add_gap(start, self._pos, "audio buffer overflow")
+
+    def _mark_replay_loss(self) -> None:
+        lost = self._replay.lost
+        if lost is not None:
+            self._replay.lost = None
+            self._add_gap(lost[0], lost[1], "connection lost; audio could not be resent")
+
+    def _add_gap(self, start: int, end: int, reason: str) -> None:
+        gap = Gap(start // BYTES_PER_MS, end // BYTES_PER_MS, self.source, reason)
+        self.transcript.add_gap(gap)
+        log.warning("%s: gap of %d ms (%s)", self.source, gap.end_ms - gap.start_ms, reason)
+        self._listener(GapAdded(gap))
+
+    def _set_state(self, state: State, message: str = "", retry_in_s: float = 0.0) -> None:
+        self.state = state
+        self.message = message
+        self._listener(StateChanged(self.source, state, message, retry_in_s))
+
+    def _notice(self, message: str, level: str = "warning") -> None:
+        self._listener(Notice(self.source, message, level))

@@ -1,0 +1,143 @@
+"""Persistent user settings: QSettings behind a :class:`Key` enum with typed defaults.
+
+Every setting has one key and one default here, nowhere else. ``SETTINGS_VERSION``
+is stored with the settings; :func:`upgrade` migrates older layouts in order.
+Secrets never live here (see ``secrets.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from captioner.config import PROVIDERS, SessionConfig
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VERSION = 1
+ORGANIZATION = "captioner"
+APPLICATION = "captioner"
+
+
+class Key(enum.Enum):
+    """A setting: its QSettings key and default (whose type is the setting's type)."""
+
+    PROVIDER = ("session/provider", "local")
+    LANGUAGE = ("session/language", "en")
+    SOURCE = ("session/source", "mic")  # mic | system | both
+    MIC_DEVICE = ("session/mic_device", "")  # name; "" = system default
+    SYSTEM_DEVICE = ("session/system_device", "")
+    VOCABULARY = ("session/vocabulary", "")
+    SPEAKER_LABELS = ("session/speaker_labels", False)
+    PROFANITY_FILTER = ("session/profanity_filter", False)
+    REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
+    ENDPOINT_REVAI = ("endpoints/revai", "")
+    ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")
+    ENDPOINT_SPEECHMATICS = ("endpoints/speechmatics", "")
+    ENDPOINT_DEEPGRAM = ("endpoints/deepgram", "")
+    ENDPOINT_LOCAL = ("endpoints/local", "")
+    OVERLAY_LINES = ("overlay/lines", 3)
+    OVERLAY_FONT_FAMILY = ("overlay/font_family", "")
+    OVERLAY_FONT_PT = ("overlay/font_pt", 24)
+    OVERLAY_TEXT_COLOR = ("overlay/text_color", "#ffffff")
+    OVERLAY_BG_COLOR = ("overlay/bg_color", "#000000")
+    OVERLAY_BG_OPACITY = ("overlay/bg_opacity", 0.6)
+    OVERLAY_OUTLINE = ("overlay/outline", True)
+    OVERLAY_UPPERCASE = ("overlay/uppercase", False)
+    OVERLAY_DOCK = ("overlay/dock", "bottom")  # bottom | top | floating
+    OVERLAY_CLICK_THROUGH = ("overlay/click_through", False)
+    OVERLAY_HIDE_FROM_CAPTURE = ("overlay/hide_from_capture", False)
+    OVERLAY_HIGH_CONTRAST = ("overlay/high_contrast", False)
+    ANNOUNCE_FINALS = ("accessibility/announce_finals", False)
+    START_AT_LOGIN = ("app/start_at_login", False)
+    FIRST_RUN_HINT_SHOWN = ("app/first_run_hint_shown", False)
+    RETENTION_DAYS = ("history/retention_days", 0)  # 0 = keep forever
+
+    @property
+    def path(self) -> str:
+        return self.value[0]
+
+    @property
+    def default(self) -> Any:
+        return self.value[1]
+
+
+ENDPOINT_KEYS = {
+    "revai": Key.ENDPOINT_REVAI, "assemblyai": Key.ENDPOINT_ASSEMBLYAI,
+    "speechmatics": Key.ENDPOINT_SPEECHMATICS, "deepgram": Key.ENDPOINT_DEEPGRAM,
+    "local": Key.ENDPOINT_LOCAL,
+}
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """QSettings returns strings from INI files; bring values back to the default's type."""
+    if value is None:
+        return default
+    try:
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        log.warning("ignoring an invalid stored setting value")
+        return default
+
+
+class Settings:
+    """Typed access to QSettings.
+
+    Args:
+        qsettings: injected for tests (an INI file in a temp dir); the user's by default.
+    """
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.q = qsettings or QSettings(ORGANIZATION, APPLICATION)
+        upgrade(self.q)
+
+    def get(self, key: Key) -> Any:
+        return _coerce(self.q.value(key.path), key.default)
+
+    def set(self, key: Key, value: Any) -> None:
+        if not isinstance(value, type(key.default)) and not (
+            isinstance(key.default, float) and isinstance(value, int)
+        ):
+            raise TypeError(f"{key.name} takes {type(key.default).__name__}")
+        self.q.setValue(key.path, value)
+
+    def reset(self, key: Key) -> None:
+        self.q.remove(key.path)
+
+    def sync(self) -> None:
+        self.q.sync()
+
+    def session_config(self, provider: str | None = None) -> SessionConfig:
+        provider = provider or self.get(Key.PROVIDER)
+        if provider not in PROVIDERS:
+            provider = "local"
+        vocabulary = tuple(w.strip() for w in self.get(Key.VOCABULARY).split(",") if w.strip())
+        return SessionConfig(
+            provider=provider,
+            language=self.get(Key.LANGUAGE),
+            endpoint=self.get(ENDPOINT_KEYS[provider]) or None,
+            vocabulary=vocabulary,
+            profanity_filter=self.get(Key.PROFANITY_FILTER),
+            remove_disfluencies=self.get(Key.REMOVE_DISFLUENCIES),
+            speaker_labels=self.get(Key.SPEAKER_LABELS),
+        )
+
+
+def upgrade(q: QSettings) -> None:
+    """Bring stored settings up to :data:`SETTINGS_VERSION`."""
+    version = _coerce(q.value("settings_version"), 0)
+    if version > SETTINGS_VERSION:
+        log.warning("settings were written by a newer captioner (version %s)", version)
+        return
+    # version 0 -> 1: nothing stored yet, or the first layout; nothing to migrate
+    if version < SETTINGS_VERSION:
+        q.setValue("settings_version", SETTINGS_VERSION)

@@ -1,0 +1,440 @@
+"""Fake Speechmatics Real-Time v2 server enforcing the documented rules.
+
+Rules (``shared/reference/realtime-protocols.md`` §3): ``Authorization:
+Bearer <key>`` (or ``?jwt=<key>``), else HTTP 401; the first message must be
+``StartRecognition`` with a valid ``audio_format`` and ``transcription_config``
+(else an ``Error`` of the documented type — ``protocol_error``,
+``invalid_audio_type``, ``invalid_config``, ``invalid_language``,
+``invalid_model``, ``invalid_message`` — and a close: 4004 for
+``invalid_model`` as documented, 1003 with the type as payload for the types
+the close table does not list, which is the fake's choice). Every binary frame
+is acked with ``AudioAdded`` (``seq_no`` from 1). ``EndOfStream.last_seq_no``
+must equal the frames received: a mismatch is a violation, and a number above
+it makes the fake wait for audio that never comes, as the real server does.
+Replies: ``RecognitionStarted`` (+ ``Info`` messages), ``AddPartialTranscript``
+(``enable_partials``), ``AddTranscript`` with punctuation results
+(``attaches_to: previous``), an empty partial after each final,
+``EndOfUtterance`` when ``conversation_config`` asks for it, and on
+``EndOfStream`` the remaining finals and ``EndOfTranscript``; the client closes
+(``close_after_end=True`` makes the fake close with 1000 itself). Pacing is
+not enforced by default (the offline engine speaks this protocol faster than
+real time); ``enforce_realtime=True`` records a violation.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from websockets.http11 import Request, Response
+
+from captioner.testing.fakes import (
+    PUNCTUATION,
+    ConnectionLog,
+    Fail,
+    FakeServer,
+    FakeSession,
+    Notice,
+    Utterance,
+    bare,
+    new_id,
+)
+
+ENCODINGS = {"pcm_s16le": 2, "pcm_f32le": 4, "mulaw": 1}
+MODELS = ("standard", "enhanced", "melia-1")
+DIARIZATION = ("none", "speaker", "channel", "channel_and_speaker")
+TRANSCRIPTION_FIELDS = frozenset(
+    {
+        "language",
+        "domain",
+        "output_locale",
+        "additional_vocab",
+        "diarization",
+        "max_delay",
+        "max_delay_mode",
+        "speaker_diarization_config",
+        "audio_filtering_config",
+        "transcript_filtering_config",
+        "enable_partials",
+        "enable_entities",
+        "model",
+        "operating_point",
+        "punctuation_overrides",
+        "conversation_config",
+        "channel_diarization_labels",
+    }
+)
+START_FIELDS = frozenset(
+    {"message", "audio_format", "transcription_config", "translation_config", "audio_events_config"}
+)
+SET_CONFIG_FIELDS = frozenset(
+    {
+        "max_delay",
+        "max_delay_mode",
+        "audio_filtering_config",
+        "enable_partials",
+        "conversation_config",
+        "language",
+    }
+)
+LANGUAGES = frozenset(
+    "auto ar ba be bg bn ca cmn cs cy da de el en eo es et eu fa fi fr ga gl he hi hr hu ia id "
+    "it ja ko lt lv mn mr ms mt nl no pl pt ro ru sk sl sv sw ta th tr ug uk ur vi yue".split()
+)
+#: close codes for error types; types the reference's close table lacks use 1003
+CLOSE_FOR_ERROR = {
+    "protocol_error": 1003,
+    "not_authorised": 4001,
+    "not_allowed": 4003,
+    "invalid_model": 4004,
+    "quota_exceeded": 4005,
+    "timelimit_exceeded": 4006,
+    "job_error": 4013,
+    "idle_timeout": 1008,
+    "session_timeout": 1008,
+    "unknown_error": 1011,
+}
+ERROR_FOR_CLOSE = {code: kind for kind, code in CLOSE_FOR_ERROR.items()}
+
+
+def config_error(start: dict[str, Any]) -> tuple[str, str] | None:
+    """``(error type, reason)`` for a bad ``StartRecognition``, or None."""
+    extra = set(start) - START_FIELDS
+    if extra:
+        return "invalid_message", f"unknown fields {sorted(extra)}"
+    fmt = start.get("audio_format")
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("raw", "file"):
+        return "invalid_audio_type", "audio_format.type must be raw or file"
+    if fmt["type"] == "raw":
+        rate = fmt.get("sample_rate")
+        if fmt.get("encoding") not in ENCODINGS:
+            return "invalid_audio_type", f"unsupported encoding {fmt.get('encoding')!r}"
+        if not isinstance(rate, int) or isinstance(rate, bool) or rate <= 0:
+            return "invalid_audio_type", "audio_format.sample_rate must be a positive integer"
+    tc = start.get("transcription_config")
+    if not isinstance(tc, dict) or not isinstance(tc.get("language"), str):
+        return "invalid_config", "transcription_config.language is required"
+    extra = set(tc) - TRANSCRIPTION_FIELDS
+    if extra:
+        return "invalid_config", f"unknown transcription_config fields {sorted(extra)}"
+    if tc["language"] not in LANGUAGES:
+        return "invalid_language", f"language {tc['language']!r} is not supported"
+    model = tc.get("model", tc.get("operating_point", "standard"))
+    if model not in MODELS:
+        return "invalid_model", f"model {model!r} is not supported"
+    max_delay = tc.get("max_delay", 4)
+    if not isinstance(max_delay, (int, float)) or not 0.7 <= max_delay <= 4:
+        return "invalid_config", "max_delay must be between 0.7 and 4"
+    if tc.get("diarization", "none") not in DIARIZATION:
+        return "invalid_config", f"diarization {tc.get('diarization')!r} is not supported"
+    if not isinstance(tc.get("enable_partials", False), bool):
+        return "invalid_config", "enable_partials must be a boolean"
+    vocab = tc.get("additional_vocab", [])
+    if not isinstance(vocab, list) or not all(
+        isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("content"), str))
+        for v in vocab
+    ):
+        return "invalid_config", "additional_vocab must list strings or {content, sounds_like}"
+    return None
+
+
+class SpeechmaticsSession(FakeSession):
+    server: FakeSpeechmatics
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.started = False
+        self.seq_no = 0
+        self.wanted_seq_no: int | None = None  # EndOfStream waiting for audio
+        self.partials = False
+        self.diarization = "none"
+        self.eou_trigger_s = 0.0
+        self.forced = False  # rendering a ForceEndOfUtterance reply
+
+    async def _error(self, kind: str, reason: str, code: int | None = None) -> None:
+        self.violate(f"{kind}: {reason}")
+        await self.send({"message": "Error", "type": kind, "reason": reason})
+        await self.close(code or CLOSE_FOR_ERROR.get(kind, 1003), kind)
+
+    async def accept_audio(self, data: bytes) -> bool:
+        if not self.started:
+            await self._error("protocol_error", "AddAudio before StartRecognition")
+            return False
+        if self.eos:
+            self.violate("audio after EndOfStream")
+            await self.send(
+                {"message": "Warning", "type": "add_audio_after_eos", "reason": "Audio after EOS"}
+            )
+            return True
+        return True
+
+    async def after_audio(self, data: bytes) -> None:
+        if self.eos:
+            return
+        self.seq_no += 1
+        await self.send({"message": "AudioAdded", "seq_no": self.seq_no})
+        if self.wanted_seq_no is not None and self.seq_no >= self.wanted_seq_no:
+            await self._end_of_transcript()
+
+    async def on_text(self, text: str) -> bool:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            msg = None
+        if not isinstance(msg, dict) or not isinstance(msg.get("message"), str):
+            await self._error("invalid_message", f"not a JSON message object: {text[:40]!r}")
+            return False
+        kind = msg["message"]
+        if not self.started and kind != "StartRecognition":
+            await self._error("protocol_error", f"{kind} before StartRecognition")
+            return False
+        handler = {
+            "StartRecognition": self._start,
+            "EndOfStream": self._end_of_stream,
+            "SetRecognitionConfig": self._set_config,
+            "ForceEndOfUtterance": self._force,
+            "GetSpeakers": self._ignore,
+        }.get(kind)
+        if handler is None:
+            await self._error("invalid_message", f"unknown message {kind[:40]!r}")
+            return False
+        return await handler(msg)
+
+    async def _start(self, msg: dict[str, Any]) -> bool:
+        if self.started:
+            await self._error("protocol_error", "StartRecognition sent twice")
+            return False
+        problem = config_error(msg)
+        if problem:
+            await self._error(*problem)
+            return False
+        self.log.config = msg
+        fmt, tc = msg["audio_format"], msg["transcription_config"]
+        if fmt["type"] == "raw":
+            self.log.bytes_per_ms = fmt["sample_rate"] * ENCODINGS[fmt["encoding"]] / 1000
+        self.partials = tc.get("enable_partials", False)
+        self.diarization = tc.get("diarization", "none")
+        conversation = tc.get("conversation_config") or {}
+        self.eou_trigger_s = float(conversation.get("end_of_utterance_silence_trigger", 0) or 0)
+        self.started = True
+        await self.send(
+            {
+                "message": "RecognitionStarted",
+                "orchestrator_version": "2025.11.07+cd4ff775c0+14.7.0",
+                "id": new_id(),
+                "language_pack_info": {
+                    "adapted": False,
+                    "itn": True,
+                    "language_description": "English",
+                    "word_delimiter": " ",
+                    "writing_direction": "left-to-right",
+                },
+            }
+        )
+        if self.server.send_info:
+            await self.send_all(_info_messages())
+        return True
+
+    async def _end_of_stream(self, msg: dict[str, Any]) -> bool:
+        self.log.eos_received = True
+        self.eos = True
+        last = msg.get("last_seq_no")
+        if not isinstance(last, int) or isinstance(last, bool):
+            await self._error("invalid_message", "EndOfStream needs an integer last_seq_no")
+            return False
+        if last != self.seq_no:
+            self.violate(f"EndOfStream last_seq_no={last} but {self.seq_no} AddAudio received")
+        if not self.server.answer_eos:
+            return True
+        if last > self.seq_no:
+            self.eos = False  # keep acking: the server waits for the missing audio
+            self.wanted_seq_no = last
+            return True
+        await self._end_of_transcript()
+        return not self.ended
+
+    async def _end_of_transcript(self) -> None:
+        self.eos = True
+        await self.finalize_all()
+        await self.send({"message": "EndOfTranscript"})
+        if self.server.close_after_end:
+            await self.close(1000, "")
+
+    async def _set_config(self, msg: dict[str, Any]) -> bool:
+        tc = msg.get("transcription_config")
+        if not isinstance(tc, dict) or set(tc) - SET_CONFIG_FIELDS:
+            await self._error("invalid_message", "SetRecognitionConfig with fields it can't change")
+            return False
+        start_language = (self.log.config or {}).get("transcription_config", {}).get("language")
+        if "language" in tc and tc["language"] != start_language:
+            await self._error("invalid_message", "SetRecognitionConfig can't change the language")
+            return False
+        if isinstance(tc.get("enable_partials"), bool):
+            self.partials = tc["enable_partials"]
+        self.log.notes.append(f"recognition config updated: {sorted(tc)}")
+        return True
+
+    async def _force(self, msg: dict[str, Any]) -> bool:
+        self.forced = True
+        await self.force_endpoint()
+        self.forced = False
+        return True
+
+    async def _ignore(self, msg: dict[str, Any]) -> bool:
+        self.log.notes.append(f"{msg['message']} not simulated")
+        return True
+
+    # -- rendering -----------------------------------------------------------
+
+    def _results(self, utt: Utterance, words: list, formatted: bool) -> list[dict[str, Any]]:
+        results = []
+        speaker = {}
+        if self.diarization in ("speaker", "channel_and_speaker") and utt.speaker is not None:
+            speaker = {"speaker": f"S{utt.speaker + 1}"}
+        for word, start_ms, end_ms in words:
+            core = (word.rstrip(PUNCTUATION) or word) if formatted else bare(word)
+            results.append(
+                {
+                    "type": "word",
+                    "start_time": start_ms / 1000,
+                    "end_time": end_ms / 1000,
+                    "alternatives": [
+                        {"content": core, "confidence": 0.95, "language": "en", **speaker}
+                    ],
+                }
+            )
+            if not formatted:
+                continue
+            for mark in word[len(core) :]:
+                results.append(
+                    {
+                        "type": "punctuation",
+                        "start_time": end_ms / 1000,
+                        "end_time": end_ms / 1000,
+                        "attaches_to": "previous",
+                        "is_eos": mark in ".?!",
+                        "alternatives": [
+                            {"content": mark, "confidence": 1.0, "language": "en", **speaker}
+                        ],
+                    }
+                )
+        return results
+
+    def _transcript(self, kind: str, utt: Utterance, words: list, formatted: bool) -> dict:
+        start_ms = words[0][1] if words else utt.start_ms
+        end_ms = words[-1][2] if words else start_ms
+        text = (
+            " ".join(w for w, _, _ in words)
+            if formatted
+            else " ".join(bare(w) for w, _, _ in words)
+        )
+        msg: dict[str, Any] = {
+            "message": kind,
+            "format": "2.1",
+            "metadata": {
+                "start_time": start_ms / 1000,
+                "end_time": end_ms / 1000,
+                "transcript": text,
+            },
+            "results": self._results(utt, words, formatted),
+        }
+        if self.forced and kind == "AddTranscript":
+            msg["forced"] = True
+        return msg
+
+    def partial_messages(self, index: int, utt: Utterance, n_words: int, pos_ms: int) -> list:
+        if not self.partials:
+            return []
+        return [self._transcript("AddPartialTranscript", utt, utt.words()[:n_words], False)]
+
+    def final_messages(self, index: int, utt: Utterance, n_words: int | None = None) -> list:
+        words = utt.words()[:n_words] if n_words is not None else utt.words()
+        messages = [self._transcript("AddTranscript", utt, words, True)]
+        if self.partials:
+            messages.append(self._transcript("AddPartialTranscript", utt, [], False))
+        if self.eou_trigger_s > 0 or self.forced:
+            end_s = (words[-1][2] if words else utt.end_ms) / 1000
+            eou: dict[str, Any] = {
+                "message": "EndOfUtterance",
+                "format": "2.1",
+                "metadata": {"start_time": end_s, "end_time": end_s},
+            }
+            if self.forced:
+                eou["forced"] = True
+            messages.append(eou)
+        return messages
+
+    def notice_messages(self, action: Notice) -> list:
+        if action.level == "info":
+            return [
+                {
+                    "message": "Info",
+                    "type": action.code or "recognition_quality",
+                    "reason": action.message,
+                }
+            ]
+        return [
+            {
+                "message": "Warning",
+                "type": action.code or "session_timeout",
+                "reason": action.message,
+            }
+        ]
+
+    def error_messages(self, action: Fail) -> list:
+        kind = action.error_type or ERROR_FOR_CLOSE.get(action.code, "unknown_error")
+        return [{"message": "Error", "type": kind, "reason": action.message}]
+
+    def error_close_reason(self, action: Fail) -> str:
+        return action.error_type or ERROR_FOR_CLOSE.get(action.code, "unknown_error")
+
+
+def _info_messages() -> list[dict[str, Any]]:
+    return [
+        {
+            "message": "Info",
+            "type": "recognition_quality",
+            "quality": "broadcast",
+            "reason": "Running recognition using a broadcast model quality.",
+        },
+        {
+            "message": "Info",
+            "type": "concurrent_session_usage",
+            "usage": 1,
+            "quota": 2,
+            "last_updated": datetime.datetime.now(datetime.UTC).isoformat(),
+            "reason": "1 concurrent sessions active out of quota 2",
+        },
+    ]
+
+
+class FakeSpeechmatics(FakeServer):
+    """Fake Speechmatics RT.
+
+    Args:
+        send_info: send the two ``Info`` messages after ``RecognitionStarted``.
+        close_after_end: close with 1000 after ``EndOfTranscript`` (default:
+            wait for the client to close, as the official SDK does).
+    """
+
+    vendor = "Speechmatics"
+    path = "/v2"
+    session_class = SpeechmaticsSession
+    realtime_only = False
+
+    def __init__(
+        self, *args: Any, send_info: bool = True, close_after_end: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.send_info = send_info
+        self.close_after_end = close_after_end
+
+    def check_request(self, conn_log: ConnectionLog, request: Request) -> Response | None:
+        if conn_log.path != "/v2" and not conn_log.path.startswith("/v2/"):
+            return self.reply(404, "Not Found")
+        scheme, _, key = conn_log.headers.get("authorization", "").partition(" ")
+        jwt = conn_log.param("jwt")
+        if not ((scheme == "Bearer" and key in self.keys) or jwt in self.keys):
+            return self.reply(401, "Unauthorized")
+        return None

@@ -1,0 +1,180 @@
+"""The session transcript: immutable final segments and one live partial per source.
+
+Pure (no Qt, no I/O). Providers' events are turned into :class:`Segment` objects
+by :meth:`Transcript.apply`; a new partial replaces the old one for its source,
+a final is inserted in time order and clears that source's partial. Finals are
+never changed once added. Gaps record stretches of audio that never reached the
+recognizer (dropped connection, overflow), so exports can mark them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from captioner.providers.base import Event, Final, Partial, Word
+
+SOURCES = ("mic", "system")
+SOURCE_LABELS = {"mic": "Me", "system": "Others"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One caption segment.
+
+    Attributes:
+        id: unique within the transcript (``"mic-3"``).
+        text: the words, punctuated as the provider gave them.
+        start_ms, end_ms: times in ms from the session start.
+        speaker: the vendor's speaker label, if any (``"S1"``).
+        source: ``"mic"`` or ``"system"``.
+        words: per-word timing when the provider gives it.
+        is_final: False for the live partial.
+    """
+
+    id: str
+    text: str
+    start_ms: int
+    end_ms: int
+    speaker: str | None = None
+    source: str = "mic"
+    words: tuple[Word, ...] = ()
+    is_final: bool = True
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Audio that could not be delivered to the recognizer."""
+
+    start_ms: int
+    end_ms: int
+    source: str = "mic"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one :meth:`Transcript.apply` did, for views to redraw cheaply.
+
+    Attributes:
+        segment: the partial or final that changed, or None if nothing did.
+        index: for a final, its position in :attr:`Transcript.finals`.
+        cleared_partial: the source whose partial was removed, if any.
+    """
+
+    segment: Segment | None = None
+    index: int | None = None
+    cleared_partial: str | None = None
+
+
+def _shift_words(words: Iterable[Word], offset_ms: int) -> tuple[Word, ...]:
+    if not offset_ms:
+        return tuple(words)
+    return tuple(
+        replace(w, start_ms=w.start_ms + offset_ms, end_ms=w.end_ms + offset_ms) for w in words
+    )
+
+
+class Transcript:
+    """Finals in time order plus at most one partial per source.
+
+    Thread-safe for one writer and many readers: readers get tuples.
+    """
+
+    def __init__(self) -> None:
+        self._finals: list[Segment] = []
+        self._keys: list[tuple[int, int]] = []  # (start_ms, seq) parallel to _finals
+        self._partials: dict[str, Segment] = {}
+        self._gaps: list[Gap] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    @property
+    def finals(self) -> tuple[Segment, ...]:
+        with self._lock:
+            return tuple(self._finals)
+
+    @property
+    def partials(self) -> dict[str, Segment]:
+        with self._lock:
+            return dict(self._partials)
+
+    @property
+    def gaps(self) -> tuple[Gap, ...]:
+        with self._lock:
+            return tuple(self._gaps)
+
+    def __len__(self) -> int:
+        return len(self._finals)
+
+    def apply(self, event: Event, source: str = "mic", offset_ms: int = 0) -> Change:
+        """Apply a provider event; other event types change nothing.
+
+        Args:
+            event: a ``Partial`` or ``Final`` (others are ignored).
+            source: which audio stream it came from.
+            offset_ms: added to the event's times (vendor session start in
+                transcript time, so reconnects stay continuous).
+        """
+        if isinstance(event, Partial):
+            if not event.text.strip():
+                return self.clear_partial(source)
+            seg = Segment(
+                id=f"{source}-partial",
+                text=event.text.strip(),
+                start_ms=event.start_ms + offset_ms,
+                end_ms=event.end_ms + offset_ms,
+                speaker=event.speaker,
+                source=source,
+                words=_shift_words(event.words, offset_ms),
+                is_final=False,
+            )
+            with self._lock:
+                self._partials[source] = seg
+            return Change(segment=seg)
+        if isinstance(event, Final):
+            text = event.text.strip()
+            if not text:
+                return self.clear_partial(source)
+            seg = Segment(
+                id=f"{source}-{next(self._ids)}",
+                text=text,
+                start_ms=event.start_ms + offset_ms,
+                end_ms=max(event.end_ms, event.start_ms) + offset_ms,
+                speaker=event.speaker,
+                source=source,
+                words=_shift_words(event.words, offset_ms),
+                is_final=True,
+            )
+            return self.add_final(seg)
+        return Change()
+
+    def add_final(self, seg: Segment) -> Change:
+        """Insert a final segment in time order and clear its source's partial."""
+        with self._lock:
+            key = (seg.start_ms, len(self._keys))
+            index = bisect.bisect_right(self._keys, key)
+            self._keys.insert(index, key)
+            self._finals.insert(index, seg)
+            cleared = seg.source if self._partials.pop(seg.source, None) else None
+        return Change(segment=seg, index=index, cleared_partial=cleared)
+
+    def clear_partial(self, source: str) -> Change:
+        with self._lock:
+            had = self._partials.pop(source, None)
+        return Change(cleared_partial=source if had else None)
+
+    def add_gap(self, gap: Gap) -> None:
+        with self._lock:
+            self._gaps.append(gap)
+            self._gaps.sort(key=lambda g: g.start_ms)
+
+    def text(self) -> str:
+        """All final text, one segment a line."""
+        return "\n".join(s.text for s in self.finals)
+
+    def word_count(self) -> int:
+        return sum(len(s.text.split()) for s in self.finals)

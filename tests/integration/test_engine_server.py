@@ -1,0 +1,209 @@
+"""The engine's Speechmatics RT v2 server, spoken to by a plain websockets client.
+
+A scripted recognizer stands in for the model here so the protocol is checked
+exactly and fast; the real model is exercised in test_serve_cli.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from captioner.engine.base import Hypothesis
+from captioner.engine.server import EngineServer, is_loopback
+
+START = {"message": "StartRecognition",
+         "audio_format": {"type": "raw", "encoding": "pcm_s16le", "sample_rate": 16000},
+         "transcription_config": {"language": "en", "enable_partials": True}}
+
+
+class ScriptedRecognizer:
+    """A partial every 0.5 s of audio, a final every 1 s, the rest at finish()."""
+
+    def __init__(self) -> None:
+        self.fed_bytes = 0
+        self.final_bytes = 0
+        self.n = 0
+
+    def accept(self, pcm: bytes):
+        before, self.fed_bytes = self.fed_bytes, self.fed_bytes + len(pcm)
+        out = []
+        if before // 16000 != self.fed_bytes // 16000:
+            self.n += 1
+            out.append(Hypothesis(f"word{self.n}", self.final_bytes // 32, self.fed_bytes // 32))
+        if before // 32000 != self.fed_bytes // 32000:
+            out.append(Hypothesis(f"Sentence {self.n}.", self.final_bytes // 32,
+                                  self.fed_bytes // 32, is_final=True))
+            self.final_bytes = self.fed_bytes
+        return out
+
+    def finish(self):
+        if self.fed_bytes == self.final_bytes:
+            return []
+        start, self.final_bytes = self.final_bytes, self.fed_bytes
+        return [Hypothesis("Tail.", start // 32, self.fed_bytes // 32, is_final=True)]
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+async def with_server(body, **kwargs):
+    server = EngineServer(ScriptedRecognizer, **kwargs)
+    url = await server.start()
+    try:
+        return await body(url, server)
+    finally:
+        await server.close()
+
+
+async def full_session(url, frames: int = 25, frame_bytes: int = 3200, headers=None):
+    messages = []
+    async with connect(url, additional_headers=headers or {}) as ws:
+        await ws.send(json.dumps(START))
+        messages.append(json.loads(await ws.recv()))
+        for _ in range(frames):
+            await ws.send(b"\x01\x00" * (frame_bytes // 2))
+        await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": frames}))
+        async for raw in ws:
+            messages.append(json.loads(raw))
+            if messages[-1]["message"] == "EndOfTranscript":
+                break
+    return messages
+
+
+def test_full_session_message_sequence_and_schemas():
+    messages = run(with_server(lambda url, _: full_session(url)))
+    kinds = [m["message"] for m in messages]
+    assert kinds[0] == "RecognitionStarted"
+    assert kinds[-1] == "EndOfTranscript"
+    started = messages[0]
+    assert started["id"] and started["language_pack_info"]["word_delimiter"] == " "
+    acks = [m["seq_no"] for m in messages if m["message"] == "AudioAdded"]
+    assert acks == list(range(1, 26))
+    finals = [m for m in messages if m["message"] == "AddTranscript"]
+    partials = [m for m in messages if m["message"] == "AddPartialTranscript"]
+    assert [f["metadata"]["transcript"] for f in finals] == ["Sentence 2.", "Sentence 4.", "Tail."]
+    assert partials and all(p["format"] == "2.1" for p in partials)
+    for msg in finals + partials:
+        assert set(msg) == {"message", "format", "metadata", "results"}
+        assert msg["metadata"]["start_time"] <= msg["metadata"]["end_time"]
+        for result in msg["results"]:
+            assert result["type"] in ("word", "punctuation")
+            assert isinstance(result["alternatives"][0]["content"], str)
+    # the final's punctuation is a separate result attached to the previous word
+    punct = finals[0]["results"][-1]
+    assert punct["type"] == "punctuation" and punct["attaches_to"] == "previous"
+    assert punct["is_eos"] is True
+    # "Tail." covers the last 0.5 s of the 2.5 s sent
+    assert finals[-1]["metadata"]["end_time"] == pytest.approx(2.5)
+
+
+async def first_reply(url, first, headers=None):
+    async with connect(url, additional_headers=headers or {}) as ws:
+        try:
+            await ws.send(first)
+        except ConnectionClosed:  # the server may refuse before reading anything
+            pass
+        reply = json.loads(await ws.recv())
+        try:
+            await ws.recv()
+        except ConnectionClosed:
+            pass
+        return reply, ws.close_code, ws.close_reason
+
+
+@pytest.mark.parametrize("first, error_type, code", [
+    ("not json", "invalid_message", 1003),
+    (json.dumps({"message": "AddAudio"}), "protocol_error", 1003),
+    (json.dumps({**START, "audio_format": {"type": "raw", "encoding": "opus",
+                                           "sample_rate": 16000}}), "invalid_audio_type", 1003),
+    (json.dumps({**START, "audio_format": {"type": "raw", "encoding": "pcm_s16le",
+                                           "sample_rate": "fast"}}), "invalid_audio_type", 1003),
+    (json.dumps({**START, "transcription_config": {}}), "invalid_config", 1003),
+    (json.dumps({**START, "transcription_config": {"language": "fr"}}), "invalid_language", 4004),
+    (json.dumps({**START, "transcription_config": {"language": "en", "max_delay": 99}}),
+     "invalid_config", 1003),
+])
+def test_malformed_config_gets_an_error_of_the_right_type(first, error_type, code):
+    reply, close_code, reason = run(with_server(lambda url, _: first_reply(url, first)))
+    assert reply["message"] == "Error" and reply["type"] == error_type and reply["reason"]
+    assert close_code == code and reason == error_type
+
+
+def test_server_survives_bad_clients_and_serves_the_next():
+    async def body(url, server):
+        await first_reply(url, "garbage")
+        await first_reply(url, json.dumps({**START, "transcription_config": {"language": "xx"}}))
+        messages = await full_session(url, frames=5)
+        assert server.active_sessions == 0
+        return messages
+    messages = run(with_server(body))
+    assert messages[-1]["message"] == "EndOfTranscript"
+
+
+def test_audio_after_end_of_stream_gets_a_warning():
+    async def body(url, _):
+        async with connect(url) as ws:
+            await ws.send(json.dumps(START))
+            await ws.recv()
+            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
+            assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
+            await ws.send(b"\0\0" * 100)
+            return json.loads(await ws.recv())
+    warning = run(with_server(body))
+    assert warning == {"message": "Warning", "type": "add_audio_after_eos",
+                       "reason": "audio after EndOfStream is ignored"}
+
+
+def test_sessions_beyond_the_limit_get_quota_exceeded():
+    async def body(url, _):
+        async with connect(url) as ws1:
+            await ws1.send(json.dumps(START))
+            await ws1.recv()
+            return await first_reply(url, json.dumps(START))
+    reply, code, _ = run(with_server(body, max_sessions=1))
+    assert reply["type"] == "quota_exceeded" and code == 4005
+
+
+def test_float_audio_at_another_rate_is_converted():
+    async def body(url, _):
+        start = {**START, "audio_format": {"type": "raw", "encoding": "pcm_f32le",
+                                           "sample_rate": 48000}}
+        async with connect(url) as ws:
+            await ws.send(json.dumps(start))
+            await ws.recv()
+            for _ in range(10):  # 10 x 100 ms of 48 kHz float
+                await ws.send(b"\0\0\0\0" * 4800)
+            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 10}))
+            messages = []
+            while not messages or messages[-1]["message"] != "EndOfTranscript":
+                messages.append(json.loads(await ws.recv()))
+            return messages
+    messages = run(with_server(body))
+    finals = [m for m in messages if m["message"] == "AddTranscript"]
+    # ~1 s of audio at 16 kHz reached the recognizer
+    assert finals and finals[-1]["metadata"]["end_time"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_token_is_required_when_set():
+    async def body(url, _):
+        with pytest.raises(InvalidStatus) as info:
+            await full_session(url)
+        assert info.value.response.status_code == 401
+        ok = await full_session(url, frames=2, headers={"Authorization": "Bearer s3cret"})
+        ok_jwt = await full_session(url + "?jwt=s3cret", frames=2)
+        return ok, ok_jwt
+    ok, ok_jwt = run(with_server(body, token="s3cret"))
+    assert ok[-1]["message"] == ok_jwt[-1]["message"] == "EndOfTranscript"
+
+
+def test_non_loopback_bind_needs_a_token():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    with pytest.raises(ValueError, match="token"):
+        run(EngineServer(ScriptedRecognizer).start("0.0.0.0", 0))

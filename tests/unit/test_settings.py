@@ -1,0 +1,69 @@
+"""Settings: typed defaults, persistence through QSettings, versioning."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from captioner.settings import SETTINGS_VERSION, Key, Settings
+
+
+@pytest.fixture
+def ini(tmp_path):
+    return str(tmp_path / "captioner.ini")
+
+
+def make(ini: str) -> Settings:
+    return Settings(QSettings(ini, QSettings.Format.IniFormat))
+
+
+def test_defaults_when_nothing_is_stored(ini):
+    settings = make(ini)
+    for key in Key:
+        assert settings.get(key) == key.default
+    assert settings.get(Key.PROVIDER) == "local"
+
+
+def test_values_survive_a_restart_with_their_types(ini):
+    settings = make(ini)
+    settings.set(Key.OVERLAY_LINES, 5)
+    settings.set(Key.OVERLAY_BG_OPACITY, 0.25)
+    settings.set(Key.OVERLAY_OUTLINE, False)
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.sync()
+    again = make(ini)
+    assert again.get(Key.OVERLAY_LINES) == 5
+    assert again.get(Key.OVERLAY_BG_OPACITY) == 0.25
+    assert again.get(Key.OVERLAY_OUTLINE) is False
+    assert again.get(Key.PROVIDER) == "deepgram"
+
+
+def test_wrong_type_is_refused(ini):
+    with pytest.raises(TypeError):
+        make(ini).set(Key.OVERLAY_LINES, "five")
+
+
+def test_version_is_written(ini):
+    make(ini).sync()
+    stored = QSettings(ini, QSettings.Format.IniFormat).value("settings_version")
+    assert int(stored) == SETTINGS_VERSION
+
+
+def test_corrupt_value_falls_back_to_default(ini):
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue(Key.OVERLAY_FONT_PT.path, "huge")
+    q.sync()
+    assert make(ini).get(Key.OVERLAY_FONT_PT) == Key.OVERLAY_FONT_PT.default
+
+
+def test_session_config_from_settings(ini):
+    settings = make(ini)
+    settings.set(Key.PROVIDER, "speechmatics")
+    settings.set(Key.ENDPOINT_SPEECHMATICS, "wss://speech.example.internal/v2")
+    settings.set(Key.VOCABULARY, "Kubernetes, captioner ,")
+    cfg = settings.session_config()
+    assert cfg.provider == "speechmatics"
+    assert cfg.endpoint == "wss://speech.example.internal/v2"
+    assert cfg.vocabulary == ("Kubernetes", "captioner")
+    settings.set(Key.PROVIDER, "nonsense")
+    assert settings.session_config().provider == "local"
