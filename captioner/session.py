@@ -266,9 +266,9 @@ class Session:
             return provider.classify_close(status, ""), False
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             log.info("%s: can't connect: %s", self.title, type(exc).__name__)
-            return CloseVerdict(
-                CloseKind.RETRY, f"Can't reach {self.title}. Check the network connection."
-            ), False
+            message = getattr(provider, "unreachable_message", None) or (
+                f"Can't reach {self.title}. Check the network connection.")
+            return CloseVerdict(CloseKind.RETRY, message), False
 
         offset = self._replay.start()
         if offset is None:

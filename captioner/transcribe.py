@@ -20,7 +20,7 @@ from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.providers import make_provider, title
-from captioner.secrets import ENV_VARS, resolve_secret
+from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
 from captioner.session import (
     GapAdded,
     Notice,
@@ -46,6 +46,13 @@ class CaptionPrinter:
         self.tty = out.isatty()
         self.labels = labels
         self._partial_shown = False
+        self._last_message = ""
+
+    def _say(self, message: str) -> None:
+        if message != self._last_message:  # a retry loop repeats itself
+            self._clear()
+            print(f"captioner: {message}", file=self.err, flush=True)
+            self._last_message = message
 
     def _label(self, source: str) -> str:
         return f"{SOURCE_LABELS.get(source, source)}: " if self.labels else ""
@@ -70,16 +77,13 @@ class CaptionPrinter:
                 self._partial_shown = True
             self.out.flush()
         elif isinstance(event, StateChanged):
-            if event.state in (State.RECONNECTING, State.FAILED) and event.message:
-                self._clear()
-                print(f"captioner: {event.message}", file=self.err, flush=True)
+            if event.state is State.RECONNECTING and event.message:
+                self._say(event.message)
         elif isinstance(event, Notice):
-            self._clear()
-            print(f"captioner: {event.message}", file=self.err, flush=True)
+            self._say(event.message)
         elif isinstance(event, GapAdded):
             seconds = (event.gap.end_ms - event.gap.start_ms) / 1000
-            print(f"captioner: {seconds:.1f} s of audio could not be captioned "
-                  f"({event.gap.reason})", file=self.err, flush=True)
+            self._say(f"{seconds:.1f} s of audio could not be captioned ({event.gap.reason})")
 
 
 def config_from_args(args: argparse.Namespace) -> SessionConfig:
@@ -90,8 +94,17 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
 
 
 def secret_for(provider: str) -> str | None:
-    """The key to use, or a clear error when a cloud provider has none."""
-    secret, origin = resolve_secret(provider)
+    """The key to use, or a clear error when a cloud provider has none.
+
+    The offline engine needs no key (only a token for a remote engine), so a
+    missing keychain is not an error for it.
+    """
+    try:
+        secret, origin = resolve_secret(provider)
+    except SecretStoreError:
+        if provider == "local":
+            return None
+        raise
     if secret:
         log.info("using the %s key from %s", provider, origin or "?")
         return secret

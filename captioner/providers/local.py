@@ -140,6 +140,7 @@ class LocalProvider(SpeechmaticsProvider):
     name = "local"
     title = "the offline engine"
     max_session_s = None
+    unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:
         super().__init__(cfg)
