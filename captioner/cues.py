@@ -53,6 +53,7 @@ HARD_BREAK_CHARS = MAX_LINE_CHARS * MAX_LINES
 _SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 _CLAUSE_END = (",", ";", ":", "—", "–", "、", "，", "；") + _SENTENCE_END
 _CLOSERS = "\"'”’»)]"
+_CLAUSE_BONUS_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,10 @@ def wrap_lines(texts: Sequence[str]) -> list[str] | None:
             break
         if len(bottom) > MAX_LINE_CHARS and len(texts) - k > 1:
             continue
-        # balanced first; on a tie the shorter line on top (a pyramid)
-        key = (max(len(top), len(bottom)), len(top) > len(bottom))
+        # balanced first, a break after a clause counts as a few characters
+        # shorter; on a tie the shorter line on top (a pyramid)
+        bonus = _CLAUSE_BONUS_CHARS if texts[k - 1].rstrip(_CLOSERS).endswith(_CLAUSE_END) else 0
+        key = (max(len(top), len(bottom)) - bonus, len(top) > len(bottom))
         if best is None or key < best[0]:
             best = (key, [top, bottom])
     return best[1] if best else None
@@ -270,7 +273,7 @@ def _clause_cut(cur: Sequence[Token]) -> int | None:
     head = chars  # length of cur[:k]
     for k in range(len(cur) - 1, 0, -1):
         head -= len(cur[k].text) + 1
-        if head * 2 < chars:
+        if head * 3 < chars:  # keep at least a third of the cue
             return None
         if _ends(cur[k - 1], _CLAUSE_END) and any(not t.is_label for t in cur[:k]):
             return k

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from captioner import cues as cuelib
+from captioner.errors import UserFacingError
 from captioner.providers.base import Word
 from captioner.transcript import SOURCE_LABELS, Gap, Segment, Transcript
 
@@ -42,12 +43,13 @@ log = logging.getLogger(__name__)
 FORMATS = ("txt", "srt", "vtt", "json")
 JSON_VERSION = 1
 
-_ANONYMOUS_SPEAKER = re.compile(r"^(?:(?:s|spk|speaker)[ _-]?)?\d+$|^[A-Z]{1,2}$", re.IGNORECASE)
+# "S1", "1", "spk_0", "speaker 2", "A", "AB"; Speechmatics' "UU" means unknown
+_ANONYMOUS_SPEAKER = re.compile(r"^(?:(?i:s|spk|speaker)[ _-]?)?\d+$|^[A-Z]{1,2}$")
 _NO_SPEAKER = {"", "UU", "unknown"}
 _ARROWS = re.compile(r"-{2,}>")
 
 
-class ExportError(Exception):
+class ExportError(UserFacingError):
     """Writing an export failed; ``str()`` is a message for the user.
 
     Attributes:
@@ -94,9 +96,9 @@ class SpeakerNames:
         speaker = seg.speaker
         if speaker is None:
             speaker = next((w.speaker for w in seg.words if w.speaker), None)
-        speaker = (speaker or "").strip()
+        speaker = _line_text("" if speaker is None else str(speaker))
         if speaker in _NO_SPEAKER:
-            return SOURCE_LABELS.get(seg.source, seg.source or "Unknown")
+            return _line_text(SOURCE_LABELS.get(seg.source, seg.source)) or "Unknown"
         if not _ANONYMOUS_SPEAKER.match(speaker):
             return speaker
         key = (seg.source, speaker)
@@ -109,7 +111,7 @@ class SpeakerNames:
 
 def _finals(segments: Iterable[Segment]) -> list[Segment]:
     """Segments with text, in time order (stable for equal starts)."""
-    return sorted((s for s in segments if s.text.strip()), key=lambda s: s.start_ms)
+    return sorted((s for s in segments if _line_text(s.text)), key=lambda s: s.start_ms)
 
 
 def _valid_gaps(gaps: Iterable[Gap]) -> list[Gap]:
@@ -225,6 +227,8 @@ def to_txt(
     for i, item in enumerate(items):
         stamp = f"[{_hms(item.start_ms)}] " if timestamps else ""
         if isinstance(item, Gap):
+            if prefixes and lines and lines[-1]:
+                lines.append("")  # a paragraph of its own, like a change of speaker
             lines.append(stamp + gap_text(item, with_source=multi))
             continue
         text = _line_text(item.text)
@@ -478,11 +482,9 @@ def _unpack(source: Any) -> tuple[list[Segment], list[Gap], dict[str, Any]]:
     if isinstance(source, Transcript):
         return list(source.finals), list(source.gaps), {}
     if hasattr(source, "segments"):
-        return (
-            list(source.segments),
-            list(getattr(source, "gaps", ())),
-            dict(getattr(source, "meta", {}) or {}),
-        )
+        meta = dict(getattr(source, "meta", {}) or {})
+        meta.pop("version", None)  # the journal's format version, not the export's
+        return list(source.segments), list(getattr(source, "gaps", ())), meta
     return [s for s in source if s.is_final], [], {}
 
 

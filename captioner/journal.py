@@ -159,7 +159,9 @@ def is_live(path: str | os.PathLike[str]) -> bool:
 class Journal:
     """An open session log. Make one with :meth:`create`.
 
-    Not meant to be shared between threads, though a lock makes that safe.
+    Thread-safe: appends may come from the session thread while the GUI's
+    timer calls :meth:`sync`. # NB: fsync runs under the lock, so a slow disk
+    briefly delays an append made at the same moment.
 
     Attributes:
         id: the session id (also the file's stem).
@@ -768,11 +770,14 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
             "gaps": len(rec.gaps),
         }
     )
-    fd = os.open(p, os.O_RDWR | os.O_APPEND)
+    with open(p, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                line = b"\n" + line
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND)
     try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line
         view = memoryview(line)
         while view:
             view = view[os.write(fd, view) :]

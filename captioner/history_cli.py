@@ -1,0 +1,60 @@
+"""``captioner sessions`` and ``captioner export SESSION``: saved transcripts from the command line.
+
+Sessions that were never closed (the app or the machine died) are listed as
+"unfinished"; exporting one recovers it first, so nothing that was shown is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from captioner import export as exporter
+from captioner import journal
+from captioner.errors import UserFacingError
+
+
+def _duration(ms: int) -> str:
+    seconds = ms // 1000
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def list_command() -> int:
+    sessions = journal.list_sessions()
+    if not sessions:
+        print(f"No saved sessions in {journal.default_dir()}.")
+        return 0
+    print(f"{'SESSION':<22} {'STARTED':<20} {'LENGTH':>8} {'WORDS':>6}  PROVIDER  STATE")
+    for s in sessions:
+        state = "live" if s.live else "recovered" if s.recovered else \
+            "finished" if s.ended else "unfinished"
+        started = s.started_at[:19].replace("T", " ")
+        print(f"{s.id:<22} {started:<20} {_duration(s.duration_ms):>8} {s.word_count:>6}  "
+              f"{(s.provider or '?'):<9} {state}")
+    return 0
+
+
+def export_command(session_id: str, fmt: str, output: str | None) -> int:
+    match = [s for s in journal.list_sessions() if s.id == session_id]
+    if not match:
+        raise UserFacingError(f"No saved session {session_id!r}. "
+                              "See `captioner sessions` for the list.")
+    summary = match[0]
+    if not summary.ended and not summary.live:
+        journal.mark_recovered(summary.path)
+    record = journal.load_session(summary.path)
+    text = exporter.export(record, fmt)
+    if output:
+        try:
+            exporter.write_atomic(output, text)
+        except (OSError, exporter.ExportError) as exc:
+            raise UserFacingError(str(exc)) from exc
+    else:
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    if args.command == "sessions":
+        return list_command()
+    return export_command(args.session, args.format, args.output)

@@ -1,0 +1,61 @@
+"""``captioner sessions`` and ``export``: a session left unfinished by a crash is recovered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def captioner(*args: str, data_dir) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CAPTIONER_DATA_DIR": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "captioner", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_unfinished_session_is_listed_and_exported_with_everything_shown(tmp_path):
+    # an app process writes two finals and a gap, then dies without closing the journal
+    child = f"""
+import os
+from captioner.journal import Journal
+from captioner.transcript import Gap, Segment
+journal = Journal.create({str(tmp_path / "sessions")!r}, {{"provider": "local", "language": "en"}})
+journal.append_final(Segment("mic-1", "Good morning everyone.", 0, 1800))
+journal.append_gap(Gap(1800, 4000, "mic", "connection lost"))
+journal.append_final(Segment("system-2", "Thanks, can you hear me?", 4000, 6000,
+                             source="system"))
+os._exit(9)
+"""
+    subprocess.run([sys.executable, "-c", child], cwd=REPO, check=False, timeout=60)
+
+    listing = captioner("sessions", data_dir=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    row = listing.stdout.splitlines()[1]
+    session_id = row.split()[0]
+    assert "unfinished" in row and " 8 " in row  # 8 words
+
+    out = tmp_path / "meeting.srt"
+    result = captioner("export", session_id, "--format", "srt", "-o", str(out), data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    srt = out.read_text()
+    assert "Good morning everyone." in srt and "can you hear me?" in srt
+    assert "not captioned" in srt  # the gap is marked
+    again = captioner("sessions", data_dir=tmp_path)
+    assert "recovered" in again.stdout.splitlines()[1]
+
+    txt = captioner("export", session_id, data_dir=tmp_path)
+    assert "Me: Good morning everyone." in txt.stdout
+    assert "Others: Thanks, can you hear me?" in txt.stdout
+
+
+def test_export_of_an_unknown_session_is_a_one_line_error(tmp_path):
+    result = captioner("export", "20990101-000000-zzzz", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("captioner: error: No saved session")
+
+
+def test_no_sessions_says_where_it_looked(tmp_path):
+    result = captioner("sessions", data_dir=tmp_path)
+    assert result.returncode == 0 and "No saved sessions" in result.stdout
