@@ -42,7 +42,7 @@ from captioner.providers.base import (
     Word,
 )
 from captioner.providers.base import Warning as VendorWarning
-from captioner.providers.revai import (
+from captioner.providers.wire import (
     build_url,
     generic_verdict,
     is_number,
@@ -200,6 +200,9 @@ class AssemblyAiProvider:
         self.cfg = cfg
         self.format_turns = _truthy(cfg.options.get("format_turns", "true"))
         self.use_temporary_token = _truthy(cfg.options.get("temporary_token", "false"))
+        token_cap_s = _int_or_none(cfg.options.get("max_session_duration_s"))
+        if self.use_temporary_token and token_cap_s:
+            self.max_session_s = max(token_cap_s - 60.0, 30.0)  # the token caps the session
         self._buffer = bytearray()
         self._last_final_turn = -1
         self._held: tuple[int, Final] | None = None

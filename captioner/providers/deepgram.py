@@ -33,7 +33,7 @@ from captioner.providers.base import (
     VendorError,
     Word,
 )
-from captioner.providers.revai import (
+from captioner.providers.wire import (
     build_url,
     generic_verdict,
     is_number,

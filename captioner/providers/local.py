@@ -23,6 +23,7 @@ from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
 from captioner.providers.base import CloseKind, CloseVerdict, Handshake
 from captioner.providers.speechmatics import SpeechmaticsProvider
+from captioner.providers.wire import build_url
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class LocalEngine:
             return self._start()
 
     def _start(self) -> str:
-        cmd = [sys.executable, "-m", "captioner", "serve", "--host", "127.0.0.1", "--port", "0",
+        # in a PyInstaller bundle sys.executable is the app's binary, whose entry point is the CLI
+        program = [sys.executable] if getattr(sys, "frozen", False) else [
+            sys.executable, "-m", "captioner"]
+        cmd = [*program, "serve", "--host", "127.0.0.1", "--port", "0",
                "--threads", str(self.threads), "--max-sessions", str(self.max_sessions)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -148,7 +152,7 @@ class LocalProvider(SpeechmaticsProvider):
 
     def handshake(self, secret: str | None) -> Handshake:
         if self.cfg.endpoint:
-            url = self.cfg.endpoint
+            url = build_url(self.cfg.endpoint, "ws://127.0.0.1/v2", [])
         else:
             url = (self.engine or shared_engine()).ensure_running()
         start = self.start_recognition()

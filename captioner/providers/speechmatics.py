@@ -28,6 +28,7 @@ from captioner.providers.base import (
     Word,
 )
 from captioner.providers.base import Warning as VendorWarning
+from captioner.providers.wire import build_url, load_object, seconds_to_ms
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,7 @@ def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 3600
 
 
 def _seconds_to_ms(value: Any) -> int:
-    try:
-        return max(0, round(float(value) * 1000))
-    except (TypeError, ValueError):
-        return 0
+    return max(0, seconds_to_ms(value) or 0)
 
 
 def join_results(results: list[Any], delimiter: str = " ") -> tuple[str, tuple[Word, ...]]:
@@ -138,7 +136,7 @@ class SpeechmaticsProvider:
         }
 
     def handshake(self, secret: str | None) -> Handshake:
-        url = self.cfg.endpoint or DEFAULT_URL
+        url = build_url(self.cfg.endpoint, DEFAULT_URL, []) if self.cfg.endpoint else DEFAULT_URL
         headers: dict[str, str] = {}
         if secret:
             if self.cfg.options.get("temporary_key") == "true":
@@ -164,12 +162,9 @@ class SpeechmaticsProvider:
     # -- messages -------------------------------------------------------------
 
     def parse(self, raw: str | bytes) -> list[Event]:
-        try:
-            msg = json.loads(raw)
-        except (ValueError, TypeError):
-            log.debug("ignoring a frame that is not JSON")
-            return []
-        if not isinstance(msg, dict):
+        msg = load_object(raw)
+        if msg is None:
+            log.debug("ignoring a frame that is not a JSON object")
             return []
         kind = msg.get("message")
         if kind == "AudioAdded":
@@ -234,8 +229,8 @@ class SpeechmaticsProvider:
     }
 
     def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
-        if code is None and reason in self._BY_TYPE:
-            code = self._BY_TYPE[reason]
+        if reason in self._BY_TYPE and code not in (1000, 1008):
+            code = self._BY_TYPE[reason]  # the payload names the error type precisely
         t = self.title
         if code == 1000:
             return CloseVerdict(CloseKind.NORMAL)

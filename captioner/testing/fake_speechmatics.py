@@ -141,6 +141,7 @@ def config_error(start: dict[str, Any]) -> tuple[str, str] | None:
 
 class SpeechmaticsSession(FakeSession):
     server: FakeSpeechmatics
+    greets_on_open = False  # RecognitionStarted answers StartRecognition
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -234,7 +235,7 @@ class SpeechmaticsSession(FakeSession):
         )
         if self.server.send_info:
             await self.send_all(_info_messages())
-        return True
+        return not await self.run_actions(0)
 
     async def _end_of_stream(self, msg: dict[str, Any]) -> bool:
         self.log.eos_received = True
@@ -322,7 +323,7 @@ class SpeechmaticsSession(FakeSession):
         return results
 
     def _transcript(self, kind: str, utt: Utterance, words: list, formatted: bool) -> dict:
-        start_ms = words[0][1] if words else utt.start_ms
+        start_ms = words[0][1] if words else utt.end_ms  # an empty remainder sits at the end
         end_ms = words[-1][2] if words else start_ms
         text = (
             " ".join(w for w, _, _ in words)

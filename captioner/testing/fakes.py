@@ -238,6 +238,10 @@ class FakeSession:
 
     # -- vendor hooks ----------------------------------------------------------
 
+    #: whether :meth:`open` sends the greeting; if not, the vendor session runs
+    #: ``run_actions(0)`` itself once it greets (Speechmatics' RecognitionStarted)
+    greets_on_open = True
+
     async def open(self) -> bool:
         """Greet / validate after the upgrade; False ends the connection."""
         return True
@@ -343,7 +347,7 @@ class FakeSession:
         try:
             if await self.run_actions(None) or not await self.open() or self.ended:
                 return
-            if await self.run_actions(0):
+            if self.greets_on_open and await self.run_actions(0):
                 return
             if self.server.idle_timeout_s is not None:
                 watchdog = asyncio.create_task(self._watch_idle())
@@ -511,6 +515,9 @@ class FakeServer:
             process_response=self._process_response,
             close_timeout=2,
             max_size=2**22,
+            # NB: no read flow control, so a close frame behind unread audio is
+            # still seen while the fake closes (else close() waits its timeout).
+            max_queue=None,
             compression=None,
         )
         return self

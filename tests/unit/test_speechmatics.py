@@ -159,3 +159,13 @@ def test_parse_never_raises_on_wrong_shapes(kind, fields):
 @given(st.one_of(st.binary(max_size=64), st.text(max_size=64), json_values.map(json.dumps)))
 def test_parse_never_raises_on_junk(raw):
     provider().parse(raw)
+
+
+def test_parse_survives_huge_numbers_and_deep_nesting():
+    """Regression: 1e400 start times raised OverflowError; deep JSON raised RecursionError."""
+    huge = {"message": "AddTranscript", "results": [
+        {"type": "word", "start_time": 1e308, "end_time": "1e400",
+         "alternatives": [{"content": "x"}]}]}
+    [event] = provider().parse(json.dumps(huge).replace('"1e400"', "1e400"))
+    assert event.text == "x"
+    assert provider().parse("[" * 100_000 + "]" * 100_000) == []

@@ -1,0 +1,122 @@
+"""Wire helpers shared by the providers: JSON frames, numbers, URLs, generic close codes.
+
+Pure functions; each provider module keeps its vendor's own quirks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from captioner.providers.base import CloseKind, CloseVerdict
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float that is not a bool (and not absurdly large)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    return math.isfinite(value)
+
+
+def seconds_to_ms(value: object) -> int | None:
+    """Seconds (number) to whole milliseconds; None for anything else."""
+    if not is_number(value) or abs(value) > 1e9:  # type: ignore[arg-type]
+        return None
+    return round(value * 1000)  # type: ignore[operator]
+
+
+def load_object(raw: str | bytes) -> dict[str, Any] | None:
+    """Decode a text frame holding a JSON object; None for anything else."""
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def build_url(base: str, default_url: str, params: list[tuple[str, str]]) -> str:
+    """Join an endpoint and query parameters.
+
+    A bare host (``wss://ec1.api.rev.ai`` or ``127.0.0.1:8080``) gets the
+    vendor's default path; ``http(s)`` becomes ``ws(s)``; a query already in
+    the endpoint is kept and wins over generated parameters of the same name.
+    """
+    if "://" not in base:
+        base = "wss://" + base
+    parts = urlsplit(base)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
+    path = parts.path if parts.path not in ("", "/") else urlsplit(default_url).path
+    given = parse_qsl(parts.query, keep_blank_values=True)
+    given_keys = {k for k, _ in given}
+    query = urlencode(given + [(k, v) for k, v in params if k not in given_keys])
+    return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+def safe_url(url: str) -> str:
+    """The URL without its query string (which may hold a token): for logs."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
+def generic_verdict(vendor: str, code: int | None, reason: str) -> CloseVerdict:
+    """Classify what a vendor table does not list: HTTP statuses and RFC 6455 codes."""
+    detail = f" ({reason})" if reason else ""
+    if code is None or code == 1006:
+        return CloseVerdict(CloseKind.RETRY, f"Lost the connection to {vendor}; reconnecting")
+    if 100 <= code < 600:  # HTTP status of a refused upgrade
+        if code in (401, 403):
+            return CloseVerdict(
+                CloseKind.FATAL, f"{vendor} rejected the API key — check it in Preferences"
+            )
+        if code == 402:
+            return CloseVerdict(
+                CloseKind.FATAL,
+                f"Your {vendor} account has no credit left — top it up, then start again",
+            )
+        if code in (408, 429):
+            return CloseVerdict(
+                CloseKind.RETRY,
+                f"{vendor} is busy (too many sessions); trying again shortly",
+                retry_after_s=10.0,
+            )
+        if code >= 500:
+            return CloseVerdict(
+                CloseKind.RETRY, f"{vendor} had a server problem (HTTP {code}); reconnecting"
+            )
+        return CloseVerdict(
+            CloseKind.FATAL,
+            f"{vendor} refused the connection (HTTP {code}){detail} — check the "
+            f"{vendor} endpoint and options in Preferences",
+        )
+    if code == 1000:
+        return CloseVerdict(CloseKind.NORMAL, f"{vendor} finished the session.")
+    if code in (1001, 1005, 1011, 1012, 1013, 1014):
+        return CloseVerdict(
+            CloseKind.RETRY, f"{vendor} closed the connection{detail}; reconnecting"
+        )
+    if code == 1008:
+        return CloseVerdict(
+            CloseKind.FATAL,
+            f"{vendor} refused the session{detail} — check your account and key in Preferences",
+        )
+    if code in (1002, 1003, 1007, 1009, 1010):
+        return CloseVerdict(
+            CloseKind.FATAL,
+            f"{vendor} did not understand what captioner sent{detail} — please report this bug",
+        )
+    return CloseVerdict(
+        CloseKind.FATAL,
+        f"{vendor} ended the session with code {code}{detail} — check the {vendor} "
+        "settings in Preferences",
+    )
