@@ -76,7 +76,9 @@ def normalize(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
     text = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", text)
     text = re.sub(r"[^a-z' ]+", " ", text)
-    words = [{"mr": "mister", "mrs": "missus"}.get(w.strip("'"), w.strip("'")) for w in text.split()]
+    words = [
+        {"mr": "mister", "mrs": "missus"}.get(w.strip("'"), w.strip("'")) for w in text.split()
+    ]
     return " ".join(w for w in words if w)
 
 
@@ -108,7 +110,9 @@ def padded_stream(samples: np.ndarray, seed: int) -> bytes:
     pad_samples = PAD_MS * SAMPLE_RATE_HZ // 1000
     noise = rng.standard_normal(2 * pad_samples) * (10 ** (level_db / 20.0)) * 32768.0
     noise = np.clip(noise, -32768, 32767).astype("<i2")
-    return np.concatenate([noise[:pad_samples], samples, noise[pad_samples:]]).astype("<i2").tobytes()
+    return (
+        np.concatenate([noise[:pad_samples], samples, noise[pad_samples:]]).astype("<i2").tobytes()
+    )
 
 
 def stream(recognizer: WhisperRecognizer, pcm: bytes) -> tuple[list[tuple[int, object]], float]:
@@ -193,14 +197,17 @@ def run_eval(model, threads: int) -> dict:
         "rtf_no_partials": round(total_wall_nopartials_s / (total_audio_ms / 1000), 3),
         "median_first_partial_latency_ms": median("first_partial_latency_ms"),
         "median_final_latency_ms": median("final_latency_ms"),
-        "max_first_partial_latency_ms": max(e["first_partial_latency_ms"] or 0 for e in real_entries),
+        "max_first_partial_latency_ms": max(
+            e["first_partial_latency_ms"] or 0 for e in real_entries
+        ),
         "max_final_latency_ms": max(e["final_latency_ms"] or 0 for e in real_entries),
         "latency_definition": (
-            "audio fed (ms, 100 ms chunks) when the hypothesis was returned minus the reference "
-            "speech onset (first partial) / speech end (last final); reference onset/end = first/last "
-            f"10 ms frame >= {REF_ABOVE_FLOOR_DB:.0f} dB above the clip's 10th-percentile frame level"
+            "audio fed (ms, 100 ms chunks) when the hypothesis was returned minus the "
+            "reference speech onset (first partial) / speech end (last final); reference "
+            f"onset/end = first/last 10 ms frame >= {REF_ABOVE_FLOOR_DB:.0f} dB above the "
+            "clip's 10th-percentile frame level"
         ),
-        "aggregates_over": "librivox-*.wav + cmu-cards-*.wav (meeting-2speakers.wav listed, not aggregated)",
+        "aggregates_over": "librivox-*.wav + cmu-cards-*.wav (meeting-2speakers.wav: listed only)",
         "files": files,
     }
 
@@ -226,7 +233,9 @@ def run_soak(model, minutes: float) -> dict:
             partials += sum(not h.is_final for h in hyps)
             fed += len(loop[offset : offset + CHUNK_BYTES])
             if fed >= next_report:
-                rss_samples.append((round(fed / (SAMPLE_RATE_HZ * 2) / 60, 2), round(current_rss_mb(), 1)))
+                rss_samples.append(
+                    (round(fed / (SAMPLE_RATE_HZ * 2) / 60, 2), round(current_rss_mb(), 1))
+                )
                 next_report += 60 * SAMPLE_RATE_HZ * 2
             if fed >= target_bytes:
                 break
@@ -247,7 +256,9 @@ def run_soak(model, minutes: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--soak-minutes", type=float, default=0.0, help="run the memory soak instead")
+    parser.add_argument(
+        "--soak-minutes", type=float, default=0.0, help="run the memory soak instead"
+    )
     args = parser.parse_args()
     rss_before_mb = current_rss_mb()
     started = time.perf_counter()

@@ -34,6 +34,7 @@ class Key(enum.Enum):
     SPEAKER_LABELS = ("session/speaker_labels", False)
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
+    FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
     ENDPOINT_REVAI = ("endpoints/revai", "")
     ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")
     ENDPOINT_SPEECHMATICS = ("endpoints/speechmatics", "")
@@ -42,15 +43,28 @@ class Key(enum.Enum):
     OVERLAY_LINES = ("overlay/lines", 3)
     OVERLAY_FONT_FAMILY = ("overlay/font_family", "")
     OVERLAY_FONT_PT = ("overlay/font_pt", 24)
+    OVERLAY_FONT_BOLD = ("overlay/font_bold", True)
     OVERLAY_TEXT_COLOR = ("overlay/text_color", "#ffffff")
     OVERLAY_BG_COLOR = ("overlay/bg_color", "#000000")
     OVERLAY_BG_OPACITY = ("overlay/bg_opacity", 0.6)
     OVERLAY_OUTLINE = ("overlay/outline", True)
+    OVERLAY_SHADOW = ("overlay/shadow", False)
+    OVERLAY_LABEL_COLOR = ("overlay/label_color", "#ffd54f")  # "Me:", "Speaker 2:"
     OVERLAY_UPPERCASE = ("overlay/uppercase", False)
     OVERLAY_DOCK = ("overlay/dock", "bottom")  # bottom | top | floating
     OVERLAY_CLICK_THROUGH = ("overlay/click_through", False)
     OVERLAY_HIDE_FROM_CAPTURE = ("overlay/hide_from_capture", False)
     OVERLAY_HIGH_CONTRAST = ("overlay/high_contrast", False)
+    OVERLAY_SHOW_STATUS = ("overlay/show_status", True)
+    OVERLAY_VISIBLE = ("overlay/visible", True)
+    OVERLAY_GEOMETRY = ("overlay/geometry", "")  # JSON: {screen key: [x, y, w, h]}
+    WINDOW_GEOMETRY = ("window/geometry", "")  # QWidget.saveGeometry(), base64
+    SHORTCUT_START_STOP = ("shortcuts/start_stop", "Ctrl+Shift+Space")
+    SHORTCUT_PAUSE = ("shortcuts/pause", "Ctrl+Shift+P")
+    SHORTCUT_TOGGLE_OVERLAY = ("shortcuts/toggle_overlay", "Ctrl+Shift+H")
+    SHORTCUT_CLICK_THROUGH = ("shortcuts/click_through", "Ctrl+Shift+T")
+    SHORTCUT_FONT_BIGGER = ("shortcuts/font_bigger", "Ctrl+=")
+    SHORTCUT_FONT_SMALLER = ("shortcuts/font_smaller", "Ctrl+-")
     ANNOUNCE_FINALS = ("accessibility/announce_finals", False)
     START_AT_LOGIN = ("app/start_at_login", False)
     FIRST_RUN_HINT_SHOWN = ("app/first_run_hint_shown", False)

@@ -366,19 +366,21 @@ def default_device(source: str, catalog: Catalog) -> DeviceInfo:
 
 
 def find_device(device: str | int, catalog: Catalog, source: str = "mic") -> DeviceInfo | None:
-    """Look ``device`` up by PortAudio index, id, exact name, then name substring."""
+    """Look ``device`` up by PortAudio index, exact id, or (case-insensitively) PulseAudio
+    source name, exact name, then a part of the name or id."""
     devices = catalog.devices
     if isinstance(device, int) or (isinstance(device, str) and device.strip().isdigit()):
         index = int(device)
         return next((d for d in devices if d.pa_index == index), None)
     wanted = device.strip()
     low = wanted.casefold()
+    if low.startswith(("pulse:", "pa:")):  # an id: exact only ("pulse:mic" ≠ "pulse:mic2")
+        return next((d for d in devices if d.id == wanted), None) or next(
+            (d for d in devices if d.id.casefold() == low), None)
     kind = "system" if source == "system" else "input"
     # matches of the wanted kind first, so "Speakers" picks the monitor for system audio
     ordered = sorted(devices, key=lambda d: d.kind != kind)
     for match in (
-        lambda d: d.id == wanted,
-        lambda d: d.id.casefold() == low,
         lambda d: d.pulse_name is not None and d.pulse_name.casefold() == low,
         lambda d: d.name.casefold() == low,
         lambda d: low in d.name.casefold(),
@@ -457,6 +459,7 @@ def format_devices(catalog: Catalog) -> str:
                  "is running."]
         return "\n".join(lines + list(catalog.hints)) + "\n"
     width = max(len(d.id) for d in catalog.devices)
+    name_width = max(len(d.name) for d in catalog.devices)
     lines: list[str] = []
     for kind, title in (("input", "Microphones and other inputs:"),
                         ("system", "System audio (what the computer plays):")):
@@ -466,8 +469,8 @@ def format_devices(catalog: Catalog) -> str:
             lines.append("    (none)")
         for d in section:
             mark = "*" if d.is_default else " "
-            lines.append(f"  {mark} {d.id:<{width}}  {d.name}  "
-                         f"({d.host_api}, {d.default_rate} Hz, {d.channels} ch)")
+            lines.append(f"  {mark} {d.id:<{width}}  {d.name:<{name_width}}  "
+                         f"{d.host_api}, {d.default_rate} Hz, {d.channels} ch")
         lines.append("")
     lines.append("* = default.  Choose one with --device ID (or part of its name), e.g. "
                  "`captioner transcribe --source mic --device ID`.")

@@ -27,7 +27,8 @@ def install_hint(platform: str | None = None) -> str:
     if platform == "darwin":
         return "Install it with Homebrew: brew install portaudio"
     if platform.startswith("win"):
-        return "Reinstall captioner; the Windows build ships PortAudio with the sounddevice package."
+        return ("Reinstall captioner: on Windows, PortAudio ships inside the sounddevice "
+                "package (pip install --force-reinstall sounddevice).")
     return ("Install it with your package manager: Debian/Ubuntu: sudo apt install libportaudio2; "
             "Fedora: sudo dnf install portaudio; Arch: sudo pacman -S portaudio")
 

@@ -38,7 +38,9 @@ def _hz_to_mel(freq_hz: np.ndarray) -> np.ndarray:
     logstep = np.log(6.4) / 27.0
     mels = freq_hz / f_sp
     high = freq_hz >= min_log_hz
-    mels = np.where(high, min_log_mel + np.log(np.maximum(freq_hz, 1e-12) / min_log_hz) / logstep, mels)
+    mels = np.where(
+        high, min_log_mel + np.log(np.maximum(freq_hz, 1e-12) / min_log_hz) / logstep, mels
+    )
     return mels
 
 
@@ -113,16 +115,16 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
 def whisper_features(audio: np.ndarray, n_frames: int = N_FRAMES) -> np.ndarray:
     """Normalised Whisper input, shape ``(N_MELS, n_frames)``, float32, C-contiguous.
 
-    ``audio`` (float32, 16 kHz) longer than the window is trimmed; shorter audio
-    is padded with the value digital silence gets (the clamp floor), exactly as
-    Whisper's pad-with-zeros-then-transform does, apart from the last frame's
-    reflect padding.
+    ``audio`` (float32, 16 kHz) longer than the window is trimmed. Shorter audio
+    is treated as followed by digital silence, as Whisper pads with zeros
+    before the transform: the frames over the tail see zeros, and the frames
+    past it get the clamp floor that silence gets.
     """
     audio = np.asarray(audio, dtype=np.float32)[: n_frames * HOP_SAMPLES]
-    log_spec = log_mel(audio)
+    tail = np.concatenate([audio, np.zeros(N_FFT, dtype=np.float32)])
+    log_spec = log_mel(tail)[:, :n_frames]
     peak = float(log_spec.max()) if log_spec.size else np.log10(LOG_FLOOR)
-    # Padding is zeros: its log is the floor, raised to the clamp like every frame.
-    floor = max(np.log10(LOG_FLOOR), peak - DYNAMIC_RANGE_LOG10)
+    floor = max(float(np.log10(LOG_FLOOR)), peak - DYNAMIC_RANGE_LOG10)
     out = np.full((N_MELS, n_frames), floor, dtype=np.float32)
     out[:, : log_spec.shape[1]] = np.maximum(log_spec, floor)
     out = (out + 4.0) / 4.0

@@ -3,16 +3,17 @@
 The stream is cut into 20 ms frames for the segmenter (:mod:`.vad`). Only
 the current utterance's audio is kept (plus a short pre-roll), so memory is
 flat however long the session runs. While someone speaks, the utterance so
-far is re-decoded (greedy, a window just big enough for it) to give a
-PARTIAL, the first ``first_partial_ms`` after onset and then every
+far is re-decoded (greedy, a 10 s encoder window or the smallest 5 s step
+that holds it) to give a PARTIAL, the first ``first_partial_ms`` after onset
+(retried every 200 ms while nothing readable came out) and then every
 ``partial_interval_ms`` of audio; the interval stretches when decoding costs
-more than ``partial_budget`` of real time, so a slow machine never falls
+more than ``partial_budget`` of real time, so a slow machine does not fall
 behind the stream. When the segmenter sees the pause (``hangover_ms`` of
-silence) the utterance is decoded once more (beam search, full 30 s window,
-word times from cross-attention alignment) and emitted as a FINAL. An
-utterance reaching ``max_utterance_ms`` is cut at its quietest 100 ms in the
-last few seconds and finalised there. A partial whose utterance turns out to
-be no speech is withdrawn by an empty partial.
+silence) the utterance is decoded once more (beam 5, a 20 s window, word
+times from cross-attention alignment) and emitted as a FINAL. An utterance
+reaching ``max_utterance_ms`` is cut at its quietest 100 ms in its last third
+and finalised there. If the final decode finds no speech after a partial was
+shown, an empty partial withdraws it.
 
 :func:`load_model` returns one :class:`~.whisper.WhisperModel` to share:
 CTranslate2 calls are thread-safe and release the GIL; with the default
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 ModelUnavailableError = whisper.ModelUnavailableError
 WhisperModel = whisper.WhisperModel
 SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
+FIRST_PARTIAL_RETRY_MS = 200
 
 
 def load_model(threads: int = 2, workers: int = 1, model_dir: Path | None = None) -> WhisperModel:
@@ -64,12 +66,12 @@ class WhisperRecognizer:
         partials: bool = True,
         partial_interval_ms: int = 500,
         first_partial_ms: int = 300,
-        partial_budget: float = 0.6,
+        partial_budget: float = 0.4,
         max_utterance_ms: int = 15000,
         preroll_ms: int = 300,
         tail_ms: int = 200,
         final_beam_size: int = 5,
-        final_window_ms: int = 30000,
+        final_window_ms: int = 20000,
         partial_min_window_ms: int = 10000,
         vad: VadConfig | None = None,
     ) -> None:
@@ -150,12 +152,19 @@ class WhisperRecognizer:
         for i in range(n_frames):
             frame = samples[i * self._frame_samples : (i + 1) * self._frame_samples].copy()
             out.extend(self._push_frame(frame))
-        if self.partials and self._in_utterance and self._utt_end_sample >= self._next_partial_sample:
+        if (
+            self.partials
+            and self._in_utterance
+            and self._utt_end_sample >= self._next_partial_sample
+        ):
             out.extend(self._decode_partial())
         return out
 
     def finish(self) -> list[Hypothesis]:
-        """End of stream: finalize the pending utterance (if any) and reset."""
+        """End of stream: finalize the pending utterance (if any) and reset.
+
+        The recognizer may then take a new stream; its times start from 0 again.
+        """
         out: list[Hypothesis] = []
         if self._in_utterance:
             if len(self._sample_carry):
@@ -173,9 +182,9 @@ class WhisperRecognizer:
     def _push_frame(self, frame: np.ndarray) -> list[Hypothesis]:
         index = self._samples_seen // self._frame_samples
         self._samples_seen += self._frame_samples
-        level = frame_level_dbfs(frame)
-        self._recent.append((index, frame, level))
         event = self._segmenter.push(frame)
+        level = self._segmenter.last_level_dbfs
+        self._recent.append((index, frame, level))
         if not self._in_utterance:
             if isinstance(event, SpeechStart):
                 self._start_utterance(event.frame)
@@ -219,21 +228,32 @@ class WhisperRecognizer:
         window = min(N_FRAMES, max(self.partial_min_window_frames, -(-needed // 500) * 500))
         result = self.model.transcribe(audio, window_frames=window, beam_size=1, word_times=False)
         cost_ms = result.elapsed_s * 1000.0
-        interval_ms = max(self.partial_interval_ms, cost_ms / max(self.partial_budget, 1e-3))
-        if not result.text and not self._partial_text:
-            interval_ms = min(interval_ms, max(200.0, cost_ms / max(self.partial_budget, 1e-3)))
-        self._next_partial_sample = self._utt_end_sample + int(interval_ms) * SAMPLES_PER_MS
-        logger.debug("partial %.0f ms audio in %.0f ms: %r", _ms(len(audio)), cost_ms, result.text)
-        if result.text == self._partial_text:
-            return []
-        self._partial_text = result.text
-        start_ms, end_ms = _ms(self._utt_start_sample), _ms(self._utt_end_sample)
-        speech_ms = max(start_ms, _ms(self._onset_sample))
-        words = tuple(
-            Word(w.text, w.start_ms + speech_ms, w.end_ms + speech_ms)
-            for w in whisper.spread_words([w.text for w in result.words], 0, end_ms - speech_ms)
+        logger.debug(
+            "partial %d ms audio in %.0f ms: %r %s",
+            _ms(len(audio)),
+            cost_ms,
+            result.text,
+            result.rejected,
         )
-        return [Hypothesis(result.text, start_ms, end_ms, words, is_final=False)]
+        out: list[Hypothesis] = []
+        # An empty/rejected partial leaves the shown one alone: the final decides.
+        if result.text and result.text != self._partial_text:
+            self._partial_text = result.text
+            start_ms, end_ms = _ms(self._utt_start_sample), _ms(self._utt_end_sample)
+            speech_ms = max(start_ms, _ms(self._onset_sample))
+            words = tuple(
+                Word(w.text, w.start_ms + speech_ms, w.end_ms + speech_ms)
+                for w in whisper.spread_words([w.text for w in result.words], 0, end_ms - speech_ms)
+            )
+            out.append(Hypothesis(result.text, start_ms, end_ms, words, is_final=False))
+        interval_ms = max(self.partial_interval_ms, cost_ms / max(self.partial_budget, 1e-3))
+        speech_age_ms = _ms(self._utt_end_sample - self._onset_sample)
+        if not self._partial_text and speech_age_ms < self.first_partial_ms + 500:
+            interval_ms = FIRST_PARTIAL_RETRY_MS  # onset too short to read: retry soon
+        elif result.rejected:
+            interval_ms *= 2  # probably not speech: spend less on it
+        self._next_partial_sample = self._utt_end_sample + int(interval_ms) * SAMPLES_PER_MS
+        return out
 
     def _finalize(self, n_frames: int) -> list[Hypothesis]:
         audio = self._audio(n_frames)
@@ -242,8 +262,9 @@ class WhisperRecognizer:
         onset_ms = _ms(self._onset_sample) - start_ms
         had_partial = bool(self._partial_text)
         self._reset_utterance()
+        window = min(N_FRAMES, max(self.final_window_frames, len(audio) // HOP_SAMPLES + 100))
         result = self.model.transcribe(
-            audio, window_frames=self.final_window_frames, beam_size=self.final_beam_size, word_times=True
+            audio, window_frames=window, beam_size=self.final_beam_size, word_times=True
         )
         logger.debug(
             "final %d ms audio in %.0f ms (no_speech %.2f, logprob %.2f%s): %r",
@@ -257,10 +278,14 @@ class WhisperRecognizer:
         if not result.text:
             return [Hypothesis("", start_ms, end_ms)] if had_partial else []
         words = _place_words(result.words, start_ms, end_ms, max(0, onset_ms))
-        return [Hypothesis(result.text, start_ms, end_ms, words, is_final=True)]
+        # The final spans its speech: first word's start to the end of the audio kept.
+        first_ms = words[0].start_ms if words else start_ms
+        return [Hypothesis(result.text, first_ms, end_ms, words, is_final=True)]
 
 
-def _place_words(words: tuple[Word, ...], start_ms: int, end_ms: int, onset_ms: int) -> tuple[Word, ...]:
+def _place_words(
+    words: tuple[Word, ...], start_ms: int, end_ms: int, onset_ms: int
+) -> tuple[Word, ...]:
     """Shift window-relative word times to the stream, monotonic and inside the span.
 
     Cross-attention alignment puts the first word at 0 ms; the segmenter's

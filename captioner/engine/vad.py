@@ -36,7 +36,7 @@ class VadConfig:
     min_level_dbfs: float = -55.0  # never voiced below this level
     onset_ms: int = 100  # window in which most frames must be voiced to start
     onset_fraction: float = 0.75
-    hangover_ms: int = 550  # unvoiced run that ends an utterance
+    hangover_ms: int = 500  # unvoiced run that ends an utterance
     noise_window_ms: int = 3000
     noise_percentile: float = 10.0
     rise_idle_db_per_s: float = 6.0
@@ -82,6 +82,7 @@ class Segmenter:
         self.in_speech = False
         self.frame_index = -1  # index of the last frame pushed
         self.last_voiced_frame = -1
+        self.last_level_dbfs = SILENCE_DBFS  # level of the last frame pushed
 
     def _update_floor(self, level_dbfs: float) -> float:
         self._levels.append(level_dbfs)
@@ -99,7 +100,7 @@ class Segmenter:
         """Feed one frame of ``config.frame_samples`` float samples."""
         cfg = self.config
         self.frame_index += 1
-        level = frame_level_dbfs(frame)
+        level = self.last_level_dbfs = frame_level_dbfs(frame)
         # Classify against the floor as it was before this frame.
         floor = self.noise_floor_dbfs if self.noise_floor_dbfs is not None else level
         margin = cfg.hold_margin_db if self.in_speech else cfg.margin_db

@@ -29,7 +29,6 @@ import hashlib
 import logging
 import re
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +50,19 @@ ENCODER_FRAME_MS = 20  # one encoder position = 2 mel frames
 # Whisper's defaults for dropping a window as non-speech.
 NO_SPEECH_PROB_MAX = 0.6
 LOGPROB_MIN = -1.0
-COMPRESSION_RATIO_MAX = 2.4
 # Phrases tiny.en invents from noise/silence (normalised: lower case, no punctuation).
 HALLUCINATIONS = frozenset(
-    {"you", "thank you", "thanks for watching", "thank you for watching", "bye", "so", "oh", "uh", "um"}
+    {
+        "you",
+        "thank you",
+        "thanks for watching",
+        "thank you for watching",
+        "bye",
+        "so",
+        "oh",
+        "uh",
+        "um",
+    }
 )
 HALLUCINATION_NO_SPEECH_PROB_MAX = 0.2
 HALLUCINATION_LOGPROB_MIN = -0.5
@@ -131,20 +139,19 @@ def load(threads: int = 2, workers: int = 1, model_dir: Path | None = None) -> W
     )
     tokenizer = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     if model.is_multilingual:
-        raise ModelUnavailableError(f"Expected an English-only model at {model_dir}. {INSTALL_HINT}")
+        raise ModelUnavailableError(
+            f"Expected an English-only model at {model_dir}. {INSTALL_HINT}"
+        )
     loaded = WhisperModel(model, tokenizer)
-    logger.info("loaded %s in %.2f s (threads=%d)", model_dir, time.perf_counter() - started, threads)
+    logger.info(
+        "loaded %s in %.2f s (threads=%d)", model_dir, time.perf_counter() - started, threads
+    )
     return loaded
 
 
 def normalise_words(text: str) -> str:
     """Lower case, punctuation removed: for guard comparisons only."""
     return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
-
-
-def compression_ratio(text: str) -> float:
-    raw = text.encode("utf-8")
-    return len(raw) / max(1, len(zlib.compress(raw)))
 
 
 def collapse_repetitions(words: list[str]) -> list[str]:
@@ -156,7 +163,9 @@ def collapse_repetitions(words: list[str]) -> list[str]:
         while i + n * min_repeats <= len(out):
             gram = [w.lower().strip(".,!?") for w in out[i : i + n]]
             repeats = 1
-            while [w.lower().strip(".,!?") for w in out[i + repeats * n : i + (repeats + 1) * n]] == gram:
+            while [
+                w.lower().strip(".,!?") for w in out[i + repeats * n : i + (repeats + 1) * n]
+            ] == gram:
                 repeats += 1
             if repeats >= min_repeats:
                 del out[i + n : i + repeats * n]
@@ -169,9 +178,12 @@ def spread_words(words: list[str], start_ms: int, end_ms: int) -> tuple[Word, ..
     if not words:
         return ()
     weights = np.array([len(w) + 1 for w in words], dtype=np.float64)
-    edges = start_ms + np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * (end_ms - start_ms)
+    edges = start_ms + np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * (
+        end_ms - start_ms
+    )
     return tuple(
-        Word(text=w, start_ms=round(edges[i]), end_ms=round(edges[i + 1])) for i, w in enumerate(words)
+        Word(text=w, start_ms=round(edges[i]), end_ms=round(edges[i + 1]))
+        for i, w in enumerate(words)
     )
 
 
@@ -211,14 +223,14 @@ class WhisperModel:
             features,
             [self.prompt],
             beam_size=beam_size,
-            max_length=min(440, max_tokens),
+            max_length=min(448, 2 * max_tokens),  # CTranslate2 Whisper generates max_length/2
             return_scores=True,
             return_no_speech_prob=True,
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < self.eot]
         avg_logprob = float(result.scores[0]) if result.scores else 0.0
         text = self.tokenizer.decode(tokens).strip()
-        rejected = self._reject_reason(text, result.no_speech_prob, avg_logprob, len(tokens) >= max_tokens)
+        rejected = self._reject_reason(text, result.no_speech_prob, avg_logprob)
         if rejected or not text:
             elapsed = time.perf_counter() - started
             return DecodeResult("", (), result.no_speech_prob, avg_logprob, rejected, elapsed)
@@ -227,27 +239,31 @@ class WhisperModel:
         collapsed = collapse_repetitions(words)
         if len(collapsed) < len(words):
             logger.debug("collapsed repetition: %r", text)
+            if result.no_speech_prob > NO_SPEECH_PROB_MAX:  # a loop over non-speech
+                elapsed = time.perf_counter() - started
+                return DecodeResult(
+                    "", (), result.no_speech_prob, avg_logprob, "repetition", elapsed
+                )
             words, groups, word_times = collapsed, [], False
             text = " ".join(words)
         if word_times:
-            timed = self._align(features, groups, words, len(audio) // (SAMPLE_RATE_HZ // 100), audio_ms)
+            timed = self._align(
+                features, groups, words, len(audio) // (SAMPLE_RATE_HZ // 100), audio_ms
+            )
         else:
             timed = spread_words(words, 0, audio_ms)
         elapsed = time.perf_counter() - started
         return DecodeResult(text, timed, result.no_speech_prob, avg_logprob, "", elapsed)
 
-    def _reject_reason(self, text: str, no_speech_prob: float, avg_logprob: float, runaway: bool) -> str:
+    def _reject_reason(self, text: str, no_speech_prob: float, avg_logprob: float) -> str:
         if no_speech_prob > NO_SPEECH_PROB_MAX and avg_logprob < LOGPROB_MIN:
             return "no_speech"
         normalised = normalise_words(text)
         if normalised in HALLUCINATIONS and (
-            no_speech_prob > HALLUCINATION_NO_SPEECH_PROB_MAX or avg_logprob < HALLUCINATION_LOGPROB_MIN
+            no_speech_prob > HALLUCINATION_NO_SPEECH_PROB_MAX
+            or avg_logprob < HALLUCINATION_LOGPROB_MIN
         ):
             return "hallucination"
-        if runaway and compression_ratio(text) > COMPRESSION_RATIO_MAX:
-            words = collapse_repetitions(text.split())
-            if len(words) <= 3:
-                return "repetition"
         return ""
 
     def _word_groups(self, tokens: list[int]) -> list[list[int]]:
@@ -300,4 +316,3 @@ class WhisperModel:
             out.append(Word(text=word, start_ms=start, end_ms=end))
             prev_end = end
         return tuple(out)
-

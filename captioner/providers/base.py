@@ -120,7 +120,22 @@ class Handshake:
 
 @runtime_checkable
 class Provider(Protocol):
-    """One vendor's protocol, without sockets."""
+    """One vendor's protocol, without sockets.
+
+    A fresh instance serves one vendor connection. ``handshake`` may block (a
+    temporary-token request); the session calls it in a worker thread. Optional
+    members the session uses when present:
+
+    * ``title``: the vendor's name in messages ("AssemblyAI").
+    * ``max_speed``: audio seconds per wall second allowed (None: unlimited);
+      defaults to 1.0 when ``realtime_only``.
+    * ``max_session_s``: the vendor's session cap; the session rolls over before it.
+    * ``unreachable_message``: what to say when the host can't be reached.
+    * ``flush_audio() -> list[bytes]``: frames still held back at end of input.
+    * ``keepalive_message() -> str | None``: sent while no audio flows (paused).
+    * ``unacked_frames() -> int``: frames sent but not acknowledged (back-pressure).
+    * ``classify_exception(exc) -> CloseVerdict``: for failures inside ``handshake``.
+    """
 
     name: str
     #: whether audio must not be sent faster than real time
