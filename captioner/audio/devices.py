@@ -17,9 +17,12 @@ right before ``RawInputStream(...)`` and restoring it right after selects the
 source for that stream only; two streams opened that way in one process record
 from two different sources at once (``pactl list source-outputs`` shows each on
 its own source). Opens are serialized by :data:`open_lock` (:func:`stream_env`)
-so two threads never interleave their variables. A source name that does not
-exist makes the open fail (``PortAudioError``, "No such entity") rather than
-silently recording the default. No per-source ``.asoundrc`` is needed.
+so two threads never interleave their variables (libpulse reads the variable
+only while the context is created, i.e. under the lock). A source name that
+does not exist makes the open fail (``PortAudioError``, "No such entity")
+rather than silently recording the default. No per-source ``.asoundrc`` is
+needed. tests/e2e/test_capture_e2e.py records a different WAV from each of two
+sources at once and checks each matches its own (correlation 1.0000).
 
 Elsewhere: on Windows, WASAPI loopback devices (PortAudio builds that list
 "... [Loopback]" inputs) and "Stereo Mix" are system audio; on macOS system
