@@ -13,6 +13,9 @@ Reference onset/end come from the clip's signal energy alone: the first/last
 10 ms frame at least 15 dB above the clip's noise floor (its 10th-percentile
 frame level), so they do not depend on the recognizer.
 
+Timings are wall clock on a shared machine: the 1-minute load average at
+start and end is printed so contention from other work can be seen.
+
 WER normalisation (applied to reference and hypothesis alike): lower case,
 "%" -> "percent", digits -> English words, "mr"/"mrs" -> "mister"/"missus",
 hyphens -> spaces, other punctuation removed.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import statistics
@@ -141,6 +145,11 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
+def process_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -213,7 +222,12 @@ def run_eval(model, threads: int) -> dict:
 
 
 def run_soak(model, minutes: float) -> dict:
-    """Loop speech + 1.5 s silences for ``minutes`` of audio; RSS must stay flat."""
+    """Loop speech + 1.5 s silences for ``minutes`` of audio; RSS must stay flat.
+
+    RSS climbs during the first minute or two (CTranslate2's allocator caches
+    buffers for the largest decode so far), then must not grow: compare the
+    halfway and end values.
+    """
     refs = load_references()
     rng = np.random.default_rng(7)
     gap = (rng.standard_normal(24000) * 10 ** (-60 / 20) * 32768).astype("<i2").tobytes()
@@ -241,14 +255,17 @@ def run_soak(model, minutes: float) -> dict:
                 break
     recognizer.finish()
     rss_samples.append((round(fed / (SAMPLE_RATE_HZ * 2) / 60, 2), round(current_rss_mb(), 1)))
+    half_mb = rss_samples[len(rss_samples) // 2][1]  # decode buffers have peaked by then
     return {
         "soak_audio_minutes": round(fed / (SAMPLE_RATE_HZ * 2) / 60, 2),
         "rtf": round(wall_s / (fed / (SAMPLE_RATE_HZ * 2)), 3),
         "finals": finals,
         "partials": partials,
-        "rss_mb_by_audio_minute": rss_samples,
+        "rss_mb_by_audio_minute": " ".join(f"{m:g}:{mb:g}" for m, mb in rss_samples),
         "rss_mb_start": rss_samples[0][1],
+        "rss_mb_halfway": half_mb,
         "rss_mb_end": rss_samples[-1][1],
+        "rss_growth_mb_second_half": round(rss_samples[-1][1] - half_mb, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
@@ -265,12 +282,16 @@ def main() -> None:
     model = load_model(threads=args.threads)
     load_s = time.perf_counter() - started
     report: dict = {"model_load_s": round(load_s, 3), "rss_mb_before_load": round(rss_before_mb, 1)}
+    report["load_avg_1min_at_start"] = round(os.getloadavg()[0], 2)
+    cpu_before_s = process_cpu_s()
     report["rss_mb_after_load"] = round(current_rss_mb(), 1)
     if args.soak_minutes > 0:
         report.update(run_soak(model, args.soak_minutes))
     else:
         report.update(run_eval(model, args.threads))
         report["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    report["process_cpu_s"] = round(process_cpu_s() - cpu_before_s, 1)
+    report["load_avg_1min_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, indent=2))
 
 

@@ -40,6 +40,7 @@ ModelUnavailableError = whisper.ModelUnavailableError
 WhisperModel = whisper.WhisperModel
 SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
 FIRST_PARTIAL_RETRY_MS = 200
+MIN_FINAL_MS = 100  # less audio than this is not decoded
 
 
 def load_model(threads: int = 2, workers: int = 1, model_dir: Path | None = None) -> WhisperModel:
@@ -66,7 +67,7 @@ class WhisperRecognizer:
         partials: bool = True,
         partial_interval_ms: int = 500,
         first_partial_ms: int = 300,
-        partial_budget: float = 0.4,
+        partial_budget: float = 0.3,
         max_utterance_ms: int = 15000,
         preroll_ms: int = 300,
         tail_ms: int = 200,
@@ -194,7 +195,8 @@ class WhisperRecognizer:
         if isinstance(event, SpeechEnd):
             last = event.last_voiced_frame * self._frame_samples - self._utt_start_sample
             keep_frames = last // self._frame_samples + 1 + self.tail_ms // self._frame_ms
-            return self._finalize(min(len(self._utt_frames), keep_frames))
+            # (after a forced split the speech may have ended before this part began)
+            return self._finalize(max(0, min(len(self._utt_frames), keep_frames)))
         if _ms(len(self._utt_frames) * self._frame_samples) >= self.max_utterance_ms:
             return self._split()
         return []
@@ -262,6 +264,8 @@ class WhisperRecognizer:
         onset_ms = _ms(self._onset_sample) - start_ms
         had_partial = bool(self._partial_text)
         self._reset_utterance()
+        if len(audio) < MIN_FINAL_MS * SAMPLES_PER_MS:
+            return [Hypothesis("", start_ms, end_ms)] if had_partial else []
         window = min(N_FRAMES, max(self.final_window_frames, len(audio) // HOP_SAMPLES + 100))
         result = self.model.transcribe(
             audio, window_frames=window, beam_size=self.final_beam_size, word_times=True

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,7 +29,7 @@ from websockets.http11 import Request, Response
 from captioner import __version__
 from captioner.audio.resample import StreamConverter
 from captioner.engine import protocol
-from captioner.engine.base import Recognizer
+from captioner.engine.base import Hypothesis, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,15 @@ class EngineServer:
         await ws.send(protocol.recognition_started(__version__))
         seq_no = 0
         eos_seen = False
+        fed_ms = 0  # audio given to the recognizer since its last reset
+        base_ms = 0  # session time of the recognizer's zero (finish() resets it)
+
+        async def send(hyps: list) -> None:
+            for hyp in hyps:
+                if base_ms:
+                    hyp = shift(hyp, base_ms)
+                await ws.send(protocol.transcript(hyp))
+
         while True:
             try:
                 # after EndOfTranscript the client should close; don't wait forever
@@ -163,9 +173,8 @@ class EngineServer:
                                      "samples", seq_no)
                     return
                 pcm = converter.convert(message)
-                hyps = await loop.run_in_executor(worker, recognizer.accept, pcm)
-                for hyp in hyps:
-                    await ws.send(protocol.transcript(hyp))
+                fed_ms += len(pcm) // 32
+                await send(await loop.run_in_executor(worker, recognizer.accept, pcm))
                 await ws.send(protocol.audio_added(seq_no))
                 continue
             try:
@@ -182,16 +191,14 @@ class EngineServer:
                         f"last_seq_no {last!r} does not match the {seq_no} frames received"))
                 eos_seen = True
                 tail = converter.convert(b"", last=True)
-                hyps = await loop.run_in_executor(worker, _finish, recognizer, tail)
-                for hyp in hyps:
-                    await ws.send(protocol.transcript(hyp))
+                await send(await loop.run_in_executor(worker, _finish, recognizer, tail))
                 await ws.send(protocol.end_of_transcript())
                 release()
                 continue
             if kind == "ForceEndOfUtterance":
-                hyps = await loop.run_in_executor(worker, recognizer.finish)
-                for hyp in hyps:
-                    await ws.send(protocol.transcript(hyp))
+                # finish() finalizes and restarts the recognizer's clock at 0
+                await send(await loop.run_in_executor(worker, recognizer.finish))
+                base_ms, fed_ms = base_ms + fed_ms, 0
                 continue
             if kind == "SetRecognitionConfig":
                 continue  # max_delay etc. do not change how this engine decodes
@@ -200,6 +207,13 @@ class EngineServer:
                 return
             await self._fail(ws, "invalid_message", f"unknown message {str(kind)[:40]!r}")
             return
+
+
+def shift(hyp: Hypothesis, offset_ms: int) -> Hypothesis:
+    words = tuple(replace(w, start_ms=w.start_ms + offset_ms, end_ms=w.end_ms + offset_ms)
+                  for w in hyp.words)
+    return replace(hyp, start_ms=hyp.start_ms + offset_ms, end_ms=hyp.end_ms + offset_ms,
+                   words=words)
 
 
 def _finish(recognizer: Recognizer, tail: bytes) -> list:

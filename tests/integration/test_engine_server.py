@@ -22,7 +22,10 @@ START = {"message": "StartRecognition",
 
 
 class ScriptedRecognizer:
-    """A partial every 0.5 s of audio, a final every 1 s, the rest at finish()."""
+    """A partial every 0.5 s of audio, a final every 1 s, the rest at finish().
+
+    Like the real recognizer, finish() restarts its clock at 0.
+    """
 
     def __init__(self) -> None:
         self.fed_bytes = 0
@@ -44,8 +47,9 @@ class ScriptedRecognizer:
     def finish(self):
         if self.fed_bytes == self.final_bytes:
             return []
-        start, self.final_bytes = self.final_bytes, self.fed_bytes
-        return [Hypothesis("Tail.", start // 32, self.fed_bytes // 32, is_final=True)]
+        start, end = self.final_bytes, self.fed_bytes
+        self.fed_bytes = self.final_bytes = 0
+        return [Hypothesis("Tail.", start // 32, end // 32, is_final=True)]
 
 
 def run(coro):
@@ -207,3 +211,25 @@ def test_non_loopback_bind_needs_a_token():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     with pytest.raises(ValueError, match="token"):
         run(EngineServer(ScriptedRecognizer).start("0.0.0.0", 0))
+
+
+def test_force_end_of_utterance_finalizes_and_keeps_session_time():
+    """The recognizer's finish() restarts its clock; the server must keep times continuous."""
+    async def body(url, _):
+        async with connect(url) as ws:
+            await ws.send(json.dumps(START))
+            await ws.recv()
+            for _ in range(7):  # 0.7 s: a partial, no final yet
+                await ws.send(b"\0\0" * 1600)
+            await ws.send(json.dumps({"message": "ForceEndOfUtterance"}))
+            for _ in range(10):  # 1.0 s more
+                await ws.send(b"\0\0" * 1600)
+            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 17}))
+            messages = []
+            while not messages or messages[-1]["message"] != "EndOfTranscript":
+                messages.append(json.loads(await ws.recv()))
+            return messages
+    finals = [m["metadata"] for m in run(with_server(body)) if m["message"] == "AddTranscript"]
+    assert finals[0]["end_time"] == pytest.approx(0.7)  # forced
+    assert finals[1]["start_time"] == pytest.approx(0.7)  # continues, not back at 0
+    assert finals[-1]["end_time"] == pytest.approx(1.7)
