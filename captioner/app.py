@@ -1,0 +1,309 @@
+"""Starting the desktop app: early checks, logging, QApplication, crash recovery, the windows.
+
+Order matters: the platform plugin is chosen (XWayland on Wayland, so the
+overlay can stay on top) and a display is checked for *before* Qt is
+imported, so a missing display is one line on stderr rather than Qt's abort.
+Logging goes to a rotating file in the user's log folder (shown in About),
+with Qt's own messages routed into it. Any uncaught exception is logged with
+its traceback and shown as a plain-words dialog; the app keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+LOG_FILE = "captioner.log"
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 3
+NON_DISPLAY_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+
+
+# -- early checks (no Qt) ----------------------------------------------------------------
+
+
+def choose_platform(environ: dict[str, str] | os._Environ[str], platform: str = sys.platform
+                    ) -> str | None:
+    """On a Wayland session, default Qt to XWayland (``xcb``) so always-on-top works.
+
+    A native Wayland window cannot keep itself above others (GNOME and KDE
+    ignore the request), but an X11 window under XWayland can. The user's own
+    ``QT_QPA_PLATFORM`` always wins. Returns the platform set, or None.
+    """
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    wayland = environ.get("XDG_SESSION_TYPE") == "wayland" or bool(environ.get("WAYLAND_DISPLAY"))
+    if wayland and environ.get("DISPLAY"):
+        environ["QT_QPA_PLATFORM"] = "xcb"
+        return "xcb"
+    return None
+
+
+def display_problem(environ: dict[str, str] | os._Environ[str], platform: str = sys.platform
+                    ) -> str | None:
+    """A one-line reason the app can't open a window, or None if it can."""
+    if platform.startswith("win") or platform == "darwin":
+        return None
+    qpa = environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if qpa in NON_DISPLAY_PLATFORMS:
+        return None
+    if qpa == "xcb" and not environ.get("DISPLAY"):
+        return ("captioner: no X display (DISPLAY is not set). Run it from a desktop session, "
+                "or set QT_QPA_PLATFORM (e.g. wayland, or offscreen for tests).")
+    if not environ.get("DISPLAY") and not environ.get("WAYLAND_DISPLAY"):
+        return ("captioner: no display found. Run it from a desktop session, or set "
+                "QT_QPA_PLATFORM (e.g. offscreen for tests); `captioner transcribe` works "
+                "without one.")
+    return None
+
+
+# -- logging -----------------------------------------------------------------------------
+
+
+def log_dir() -> Path:
+    """``$CAPTIONER_LOG_DIR``, else the platform's user log folder."""
+    configured = os.environ.get("CAPTIONER_LOG_DIR")
+    if configured:
+        return Path(configured)
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("captioner", appauthor=False))
+
+
+def setup_logging() -> Path | None:
+    """Add a rotating log file (INFO and up); returns its path, or None if it can't be written."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if handler.level == logging.NOTSET:
+            handler.setLevel(root.level)  # the console keeps the CLI's verbosity
+    folder = log_dir()
+    path = folder / LOG_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES,
+                                                       backupCount=LOG_BACKUPS, encoding="utf-8")
+    except OSError as exc:
+        log.warning("can't write the log file in %s: %s", folder, exc)
+        return None
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, logging.INFO))
+    return path
+
+
+def install_qt_message_handler() -> None:
+    """Route qDebug/qWarning/... into logging (logger ``qt``)."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handler(mode, context, message) -> None:  # noqa: ANN001 - Qt's signature
+        where = f" ({context.category})" if getattr(context, "category", "") not in (
+            "", "default", None) else ""
+        qt_log.log(levels.get(mode, logging.WARNING), "%s%s", message, where)
+
+    qInstallMessageHandler(handler)
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+class ErrorReporter:
+    """``sys.excepthook`` (and threads'): log the traceback, show a dialog in plain words.
+
+    Attributes:
+        log_path: named in the dialog.
+        shown: how many dialogs were shown (one at a time; repeats only logged).
+    """
+
+    def __init__(self, log_path: Path | None) -> None:
+        self.log_path = log_path
+        self.shown = 0
+        self._busy = False
+
+    def __call__(self, kind: type[BaseException], exc: BaseException,
+                 tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, exc, tb)
+            return
+        details = "".join(traceback.format_exception(kind, exc, tb))
+        log.error("unexpected error:\n%s", details)
+        from PySide6.QtCore import QThread
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is None or self._busy or QThread.currentThread() is not app.thread():
+            return
+        self._busy = True
+        try:
+            from captioner.errors import UserFacingError
+            from captioner.gui.dialogs import show_error
+
+            if isinstance(exc, UserFacingError):
+                message = str(exc)
+            else:
+                message = "Something unexpected went wrong in captioner. Captioning continues."
+            self.shown += 1
+            show_error(None, message, details, self.log_path)
+        finally:
+            self._busy = False
+
+    def thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        self(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+
+
+# -- start-up steps -----------------------------------------------------------------------
+
+
+def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN001
+                   ask=None) -> list[str]:  # noqa: ANN001
+    """Find sessions a crash left open and, if the user agrees, recover them.
+
+    Empty ones are closed without asking. Returns the ids recovered.
+    """
+    from captioner import journal
+
+    try:
+        unfinished = journal.find_unfinished(folder)
+    except OSError as exc:
+        log.warning("can't look for unfinished sessions: %s", exc)
+        return []
+    if not unfinished:
+        return []
+    with_words = [s for s in unfinished if s.word_count > 0]
+    recover = list(unfinished)
+    if with_words:
+        if ask is None:
+            from captioner.gui.dialogs import ask_recover
+
+            def ask(count: int, words: int) -> bool:
+                return ask_recover(parent, count, words)
+
+        if not ask(len(with_words), sum(s.word_count for s in with_words)):
+            recover = [s for s in unfinished if s.word_count == 0]
+    done = []
+    for summary in recover:
+        try:
+            if journal.mark_recovered(summary.path):
+                done.append(summary.id)
+        except OSError as exc:
+            log.warning("can't recover %s: %s", summary.path, exc)
+    return done
+
+
+def prune_history(settings) -> None:  # noqa: ANN001
+    from captioner import journal
+    from captioner.settings import Key
+
+    days = settings.get(Key.RETENTION_DAYS)
+    if days and days > 0:
+        try:
+            journal.prune(None, float(days))
+        except OSError as exc:
+            log.warning("pruning old sessions failed: %s", exc)
+
+
+def quit_on_signals(app, interval_ms: int = 250):  # noqa: ANN001, ANN201
+    """SIGTERM (logout, ``kill``) and SIGINT (Ctrl-C) end the app cleanly: the run stops with
+    its trailing finals and the journal is closed, as with Quit.
+
+    NB: Python runs signal handlers only between bytecodes, and Qt's event loop
+    is C++; a no-op timer gives the interpreter a chance every ``interval_ms``.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("received signal %s; quitting", signum)
+        app.quit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    timer = QTimer(app)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(lambda: None)
+    timer.start()
+    return timer
+
+
+FIRST_RUN_HINT = ("Captions work right away with the offline engine and your default "
+                  "microphone, nothing to set up. For other languages or higher accuracy, add a "
+                  "cloud provider's API key in Preferences (kept in your system keychain).")
+
+
+# -- run ---------------------------------------------------------------------------------
+
+
+def run_app(start: bool = False) -> int:
+    """Open the app (already captioning with ``start``); returns the exit code."""
+    choose_platform(os.environ)
+    problem = display_problem(os.environ)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    log_path = setup_logging()
+    log.info("starting captioner GUI (platform %s, start=%s)",
+             os.environ.get("QT_QPA_PLATFORM", "default"), start)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from captioner.gui.icons import app_icon
+    from captioner.settings import APPLICATION, ORGANIZATION
+
+    install_qt_message_handler()
+    QApplication.setApplicationName(APPLICATION)
+    QApplication.setOrganizationName(ORGANIZATION)
+    QApplication.setApplicationDisplayName("captioner")
+    QApplication.setDesktopFileName("captioner")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    quit_on_signals(app)
+    reporter = ErrorReporter(log_path)
+    sys.excepthook = reporter
+    threading.excepthook = reporter.thread_hook
+
+    from captioner.gui.controller import Problem
+    from captioner.gui.shell import AppShell
+    from captioner.secrets import KeyringStore
+    from captioner.settings import Key, Settings
+
+    settings = Settings()
+    shell = AppShell(settings, KeyringStore(), log_path=log_path)
+    shell.quit_requested.connect(app.quit)
+    app.aboutToQuit.connect(shell.shutdown)
+
+    recovered = offer_recovery(shell.window)
+    if recovered:
+        shell.window.banners.post(Problem(
+            f"Recovered {len(recovered)} transcript(s) from last time. Find them in Past "
+            "sessions.", "info", "history", key="recovered"))
+    prune_history(settings)
+    if not settings.get(Key.FIRST_RUN_HINT_SHOWN):
+        shell.window.banners.post(Problem(FIRST_RUN_HINT, "info", "preferences", key="hint"))
+        shell.window.banners.banner_dismissed.connect(
+            lambda key: key == "hint" and settings.set(Key.FIRST_RUN_HINT_SHOWN, True))
+        shell.actions.preferences.triggered.connect(
+            lambda: settings.set(Key.FIRST_RUN_HINT_SHOWN, True))
+    # with --start (start at login) the control window stays in the tray
+    shell.show(window=not start)
+    if start:
+        QTimer.singleShot(0, shell.controller.start)
+    code = app.exec()
+    log.info("captioner GUI exited with %s", code)
+    return code

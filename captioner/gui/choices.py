@@ -1,0 +1,50 @@
+"""What the GUI offers to choose from: languages, audio sources; combo-box helpers."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox
+
+from captioner.config import PROVIDER_TITLES, PROVIDERS
+
+LANGUAGES = (
+    ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"),
+    ("it", "Italian"), ("pt", "Portuguese"), ("nl", "Dutch"), ("sv", "Swedish"),
+    ("da", "Danish"), ("no", "Norwegian"), ("fi", "Finnish"), ("pl", "Polish"),
+    ("cs", "Czech"), ("ru", "Russian"), ("uk", "Ukrainian"), ("tr", "Turkish"),
+    ("ar", "Arabic"), ("hi", "Hindi"), ("ja", "Japanese"), ("ko", "Korean"),
+    ("zh", "Chinese (Mandarin)"), ("multi", "Automatic / multilingual"),
+)
+SOURCE_CHOICES = (
+    ("mic", "Microphone (me)"),
+    ("system", "System audio (what the computer plays)"),
+    ("both", "Both (labelled “Me” and “Others”)"),
+)
+OFFLINE_LANGUAGES = ("en",)
+
+
+def fill_providers(combo: QComboBox) -> None:
+    combo.clear()
+    for name in PROVIDERS:
+        combo.addItem(PROVIDER_TITLES.get(name, name), name)
+
+
+def fill_languages(combo: QComboBox) -> None:
+    combo.clear()
+    for code, title in LANGUAGES:
+        combo.addItem(f"{title} ({code})", code)
+
+
+def fill_sources(combo: QComboBox) -> None:
+    combo.clear()
+    for code, title in SOURCE_CHOICES:
+        combo.addItem(title, code)
+
+
+def select_data(combo: QComboBox, value: object, *, add_missing: str | None = None) -> None:
+    """Select the item whose data is ``value``; optionally add it (titled) if missing."""
+    index = combo.findData(value)
+    if index < 0 and add_missing is not None:
+        combo.addItem(add_missing, value)
+        index = combo.count() - 1
+    if index >= 0:
+        combo.setCurrentIndex(index)

@@ -1,0 +1,577 @@
+"""The app's glue: turns Settings into a captioning run, owns its thread, transcript and journal.
+
+A run is one :class:`SessionThread` executing a *runner* built by a
+:data:`RunnerFactory` (by default :func:`live_runner`, i.e.
+:class:`captioner.live.LiveCaptioning`; tests pass scripted ones). A *session*
+(one journal file, one transcript) spans runs: pausing ends the run cleanly and
+resuming starts a new one that appends to the same transcript, its times
+continuing from where the session is now.
+
+Durability: the listener handed to the runner writes every final (and gap) to
+the journal on the loop thread *before* the event is emitted to the GUI, so
+what the user saw is on disk. A 1 s timer fsyncs and retries the journal and
+reports disk trouble as a problem.
+
+If a cloud provider fails for good mid-run (and the user allows it), the
+session carries on with the offline engine, and the status says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from captioner import __version__
+from captioner import export as exporter
+from captioner.bridge import Runner, SessionThread
+from captioner.config import PROVIDER_TITLES, SessionConfig
+from captioner.errors import UserFacingError
+from captioner.gui.announce import announce
+from captioner.gui.status_line import RunStatus
+from captioner.journal import Journal
+from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
+from captioner.session import GapAdded, Notice, State, StateChanged, TranscriptChanged
+from captioner.settings import Key, Settings
+from captioner.transcript import Gap, Segment, Transcript
+
+log = logging.getLogger(__name__)
+
+RUN_STATES = ("idle", "starting", "live", "paused", "stopping", "stopped", "failed")
+LEVEL_POLL_MS = 50
+JOURNAL_SYNC_MS = 1000
+SHUTDOWN_WAIT_MS = 8000
+_ORPHANS: list[SessionThread] = []  # runs that outlived shutdown, kept from destruction
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What one run captions, and with what.
+
+    Attributes:
+        config: the provider settings.
+        secret: the provider's key, or None.
+        source: ``"mic"``, ``"system"`` or ``"both"``.
+        mic_device, system_device: device ids or names; None = the default.
+    """
+
+    config: SessionConfig
+    secret: str | None
+    source: str = "mic"
+    mic_device: str | None = None
+    system_device: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something to tell the user in a banner, with the action that fixes it.
+
+    Attributes:
+        message: plain words, what happened and what to do.
+        level: "error", "warning" or "info".
+        action: "preferences", "devices", "retry" or "" (dismiss only).
+        key: a banner with the same key replaces the previous one.
+    """
+
+    message: str
+    level: str = "error"
+    action: str = ""
+    key: str = "run"
+
+
+RunnerFactory = Callable[[RunRequest, Transcript, Callable[[Any], None]], Runner]
+
+
+def live_runner(request: RunRequest, transcript: Transcript,
+                register: Callable[[Any], None]) -> Runner:
+    """The real runner: capture and sessions via :class:`captioner.live.LiveCaptioning`.
+
+    ``register`` receives the LiveCaptioning object (its ``captures`` carry the
+    level meters the GUI polls).
+    """
+
+    async def run(listener: Callable[[Any], None], stop: Any) -> Awaitable[object]:
+        from captioner.live import LiveCaptioning
+
+        first = request.system_device if request.source == "system" else request.mic_device
+        live = LiveCaptioning(request.config, request.secret, request.source, first or None,
+                              transcript, listener, system_device=request.system_device or None)
+        register(live)
+        return await live.run(stop)
+
+    return run
+
+
+class ResumableTranscript(Transcript):
+    """A transcript whose new runs continue after the earlier ones in time.
+
+    Attributes:
+        base_ms: added to every time applied (the session time the run started at).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.base_ms = 0
+
+    def apply(self, event, source: str = "mic", offset_ms: int = 0):  # noqa: ANN001
+        return super().apply(event, source, offset_ms + self.base_ms)
+
+    def add_gap(self, gap: Gap) -> None:
+        super().add_gap(self.shifted(gap))
+
+    def shifted(self, gap: Gap) -> Gap:
+        if not self.base_ms:
+            return gap
+        return replace(gap, start_ms=gap.start_ms + self.base_ms,
+                       end_ms=gap.end_ms + self.base_ms)
+
+    def end_ms(self) -> int:
+        return max([s.end_ms for s in self.finals] + [g.end_ms for g in self.gaps] + [0])
+
+
+def _combined_state(states: dict[str, StateChanged]) -> StateChanged | None:
+    """One state for the status line when two sources run."""
+    if not states:
+        return None
+    order = (State.FAILED, State.RECONNECTING, State.CONNECTING, State.LIVE, State.STOPPED)
+    return min(states.values(), key=lambda ev: order.index(ev.state))
+
+
+class Controller(QObject):
+    """Starts, pauses, resumes and stops captioning; everything the windows show comes from here.
+
+    Attributes:
+        settings: the user's settings.
+        transcript: the current session's transcript (None before the first start).
+        journal: the current session's journal (None when no session is open).
+        run_state: one of :data:`RUN_STATES`.
+        status: the :class:`RunStatus` shown in the overlay.
+        announce_target: the widget announcements are sent from (set by the app).
+
+    Signals:
+        transcript_changed(TranscriptChanged): a partial or final, after journaling.
+        segment_finalized(Segment): a final was added (and is on disk).
+        gap_added(Gap): audio that could not be captioned.
+        transcript_reset(): a new session began; views clear.
+        run_state_changed(str): see :data:`RUN_STATES`.
+        status_changed(RunStatus): for the overlay's status line.
+        problem_posted(Problem): show a banner.
+        problem_cleared(str): remove the banner with this key.
+        level_changed(object): input peak in dBFS, or None when not capturing.
+    """
+
+    transcript_changed = Signal(object)
+    segment_finalized = Signal(object)
+    gap_added = Signal(object)
+    transcript_reset = Signal()
+    run_state_changed = Signal(str)
+    status_changed = Signal(object)
+    problem_posted = Signal(object)
+    problem_cleared = Signal(str)
+    level_changed = Signal(object)
+
+    def __init__(self, settings: Settings, store: SecretStore | None = None, *,
+                 runner_factory: RunnerFactory | None = None,
+                 journal_dir: str | Path | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 environ: dict[str, str] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.store = store
+        self.runner_factory = runner_factory or live_runner
+        self.journal_dir = journal_dir
+        self.clock = clock
+        self.environ = environ
+        self.transcript: ResumableTranscript | None = None
+        self.journal: Journal | None = None
+        self.run_state = "idle"
+        self.status = RunStatus()
+        self.announce_target: QObject | None = None
+        self._thread: SessionThread | None = None
+        self._request: RunRequest | None = None
+        self._live: Any = None
+        self._after_run = "stop"  # what run_finished leads to: stop | pause | fallback
+        self._failed = False
+        self._fallback = False
+        self._source_states: dict[str, StateChanged] = {}
+        self._session_t0 = 0.0
+        self._journal_error = ""
+        self._last_level: float | None = None
+        self._level_timer = QTimer(self)
+        self._level_timer.setInterval(LEVEL_POLL_MS)
+        self._level_timer.timeout.connect(self.on_level_timer_timeout)
+        self._journal_timer = QTimer(self)
+        self._journal_timer.setInterval(JOURNAL_SYNC_MS)
+        self._journal_timer.timeout.connect(self.on_journal_timer_timeout)
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.run_state in ("starting", "live", "stopping")
+
+    @property
+    def session_open(self) -> bool:
+        return self.journal is not None
+
+    def _set_run_state(self, state: str) -> None:
+        if state != self.run_state:
+            log.info("run state: %s -> %s", self.run_state, state)
+            self.run_state = state
+            self.run_state_changed.emit(state)
+
+    def _set_status(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        self.status_changed.emit(self.status)
+
+    # -- building a run ---------------------------------------------------------------
+
+    def build_request(self, provider: str | None = None) -> RunRequest | None:
+        """A :class:`RunRequest` from the settings, or None after posting the problem."""
+        config = self.settings.session_config(provider)
+        title = PROVIDER_TITLES.get(config.provider, config.provider)
+        try:
+            if config.provider == "local" and not config.endpoint:
+                secret = None  # the built-in engine needs no key: don't wake the keychain
+            else:
+                secret, _origin = resolve_secret(config.provider, self.store, self.environ)
+        except SecretStoreError as exc:
+            if config.provider == "local":
+                secret = None
+            else:
+                self.problem_posted.emit(Problem(str(exc), "error", "preferences"))
+                return None
+        if secret is None and config.provider != "local":
+            env = ENV_VARS.get(config.provider, "")
+            self.problem_posted.emit(Problem(
+                f"No API key for {title}. Add it in Preferences (it is kept in your "
+                f"keychain){f', or set {env}' if env else ''}; or choose the offline engine, "
+                "which needs no key.", "error", "preferences"))
+            return None
+        return RunRequest(
+            config=config, secret=secret, source=self.settings.get(Key.SOURCE),
+            mic_device=self.settings.get(Key.MIC_DEVICE) or None,
+            system_device=self.settings.get(Key.SYSTEM_DEVICE) or None)
+
+    # -- commands ---------------------------------------------------------------------
+
+    @Slot()
+    def start(self) -> None:
+        """Start a new session (or resume a paused one)."""
+        if self.running:
+            return
+        if self.run_state == "paused":
+            self.resume()
+            return
+        request = self.build_request()
+        if request is None:
+            self._set_run_state("failed" if self.run_state == "failed" else "idle")
+            return
+        self.problem_cleared.emit("run")
+        self.transcript = ResumableTranscript()
+        self.transcript_reset.emit()
+        sources = ["mic", "system"] if request.source == "both" else [request.source]
+        self.journal = Journal.create(self.journal_dir, {
+            "provider": request.config.provider, "language": request.config.language,
+            "sources": sources, "app": f"captioner {__version__}"})
+        self._journal_error = ""
+        self._journal_timer.start()
+        self._session_t0 = self.clock()
+        self._fallback = False
+        self._launch(request)
+
+    @Slot()
+    def stop(self) -> None:
+        """End the session: the run ends cleanly (trailing finals kept), the journal closes."""
+        if self.run_state == "paused":
+            self._close_session()
+            self._set_run_state("stopped")
+            self._set_status(state="stopped", retry_at_s=0.0)
+            return
+        if self._thread is None:
+            return
+        self._after_run = "stop"
+        self._set_run_state("stopping")
+        self._set_status(state="stopping", retry_at_s=0.0)
+        self._thread.request_stop()
+
+    @Slot()
+    def pause(self) -> None:
+        """Stop listening but keep the session open; :meth:`resume` continues it."""
+        if self._thread is None or self.run_state not in ("starting", "live"):
+            return
+        self._after_run = "pause"
+        self._set_run_state("stopping")
+        self._set_status(state="stopping", retry_at_s=0.0)
+        self._thread.request_stop()
+
+    @Slot()
+    def resume(self) -> None:
+        if self.run_state != "paused" or self._request is None or self.transcript is None:
+            return
+        # what was changed while paused (device, source, provider) applies now
+        request = self.build_request("local" if self._fallback else None)
+        if request is None:
+            return
+        self.problem_cleared.emit("run")
+        self._launch(request)
+
+    @Slot()
+    def toggle_start_stop(self) -> None:
+        if self.running and self.run_state != "stopping":
+            self.stop()
+        elif not self.running:
+            self.start()
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.run_state == "paused":
+            self.resume()
+        elif self.run_state in ("starting", "live"):
+            self.pause()
+
+    def _launch(self, request: RunRequest) -> None:
+        assert self.transcript is not None and self.journal is not None
+        self.transcript.base_ms = max(self.transcript.end_ms(),
+                                      int((self.clock() - self._session_t0) * 1000))
+        self._request = request
+        self._source_states = {}
+        self._failed = False
+        self._after_run = "stop"
+        self._live = None
+        thread = SessionThread(self._journaled(self.runner_factory(
+            request, self.transcript, self._register_live)), self)
+        thread.transcript_changed.connect(self.on_thread_transcript_changed)
+        thread.state_changed.connect(self.on_thread_state_changed)
+        thread.notice_posted.connect(self.on_thread_notice_posted)
+        thread.gap_added.connect(self.on_thread_gap_added)
+        thread.run_finished.connect(self.on_thread_run_finished)
+        self._thread = thread
+        title = PROVIDER_TITLES.get(request.config.provider, request.config.provider)
+        self._set_run_state("starting")
+        self._set_status(state="fallback" if self._fallback else "starting", provider=title,
+                         message="", retry_at_s=0.0)
+        thread.start()
+        self._level_timer.start()
+
+    def _register_live(self, live: Any) -> None:
+        # NB: called on the loop thread; only a reference is stored
+        self._live = live
+
+    def _journaled(self, runner: Runner) -> Runner:
+        """Wrap a runner so finals and gaps hit the journal before the GUI hears of them."""
+        journal = self.journal
+        transcript = self.transcript
+        assert journal is not None and transcript is not None
+
+        async def run(listener, stop):  # noqa: ANN001
+            def journaled(event: Any) -> None:
+                # NB: loop thread. Write first, then let the GUI show it.
+                if isinstance(event, TranscriptChanged):
+                    seg = event.change.segment
+                    if seg is not None and seg.is_final:
+                        journal.append_final(seg)
+                elif isinstance(event, GapAdded):
+                    event = GapAdded(transcript.shifted(event.gap))
+                    journal.append_gap(event.gap)
+                listener(event)
+
+            return await runner(journaled, stop)
+
+        return run
+
+    # -- events from the run ----------------------------------------------------------
+
+    @Slot(object)
+    def on_thread_transcript_changed(self, event: TranscriptChanged) -> None:
+        self.transcript_changed.emit(event)
+        seg = event.change.segment
+        if seg is not None and seg.is_final:
+            self.segment_finalized.emit(seg)
+            self._announce(seg)
+
+    @Slot(object)
+    def on_thread_gap_added(self, event: GapAdded) -> None:
+        self.gap_added.emit(event.gap)
+
+    @Slot(object)
+    def on_thread_state_changed(self, event: StateChanged) -> None:
+        self._source_states[event.source] = event
+        combined = _combined_state(self._source_states)
+        if combined is None:
+            return
+        if combined.state is State.LIVE and self.run_state == "starting":
+            self._set_run_state("live")
+        live_word = "fallback" if self._fallback else "live"
+        state = {State.CONNECTING: "connecting", State.LIVE: live_word,
+                 State.RECONNECTING: "reconnecting", State.STOPPED: "stopping",
+                 State.FAILED: "failed"}[combined.state]
+        if self.run_state == "stopping" and state != "failed":
+            state = "stopping"
+        retry_at = self.clock() + combined.retry_in_s if combined.state is State.RECONNECTING \
+            else 0.0
+        self._set_status(state=state, message=combined.message, retry_at_s=retry_at)
+        if event.state is State.FAILED:
+            self._on_failed(event)
+        elif event.state is State.RECONNECTING and event.message:
+            self.problem_posted.emit(Problem(
+                f"{event.message} Reconnecting automatically; captions resume by themselves.",
+                "warning", "", key="reconnect"))
+        elif event.state is State.LIVE:
+            self.problem_cleared.emit("reconnect")
+
+    def _on_failed(self, event: StateChanged) -> None:
+        self._failed = True
+        request = self._request
+        title = PROVIDER_TITLES.get(request.config.provider, "") if request else ""
+        reason = event.message or f"{title} stopped."
+        cloud = request is not None and request.config.provider != "local"
+        if cloud and self.settings.get(Key.FALLBACK_OFFLINE) and self._after_run == "stop":
+            self._after_run = "fallback"
+            self.problem_posted.emit(Problem(
+                f"{title} stopped: {reason} Captions continue with the offline engine. "
+                "Check the key and provider in Preferences to use it again.",
+                "warning", "preferences"))
+            if self._thread is not None:
+                self._thread.request_stop()
+            return
+        self.problem_posted.emit(Problem(f"{reason}", "error",
+                                         "preferences" if cloud else "retry"))
+
+    @Slot(object)
+    def on_thread_notice_posted(self, event: Notice) -> None:
+        level = event.level if event.level in ("error", "warning", "info") else "warning"
+        self.problem_posted.emit(Problem(event.message, level, "", key=f"notice:{event.source}"))
+
+    @Slot(object)
+    def on_thread_run_finished(self, result: object) -> None:
+        thread = self._thread
+        self._thread = None
+        self._live = None
+        self._level_timer.stop()
+        self._emit_level(None)
+        if thread is not None:
+            thread.wait(2000)
+            thread.deleteLater()
+        after = self._after_run
+        if isinstance(result, BaseException):
+            self._failed = True
+            self.problem_posted.emit(self._problem_from(result))
+            if after == "pause":
+                after = "stop"
+        if after == "fallback" and self.transcript is not None:
+            request = self.build_request("local")
+            if request is not None:
+                self._fallback = True
+                self._launch(request)
+                return
+        if after == "pause" and not self._failed:
+            self._set_run_state("paused")
+            self._set_status(state="paused", retry_at_s=0.0)
+            return
+        self._close_session()
+        self._set_run_state("failed" if self._failed else "stopped")
+        self._set_status(state="failed" if self._failed else "stopped", retry_at_s=0.0)
+
+    def _problem_from(self, exc: BaseException) -> Problem:
+        from captioner.audio.devices import DeviceError
+
+        if isinstance(exc, DeviceError):
+            return Problem(str(exc), "error", "devices")
+        if isinstance(exc, SecretStoreError):
+            return Problem(str(exc), "error", "preferences")
+        if isinstance(exc, UserFacingError):
+            return Problem(str(exc), "error", "retry")
+        log.error("captioning run failed", exc_info=exc)
+        return Problem("Captioning stopped because of an unexpected error. The transcript so "
+                       "far is saved; start again to continue. Details are in the log file "
+                       "(Help → About).", "error", "retry")
+
+    def _close_session(self) -> None:
+        journal = self.journal
+        self.journal = None
+        self._journal_timer.stop()
+        if journal is not None and not journal.close():
+            self.problem_posted.emit(Problem(
+                journal.last_error or "Part of the transcript could not be saved. Export it "
+                "to keep it.", "warning", "", key="journal"))
+
+    # -- levels, journal, announcements -------------------------------------------------
+
+    @Slot()
+    def on_level_timer_timeout(self) -> None:
+        live = self._live
+        captures = getattr(live, "captures", None) if live is not None else None
+        if not captures:
+            return
+        peaks = []
+        for capture in list(captures.values()):
+            level = capture.levels.read()
+            if level is not None:
+                peaks.append(level.peak_db)
+        if peaks:
+            self._emit_level(max(peaks))
+
+    def _emit_level(self, level_db: float | None) -> None:
+        if level_db is None or self._last_level is None or abs(level_db - self._last_level) > 0.5:
+            if level_db != self._last_level:
+                self._last_level = level_db
+                self.level_changed.emit(level_db)
+
+    @Slot()
+    def on_journal_timer_timeout(self) -> None:
+        journal = self.journal
+        if journal is None:
+            return
+        healthy = journal.sync()
+        error = "" if healthy else journal.last_error
+        if error != self._journal_error:
+            self._journal_error = error
+            if error:
+                self.problem_posted.emit(Problem(error, "warning", "", key="journal"))
+            else:
+                self.problem_cleared.emit("journal")
+
+    def _announce(self, seg: Segment) -> None:
+        if self.announce_target is None or not self.settings.get(Key.ANNOUNCE_FINALS):
+            return
+        announce(self.announce_target, seg.text)
+
+    # -- export and shutdown ------------------------------------------------------------
+
+    def export_to(self, path: str | Path, fmt: str | None = None) -> Path:
+        """Write everything final so far.
+
+        Raises:
+            ValueError: unknown format.
+            captioner.export.ExportError: the file can't be written (message for the user).
+        """
+        transcript = self.transcript or Transcript()
+        meta: dict[str, Any] = {}
+        if self.journal is not None:
+            meta = {k: v for k, v in self.journal.header.items() if k != "type"}
+        elif self._request is not None:
+            meta = {"provider": self._request.config.provider,
+                    "language": self._request.config.language}
+        return exporter.export_file(transcript, path, fmt, meta=meta)
+
+    def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> None:
+        """End any run cleanly (waiting up to ``wait_ms``) and close the journal."""
+        thread = self._thread
+        if thread is not None:
+            self._after_run = "stop"
+            thread.request_stop()
+            if not thread.wait(wait_ms):
+                log.warning("the captioning run did not stop within %d ms", wait_ms)
+                # NB: destroying a running QThread aborts the process; let it run out
+                thread.setParent(None)
+                _ORPHANS.append(thread)
+        self._thread = None
+        self._level_timer.stop()
+        self._close_session()

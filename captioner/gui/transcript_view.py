@@ -1,0 +1,276 @@
+"""A readable transcript with search: the live session in the control window, a past one in history.
+
+Finals are appended as paragraphs (labelled "Me:", "Others:", "Speaker 2:"
+when known); the live partial is the last paragraph, in grey italics, replaced
+as it changes. The view follows new text only while it is scrolled to the
+bottom, so reading back is never interrupted. The search bar highlights every
+match; Enter/F3 go to the next, Shift+Enter/Shift+F3 to the previous.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from captioner.export import SpeakerNames
+from captioner.transcript import SOURCE_LABELS, Segment
+
+log = logging.getLogger(__name__)
+
+MAX_HIGHLIGHTS = 2000
+
+
+class TranscriptPane(QWidget):
+    """Transcript text plus a search bar.
+
+    Attributes:
+        text_edit: the read-only text.
+        search: the search field.
+        show_source_labels: prefix finals with "Me:" / "Others:".
+
+    Signals:
+        matches_changed(int current, int total): after a search.
+    """
+
+    matches_changed = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None, *, name: str = "Transcript") -> None:
+        super().__init__(parent)
+        self.show_source_labels = False
+        self._speakers = SpeakerNames()
+        self._partials: dict[str, Segment] = {}
+        self._partial_start = -1  # document position where the partial paragraph starts
+        self._finals = 0
+        self._matches: list[QTextCursor] = []
+        self._current = -1
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search the transcript")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName(f"Search {name.lower()}")
+        self.search.textChanged.connect(self.on_search_text_changed)
+        self.search.returnPressed.connect(self.find_next)
+        self.prev_button = QToolButton(self)
+        self.prev_button.setText("▲")
+        self.prev_button.setToolTip("Previous match (Shift+Enter)")
+        self.prev_button.setAccessibleName("Previous match")
+        self.prev_button.clicked.connect(self.find_previous)
+        self.next_button = QToolButton(self)
+        self.next_button.setText("▼")
+        self.next_button.setToolTip("Next match (Enter)")
+        self.next_button.setAccessibleName("Next match")
+        self.next_button.clicked.connect(self.find_next)
+        self.count_label = QLabel("", self)
+        self.count_label.setMinimumWidth(80)
+        self.count_label.setAccessibleName("Matches")
+
+        self.text_edit = QPlainTextEdit(self)
+        self.text_edit.setReadOnly(True)
+        self.text_edit.setAccessibleName(name)
+        self.text_edit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                               | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.text_edit.setUndoRedoEnabled(False)
+        font = self.text_edit.font()
+        font.setPointSizeF(max(11.0, font.pointSizeF() * 1.15))
+        self.text_edit.setFont(font)
+        self.text_edit.document().setDocumentMargin(10)
+        self.placeholder = "The transcript appears here as you caption."
+        self.text_edit.setPlaceholderText(self.placeholder)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.prev_button)
+        bar.addWidget(self.next_button)
+        bar.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.text_edit, 1)
+
+        for seq, slot in (("F3", self.find_next), ("Shift+F3", self.find_previous),
+                          ("Shift+Return", self.find_previous),
+                          ("Shift+Enter", self.find_previous)):
+            shortcut = QShortcut(QKeySequence(seq), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.setFocusProxy(self.text_edit)
+
+    # -- content ------------------------------------------------------------------
+
+    def label_for(self, seg: Segment) -> str:
+        speaker = (seg.speaker or "").strip() or any(w.speaker for w in seg.words)
+        if speaker:
+            name = self._speakers.label(seg)
+            if name not in SOURCE_LABELS.values():
+                return name
+        if self.show_source_labels:
+            return SOURCE_LABELS.get(seg.source, seg.source)
+        return ""
+
+    def _line(self, seg: Segment) -> str:
+        label = self.label_for(seg)
+        return f"{label}: {seg.text}" if label else seg.text
+
+    def clear(self) -> None:
+        self.text_edit.clear()
+        self._speakers = SpeakerNames()
+        self._partials.clear()
+        self._partial_start = -1
+        self._finals = 0
+        self._run_search()
+
+    def set_segments(self, segments: list[Segment] | tuple[Segment, ...]) -> None:
+        """Show a finished transcript (history)."""
+        self.clear()
+        self.text_edit.setPlainText("\n".join(self._line(s) for s in segments))
+        self._finals = len(segments)
+        self.text_edit.moveCursor(QTextCursor.MoveOperation.Start)
+        self._run_search()
+
+    def _at_bottom(self) -> bool:
+        bar = self.text_edit.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 4
+
+    def _remove_partials(self, cursor: QTextCursor) -> None:
+        if self._partial_start >= 0:
+            cursor.setPosition(self._partial_start)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            self._partial_start = -1
+
+    def _write_partials(self, cursor: QTextCursor) -> None:
+        if not self._partials:
+            return
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self._partial_start = cursor.position()
+        fmt = QTextCharFormat()
+        fmt.setFontItalic(True)
+        fmt.setForeground(self.palette().placeholderText())
+        for seg in self._partials.values():
+            cursor.insertText(("\n" if not cursor.atStart() else "") + self._line(seg), fmt)
+
+    def add_final(self, seg: Segment) -> None:
+        self._partials.pop(seg.source, None)
+        self._update(final=seg)
+
+    def set_partial(self, seg: Segment | None, source: str = "mic") -> None:
+        if seg is None:
+            if self._partials.pop(source, None) is None:
+                return
+        else:
+            self._partials[seg.source] = seg
+        self._update()
+
+    def _update(self, final: Segment | None = None) -> None:
+        follow = self._at_bottom()
+        bar = self.text_edit.verticalScrollBar()
+        keep = bar.value()
+        cursor = QTextCursor(self.text_edit.document())
+        cursor.beginEditBlock()
+        self._remove_partials(cursor)
+        if final is not None:
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            if not cursor.atStart():
+                cursor.insertText("\n", QTextCharFormat())
+            cursor.insertText(self._line(final), QTextCharFormat())
+            self._finals += 1
+        self._write_partials(cursor)
+        cursor.endEditBlock()
+        if follow:
+            bar.setValue(bar.maximum())
+        else:
+            bar.setValue(keep)
+        if final is not None and self.search.text():
+            self._run_search(keep_current=True)
+
+    def text(self) -> str:
+        return self.text_edit.toPlainText()
+
+    @property
+    def final_count(self) -> int:
+        return self._finals
+
+    # -- search -------------------------------------------------------------------
+
+    @Slot(str)
+    def on_search_text_changed(self, _text: str) -> None:
+        self._run_search()
+        if self._matches:
+            self._go_to(0)
+
+    def _run_search(self, keep_current: bool = False) -> None:
+        needle = self.search.text()
+        doc = self.text_edit.document()
+        self._matches = []
+        if needle:
+            cursor = QTextCursor(doc)
+            while len(self._matches) < MAX_HIGHLIGHTS:
+                cursor = doc.find(needle, cursor)
+                if cursor.isNull():
+                    break
+                self._matches.append(QTextCursor(cursor))
+        if not keep_current or self._current >= len(self._matches):
+            self._current = -1 if not self._matches else min(max(self._current, 0),
+                                                               len(self._matches) - 1)
+        self._highlight()
+
+    def _highlight(self) -> None:
+        selections = []
+        for i, match in enumerate(self._matches):
+            sel = QTextEdit.ExtraSelection()
+            sel.cursor = match
+            fmt = QTextCharFormat()
+            fmt.setBackground(QColor("#ff9800") if i == self._current else QColor("#fff176"))
+            fmt.setForeground(QColor("#000000"))
+            if i == self._current:
+                fmt.setFontWeight(QFont.Weight.Bold)
+            sel.format = fmt
+            selections.append(sel)
+        self.text_edit.setExtraSelections(selections)
+        total = len(self._matches)
+        if not self.search.text():
+            self.count_label.setText("")
+        elif total == 0:
+            self.count_label.setText("No matches")
+        else:
+            more = "+" if total >= MAX_HIGHLIGHTS else ""
+            self.count_label.setText(f"{self._current + 1} of {total}{more}")
+        self.matches_changed.emit(self._current + 1 if total else 0, total)
+
+    def _go_to(self, index: int) -> None:
+        if not self._matches:
+            return
+        self._current = index % len(self._matches)
+        cursor = QTextCursor(self._matches[self._current])
+        self.text_edit.setTextCursor(cursor)
+        self.text_edit.ensureCursorVisible()
+        self._highlight()
+
+    @Slot()
+    def find_next(self) -> None:
+        if not self._matches:
+            self._run_search()
+        self._go_to(self._current + 1)
+
+    @Slot()
+    def find_previous(self) -> None:
+        if not self._matches:
+            self._run_search()
+        self._go_to(self._current - 1 if self._current >= 0 else -1)
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()

@@ -1,0 +1,296 @@
+"""The controller with scripted runners: finals reach the journal first, then overlay and window;
+failures become banners in plain words with the action to take."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from captioner.audio.devices import DeviceError, DeviceInfo
+from captioner.gui.shell import AppShell
+from captioner.journal import list_sessions, load_session
+from captioner.session import State
+from captioner.settings import Key
+from tests.gui.scripted import Script
+
+DEVICES = [DeviceInfo("pulse:mic1", "Desk microphone", "input", True, "PulseAudio", 48000),
+           DeviceInfo("pulse:out.monitor", "Monitor of Speakers", "system", True, "PulseAudio",
+                      48000)]
+
+
+@pytest.fixture
+def make_shell(qtbot, settings, store, journal_dir):
+    shells = []
+
+    def make(script: Script) -> AppShell:
+        shell = AppShell(settings, store, runner_factory=script.factory, journal_dir=journal_dir,
+                         device_lister=lambda: DEVICES, use_tray=False)
+        qtbot.addWidget(shell.window)
+        qtbot.addWidget(shell.overlay)
+        shell.show()
+        shells.append(shell)
+        return shell
+
+    yield make
+    for shell in shells:
+        shell.controller.shutdown(3000)
+
+
+def journal_lines(journal_dir: Path) -> list[dict]:
+    files = sorted(journal_dir.glob("*.jsonl"))
+    assert files, "no journal written"
+    return [json.loads(line) for line in files[-1].read_text().splitlines() if line.strip()]
+
+
+def test_finals_are_journaled_before_they_are_shown(qtbot, make_shell, journal_dir):
+    script = Script([("state", State.CONNECTING), ("state", State.LIVE),
+                     ("partial", "good mor"), ("final", "Good morning."),
+                     ("partial", "let us"), ("final", "Let us begin.")])
+    shell = make_shell(script)
+    on_disk_when_shown = []
+
+    def check(seg):
+        texts = [r.get("text") for r in journal_lines(journal_dir) if r["type"] == "final"]
+        on_disk_when_shown.append(seg.text in texts)
+
+    shell.controller.segment_finalized.connect(check)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: len(on_disk_when_shown) == 2, timeout=5000)
+    assert on_disk_when_shown == [True, True]
+    assert shell.controller.run_state == "live"
+    # shown in the overlay and the control window
+    shell.overlay.view.grab()
+    assert [ln.text for ln in shell.overlay.view.drawn_lines()] == ["Good morning.",
+                                                                     "Let us begin."]
+    assert shell.window.transcript.text() == "Good morning.\nLet us begin."
+    assert "Live" in shell.overlay.status_line.text()
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+    records = journal_lines(journal_dir)
+    assert records[0]["type"] == "session" and records[0]["provider"] == "local"
+    assert [r["type"] for r in records] == ["session", "final", "final", "end"]
+    assert shell.controller.journal is None
+
+
+def test_failed_state_shows_an_error_banner_with_the_action(qtbot, make_shell):
+    script = Script([("state", State.CONNECTING),
+                     ("state", State.FAILED, "The offline engine stopped unexpectedly.")],
+                    end_state=False)
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: "run" in shell.window.banners.banners, timeout=5000)
+    banner = shell.window.banners.banners["run"]
+    assert banner.problem.level == "error"
+    assert "offline engine stopped" in banner.label.text()
+    assert banner.button is not None and banner.button.text() == "Try again"
+    assert "Stopped by an error" in shell.overlay.status_line.text()
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "failed", timeout=5000)
+
+
+def test_a_missing_key_sends_the_user_to_preferences(qtbot, make_shell, settings):
+    settings.set(Key.PROVIDER, "deepgram")
+    script = Script([])
+    shell = make_shell(script)
+    shell.controller.environ = {}
+    shell.controller.start()
+    banner = shell.window.banners.banners["run"]
+    assert "No API key for Deepgram" in banner.label.text()
+    assert banner.button is not None and banner.button.text() == "Open Preferences"
+    assert script.requests == []  # nothing was started
+    assert shell.controller.run_state == "idle"
+
+
+def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, settings, store):
+    settings.set(Key.PROVIDER, "deepgram")
+    store.set("deepgram", "dg-key")
+    script = Script([("state", State.LIVE), ("final", "Before the failure."),
+                     ("state", State.FAILED, "Deepgram rejected the API key.")],
+                    later_steps=[("state", State.LIVE), ("final", "After it.")])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: len(script.requests) == 2, timeout=5000)
+    assert [r.config.provider for r in script.requests] == ["deepgram", "local"]
+    assert script.requests[0].secret == "dg-key"
+    banner = shell.window.banners.banners["run"]
+    assert "continue with the offline engine" in banner.label.text()
+    qtbot.waitUntil(lambda: shell.controller.status.state == "fallback", timeout=5000)
+    assert "offline engine fallback" in shell.overlay.status_line.text()
+    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
+    # one session: both runs' finals in one transcript and one journal
+    assert [s.text for s in shell.controller.transcript.finals] == ["Before the failure.",
+                                                                    "After it."]
+
+
+def test_device_error_offers_to_choose_a_device(qtbot, make_shell):
+    script = Script([("raise", DeviceError("The microphone 'USB Mic' is not connected."))])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "failed", timeout=5000)
+    banner = shell.window.banners.banners["run"]
+    assert banner.button is not None and banner.button.text() == "Choose a device"
+    assert "not connected" in banner.label.text()
+
+
+def test_pause_and_resume_continue_the_same_session(qtbot, make_shell, journal_dir):
+    script = Script([("state", State.LIVE), ("final", "First part.")])
+    shell = make_shell(script)
+    c = shell.controller
+    c.start()
+    qtbot.waitUntil(lambda: c.transcript is not None and len(c.transcript.finals) == 1,
+                    timeout=5000)
+    c.pause()
+    qtbot.waitUntil(lambda: c.run_state == "paused", timeout=5000)
+    assert shell.window.pause_button.text() == "Resume"
+    assert c.journal is not None  # still open
+    script.steps = [("state", State.LIVE), ("final", "Second part.")]
+    c.toggle_pause()
+    qtbot.waitUntil(lambda: len(c.transcript.finals) == 2, timeout=5000)
+    first, second = c.transcript.finals
+    assert second.start_ms >= first.end_ms  # time continues after the pause
+    c.stop()
+    qtbot.waitUntil(lambda: c.run_state == "stopped", timeout=5000)
+    assert len(list_sessions(journal_dir)) == 1
+    record = load_session(list_sessions(journal_dir)[0].path)
+    assert [s.text for s in record.segments] == ["First part.", "Second part."]
+
+
+def test_export_of_a_live_session_has_every_final_so_far(qtbot, make_shell, tmp_path):
+    script = Script([("state", State.LIVE), ("final", "One."), ("final", "Two."),
+                     ("partial", "thr")])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
+    target = tmp_path / "out.srt"
+    shell.window.ask_save_path = lambda suggested, filters: str(target)
+    written = shell.window.export_as("srt")
+    assert written == target
+    text = target.read_text()
+    assert "One." in text and "Two." in text and "thr" not in text
+    assert "Saved the transcript" in shell.window.banners.banners["export"].label.text()
+
+
+def test_announces_finals_when_opted_in(qtbot, make_shell, settings, monkeypatch):
+    said = []
+    monkeypatch.setattr("captioner.gui.controller.announce", lambda target, text: said.append(
+        text))
+    settings.set(Key.ANNOUNCE_FINALS, True)
+    script = Script([("state", State.LIVE), ("partial", "hel"), ("final", "Hello.")])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: said == ["Hello."], timeout=5000)
+
+
+def test_actions_drive_the_overlay(qtbot, make_shell, settings):
+    shell = make_shell(Script([]))
+    size = settings.get(Key.OVERLAY_FONT_PT)
+    shell.actions.font_bigger.trigger()
+    assert settings.get(Key.OVERLAY_FONT_PT) == size + 2
+    assert shell.overlay.style.font_pt == size + 2
+    shell.actions.font_smaller.trigger()
+    assert shell.overlay.style.font_pt == size
+    shell.actions.click_through.trigger()
+    assert shell.overlay.click_through and settings.get(Key.OVERLAY_CLICK_THROUGH)
+    shell.actions.click_through.trigger()
+    assert not shell.overlay.click_through
+    shell.actions.toggle_overlay.trigger()
+    assert not shell.overlay.isVisible() and not settings.get(Key.OVERLAY_VISIBLE)
+    shell.actions.toggle_overlay.trigger()
+    assert shell.overlay.isVisible()
+
+
+def test_every_action_has_a_name_and_shortcuts_are_app_wide(make_shell):
+    from PySide6.QtCore import Qt
+
+    from captioner.gui.actions import APP_WIDE
+
+    shell = make_shell(Script([]))
+    for name, action in shell.actions.by_name.items():
+        assert action.text() and action.statusTip(), name
+        if name in APP_WIDE:
+            assert action.shortcutContext() == Qt.ShortcutContext.ApplicationShortcut
+    assert shell.actions.shortcut_text("start_stop") == "Ctrl+Shift+Space"
+    assert shell.actions.shortcut_text("click_through") == "Ctrl+Shift+T"
+
+
+def test_window_widgets_are_named_for_screen_readers(make_shell):
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit
+
+    shell = make_shell(Script([]))
+    unnamed = []
+    for cls in (QAbstractButton, QComboBox, QLineEdit):
+        for widget in shell.window.findChildren(cls):
+            if not widget.isVisibleTo(shell.window) or isinstance(widget.parent(), QComboBox):
+                continue
+            label = widget.accessibleName() or (widget.text() if isinstance(
+                widget, QAbstractButton) else "")
+            if not label.strip():
+                unnamed.append(f"{type(widget).__name__} {widget.objectName()}")
+    assert unnamed == []
+
+
+def test_devices_are_listed(qtbot, make_shell):
+    shell = make_shell(Script([]))
+    qtbot.waitUntil(lambda: shell.window.mic_combo.count() == 2, timeout=5000)
+    assert shell.window.mic_combo.itemText(1) == "Desk microphone (default)"
+    shell.window.mic_combo.setCurrentIndex(1)
+    shell.window.on_mic_combo_activated(1)
+    assert shell.settings.get(Key.MIC_DEVICE) == "pulse:mic1"
+
+
+class FakeMeter:
+    def __init__(self, peaks):
+        self.peaks = list(peaks)
+
+    def read(self):
+        from captioner.audio.levels import Level
+
+        return Level(self.peaks.pop(0), -40.0, 0.0) if self.peaks else None
+
+
+class FakeCapture:
+    def __init__(self, peaks):
+        self.levels = FakeMeter(peaks)
+
+
+class FakeLive:
+    def __init__(self):
+        self.captures = {"mic": FakeCapture([-50.0, -30.0, -8.0])}
+
+
+def test_input_level_is_polled_into_the_overlay(qtbot, make_shell):
+    shell = make_shell(Script([("state", State.LIVE)], live=FakeLive()))
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.overlay.status_line.level_db == -8.0, timeout=5000)
+    assert shell.overlay.status_line.lit_bars() == 5
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.overlay.status_line.level_db is None, timeout=5000)
+
+
+def test_tray_menu_offers_the_way_back(qtbot, settings):
+    from captioner.gui.actions import AppActions
+    from captioner.gui.tray import Tray
+
+    actions = AppActions(settings)
+    tray = Tray(actions)
+    texts = [a.text().replace("&", "") for a in tray.menu.actions() if a.text()]
+    for wanted in ("Start captions", "Show caption overlay", "Click-through overlay", "Quit"):
+        assert wanted in texts
+    tray.on_controller_run_state_changed("live")
+    assert not tray.icon.icon().isNull()
+
+
+def test_shortcuts_work_from_the_control_window(qtbot, make_shell):
+    from PySide6.QtCore import Qt
+
+    shell = make_shell(Script([]))
+    shell.window.activateWindow()
+    qtbot.waitUntil(lambda: shell.window.isActiveWindow(), timeout=3000)
+    qtbot.keyClick(shell.window.transcript.text_edit, Qt.Key.Key_T,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert shell.overlay.click_through
+    qtbot.keyClick(shell.window.transcript.text_edit, Qt.Key.Key_T,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert not shell.overlay.click_through
