@@ -269,7 +269,7 @@ def run_app(start: bool = False) -> int:
     QApplication.setApplicationName(APPLICATION)
     QApplication.setOrganizationName(ORGANIZATION)
     QApplication.setApplicationDisplayName("captioner")
-    QApplication.setDesktopFileName("captioner")
+    QApplication.setDesktopFileName("io.github.captioner.Captioner")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)

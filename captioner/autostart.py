@@ -36,7 +36,9 @@ def entry_path(environ: dict[str, str] | None = None) -> Path:
 
 
 def command() -> list[str]:
-    """What to run at login: the installed ``captioner`` script, else this Python."""
+    """What to run at login: this bundle, the installed ``captioner`` script, else this Python."""
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: its binary is the CLI
+        return [sys.executable, "--start"]
     exe = shutil.which("captioner")
     if exe:
         return [exe, "--start"]
