@@ -33,7 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    InvalidHandshake,
+    InvalidStatus,
+)
 
 from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS
@@ -112,7 +117,8 @@ class _Replay:
     def trim_before(self, pos: int) -> None:
         """Forget audio before byte ``pos`` (a final covers it)."""
         pos -= pos % 2
-        self.lost = None if self.lost and self.lost[1] <= pos else self.lost
+        if self.lost is not None:  # a final covers the start of what overflowed
+            self.lost = None if self.lost[1] <= pos else (max(self.lost[0], pos), self.lost[1])
         while self.blocks:
             bpos, pcm = self.blocks[0]
             if bpos + len(pcm) <= pos:
@@ -145,6 +151,7 @@ class _Conn:
         self.ended = asyncio.Event()
         self.activity = asyncio.Event()
         self.eos_sent = False
+        self.closed = False
         self.got_final = False
         self.error: VendorError | None = None
 
@@ -287,7 +294,8 @@ class Session:
             if sender in done and not sender.cancelled() and sender.exception() is None:
                 # input finished (or session cap): wait for the trailing finals
                 try:
-                    await asyncio.wait_for(asyncio.shield(receiver), self.eos_timeout_s)
+                    async with asyncio.timeout(self.eos_timeout_s):
+                        await asyncio.shield(receiver)
                 except TimeoutError:
                     log.warning("%s: no end-of-stream confirmation in %.0f s", self.title,
                                 self.eos_timeout_s)
@@ -327,6 +335,9 @@ class Session:
                     return
         except ConnectionClosed:
             return
+        finally:
+            conn.closed = True
+            conn.activity.set()  # NB: a sender waiting for acks must not wait on a dead socket
 
     def _on_event(self, conn: _Conn, event: object) -> None:
         if isinstance(event, (Partial, Final)):
@@ -348,7 +359,8 @@ class Session:
             self._notice(event.message, "error")
 
     async def _send(self, conn: _Conn) -> None:
-        await asyncio.wait_for(conn.started.wait(), self.open_timeout_s + self.eos_timeout_s)
+        async with asyncio.timeout(self.open_timeout_s + self.eos_timeout_s):
+            await conn.started.wait()
         provider = conn.provider
         # 1) what the vendor may not have finalized before the last drop
         for _pos, pcm in list(self._replay.blocks):
@@ -360,7 +372,11 @@ class Session:
                 log.info("%s: rolling over to a new session before the vendor's cap", self.title)
                 break
             try:
-                block = await asyncio.wait_for(self.audio.get(), self.keepalive_s)
+                # WORKAROUND Python 3.11's wait_for() drops a cancellation that races
+                # with a completed get() (gh-86296): the cancelled sender then waited
+                # forever for acks from a dead connection. asyncio.timeout() is exact.
+                async with asyncio.timeout(self.keepalive_s):
+                    block = await self.audio.get()
             except TimeoutError:
                 if keepalive is not None and keepalive() is not None:
                     await conn.ws.send(keepalive())
@@ -395,6 +411,8 @@ class Session:
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
             while unacked is not None and unacked() >= self.max_unacked_frames:
+                if conn.closed:
+                    raise ConnectionClosedError(None, None)
                 conn.activity.clear()
                 await conn.activity.wait()
             await conn.ws.send(frame)

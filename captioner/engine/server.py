@@ -125,7 +125,9 @@ class EngineServer:
                        release: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            fmt, _config = protocol.parse_start(await asyncio.wait_for(ws.recv(), 60))
+            async with asyncio.timeout(60):
+                first = await ws.recv()
+            fmt, _config = protocol.parse_start(first)
         except protocol.ProtocolError as exc:
             await self._fail(ws, exc.type, exc.reason)
             return
@@ -155,8 +157,8 @@ class EngineServer:
         while True:
             try:
                 # after EndOfTranscript the client should close; don't wait forever
-                message = await asyncio.wait_for(
-                    ws.recv(), self.eos_close_timeout_s if eos_seen else None)
+                async with asyncio.timeout(self.eos_close_timeout_s if eos_seen else None):
+                    message = await ws.recv()
             except TimeoutError:
                 await ws.close()
                 return
