@@ -47,6 +47,7 @@ from captioner.providers.wire import (
     generic_verdict,
     is_number,
     load_object,
+    parse_guarded,
     safe_url,
 )
 
@@ -321,17 +322,9 @@ class AssemblyAiProvider:
 
     def parse(self, raw: str | bytes) -> list[Event]:
         """Turn one server frame into events; never raises."""
-        try:
-            return self._parse(raw)
-        except Exception as exc:  # noqa: BLE001 - parse must never raise
-            log.debug("AssemblyAI: unparsable frame (%s)", type(exc).__name__)
-            return []
+        return parse_guarded("AssemblyAI", raw, self._parse)
 
-    def _parse(self, raw: str | bytes) -> list[Event]:
-        msg = load_object(raw)
-        if msg is None:
-            log.debug("AssemblyAI: ignoring a frame that is not a JSON object")
-            return []
+    def _parse(self, msg: dict[str, Any]) -> list[Event]:
         kind = msg.get("type")
         if kind == "Begin":
             self._last_final_turn, self._held = -1, None

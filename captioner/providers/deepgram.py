@@ -37,7 +37,7 @@ from captioner.providers.wire import (
     build_url,
     generic_verdict,
     is_number,
-    load_object,
+    parse_guarded,
     safe_url,
     seconds_to_ms,
 )
@@ -161,17 +161,9 @@ class DeepgramProvider:
 
     def parse(self, raw: str | bytes) -> list[Event]:
         """Turn one server frame into events; pure and never raises."""
-        try:
-            return self._parse(raw)
-        except Exception as exc:  # noqa: BLE001 - parse must never raise
-            log.debug("Deepgram: unparsable frame (%s)", type(exc).__name__)
-            return []
+        return parse_guarded("Deepgram", raw, self._parse)
 
-    def _parse(self, raw: str | bytes) -> list[Event]:
-        msg = load_object(raw)
-        if msg is None:
-            log.debug("Deepgram: ignoring a frame that is not a JSON object")
-            return []
+    def _parse(self, msg: dict[str, Any]) -> list[Event]:
         kind = msg.get("type")
         if kind == "Results":
             return _results(msg)

@@ -30,7 +30,7 @@ from captioner.providers.wire import (
     build_url,
     generic_verdict,
     is_number,
-    load_object,
+    parse_guarded,
     safe_url,
     seconds_to_ms,
 )
@@ -148,17 +148,9 @@ class RevAiProvider:
 
     def parse(self, raw: str | bytes) -> list[Event]:
         """Turn one server frame into events; never raises."""
-        try:
-            return self._parse(raw)
-        except Exception as exc:  # noqa: BLE001 - parse must never raise
-            log.debug("Rev AI: unparsable frame (%s)", type(exc).__name__)
-            return []
+        return parse_guarded("Rev AI", raw, self._parse)
 
-    def _parse(self, raw: str | bytes) -> list[Event]:
-        msg = load_object(raw)
-        if msg is None:
-            log.debug("Rev AI: ignoring a frame that is not a JSON object")
-            return []
+    def _parse(self, msg: dict[str, Any]) -> list[Event]:
         kind = msg.get("type")
         if kind == "connected":
             session_id = msg.get("id")

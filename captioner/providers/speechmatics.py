@@ -28,7 +28,7 @@ from captioner.providers.base import (
     Word,
 )
 from captioner.providers.base import Warning as VendorWarning
-from captioner.providers.wire import build_url, load_object, seconds_to_ms
+from captioner.providers.wire import build_url, parse_guarded, seconds_to_ms
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +162,9 @@ class SpeechmaticsProvider:
     # -- messages -------------------------------------------------------------
 
     def parse(self, raw: str | bytes) -> list[Event]:
-        msg = load_object(raw)
-        if msg is None:
-            log.debug("ignoring a frame that is not a JSON object")
-            return []
+        return parse_guarded(self.title, raw, self._parse)
+
+    def _parse(self, msg: dict[str, Any]) -> list[Event]:
         kind = msg.get("message")
         if kind == "AudioAdded":
             seq = msg.get("seq_no")

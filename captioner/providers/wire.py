@@ -6,11 +6,15 @@ Pure functions; each provider module keeps its vendor's own quirks.
 from __future__ import annotations
 
 import json
+import logging
 import math
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from captioner.providers.base import CloseKind, CloseVerdict
+from captioner.providers.base import CloseKind, CloseVerdict, Event
+
+log = logging.getLogger(__name__)
 
 
 def is_number(value: object) -> bool:
@@ -120,3 +124,22 @@ def generic_verdict(vendor: str, code: int | None, reason: str) -> CloseVerdict:
         f"{vendor} ended the session with code {code}{detail} — check the {vendor} "
         "settings in Preferences",
     )
+
+
+def parse_guarded(vendor: str, raw: str | bytes,
+                  parse_message: Callable[[dict[str, Any]], list[Event]]) -> list[Event]:
+    """Decode a frame and hand the JSON object to ``parse_message``; never raises.
+
+    Not a JSON object, or any surprise in the message's shape, gives [] and a
+    debug log: a malformed frame must not end a session.
+    """
+    msg = load_object(raw)
+    if msg is None:
+        log.debug("%s: ignoring a frame that is not a JSON object", vendor)
+        return []
+    try:
+        return parse_message(msg)
+    except Exception as exc:  # noqa: BLE001 - parse must never raise
+        log.debug("%s: unparsable %r message (%s)", vendor, msg.get("type", msg.get("message")),
+                  type(exc).__name__)
+        return []
