@@ -285,3 +285,47 @@ def test_session_rolls_over_before_the_vendor_cap_without_losing_words() -> None
             assert server.violations == []
 
     run(scenario())
+
+
+def test_session_uses_a_speechmatics_temporary_key() -> None:
+    """The long-lived key goes only to the key service (POST, Bearer); the WebSocket
+    gets the short-lived key the service returns (201 {"key_value": ...})."""
+    import http.server
+    import json
+    import threading
+
+    seen: list[tuple[str, str, dict]] = []
+
+    class KeyService(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, self.headers["Authorization"], body))
+            reply = json.dumps({"apikey_id": None, "key_value": "temp-key"}).encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), KeyService)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    key_url = f"http://127.0.0.1:{service.server_address[1]}/v1/api_keys?type=rt"
+
+    async def scenario() -> None:
+        async with FakeSpeechmatics(SPEECH, keys=("temp-key",)) as server:
+            session, transcript, _ = await caption(
+                server, SpeechmaticsProvider, key="long-lived",
+                options={"temporary_key": "true", "key_url": key_url})
+            assert session.state is State.STOPPED, session.message
+            [log] = server.connections
+            assert log.headers["authorization"] == "Bearer temp-key"
+            assert len(texts(transcript)) == 2
+
+    try:
+        run(scenario())
+    finally:
+        service.shutdown()
+    assert seen == [("/v1/api_keys?type=rt", "Bearer long-lived", {"ttl": 3600})]
