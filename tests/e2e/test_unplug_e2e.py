@@ -5,6 +5,7 @@ reopens the device, audio flows again and no caption is lost."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -99,22 +100,35 @@ def test_unplugged_microphone_is_reported_reopened_and_no_final_is_lost(
     assert transcript.gaps == ()
 
 
+@contextlib.asynccontextmanager
+async def watched_capture(devices: VirtualDevices, **kwargs):
+    """A running capture of the test microphone, drained, whose statuses are queued.
+
+    Yields (capture, status queue, every status seen).
+    """
+    statuses: asyncio.Queue[CaptureStatus] = asyncio.Queue()
+    seen: list[CaptureStatus] = []
+    buffer = AudioBuffer()
+    capture = CaptureStream("mic", devices.mic_id, buffer, asyncio.get_running_loop(),
+                            on_status=lambda s: (seen.append(s), statuses.put_nowait(s)),
+                            **kwargs)
+    capture.start()
+    consumer = asyncio.create_task(drain(buffer, []))
+    try:
+        await asyncio.wait_for(capture.first_block.wait(), 5)
+        yield capture, statuses, seen
+    finally:
+        await capture.aclose()
+        buffer.close()
+        await consumer
+
+
 def test_a_stalled_stream_is_reported_and_recovers(virtual_devices: VirtualDevices) -> None:
     """No callbacks for 2 s (a suspended source) counts as lost; capture retries until
     audio flows again."""
 
     async def scenario() -> list[CaptureStatus]:
-        statuses: asyncio.Queue[CaptureStatus] = asyncio.Queue()
-        seen: list[CaptureStatus] = []
-        buffer = AudioBuffer()
-        capture = CaptureStream("mic", virtual_devices.mic_id, buffer,
-                                asyncio.get_running_loop(),
-                                on_status=lambda s: (seen.append(s), statuses.put_nowait(s)))
-        capture.start()
-        blocks: list[bytes] = []
-        consumer = asyncio.create_task(drain(buffer, blocks))
-        try:
-            await asyncio.wait_for(capture.first_block.wait(), 5)
+        async with watched_capture(virtual_devices) as (capture, statuses, seen):
             pactl("suspend-sink", virtual_devices.mic_sink, "1")
             try:
                 lost = await asyncio.wait_for(statuses.get(), 6)
@@ -124,10 +138,6 @@ def test_a_stalled_stream_is_reported_and_recovers(virtual_devices: VirtualDevic
             resumed = await asyncio.wait_for(statuses.get(), 8)
             assert resumed.kind == "resumed" and not resumed.fell_back, resumed
             await asyncio.wait_for(capture.wait_captured_ms(capture.captured_ms + 500), 5)
-        finally:
-            await capture.aclose()
-            buffer.close()
-            await consumer
         return seen
 
     assert [s.kind for s in asyncio.run(scenario())] == ["lost", "resumed"]
@@ -149,17 +159,7 @@ def test_a_stream_killed_by_the_sound_server_is_reported_and_reopened(
     """PortAudio ends the stream on an I/O error (finished_callback without stop())."""
 
     async def scenario() -> list[CaptureStatus]:
-        statuses: asyncio.Queue[CaptureStatus] = asyncio.Queue()
-        seen: list[CaptureStatus] = []
-        buffer = AudioBuffer()
-        capture = CaptureStream("mic", virtual_devices.mic_id, buffer,
-                                asyncio.get_running_loop(),
-                                on_status=lambda s: (seen.append(s), statuses.put_nowait(s)))
-        capture.start()
-        blocks: list[bytes] = []
-        consumer = asyncio.create_task(drain(buffer, blocks))
-        try:
-            await asyncio.wait_for(capture.first_block.wait(), 5)
+        async with watched_capture(virtual_devices) as (capture, statuses, seen):
             subprocess.run(["pacmd", "kill-source-output",
                             own_source_output(virtual_devices.mic_source)], check=True,
                            capture_output=True)
@@ -169,10 +169,6 @@ def test_a_stream_killed_by_the_sound_server_is_reported_and_reopened(
             assert resumed.kind == "resumed" and not resumed.fell_back, resumed
             await asyncio.wait_for(capture.wait_captured_ms(capture.captured_ms + 500), 5)
             assert not capture.lost
-        finally:
-            await capture.aclose()
-            buffer.close()
-            await consumer
         return seen
 
     assert [s.kind for s in asyncio.run(scenario())] == ["lost", "resumed"]
@@ -181,16 +177,8 @@ def test_a_stream_killed_by_the_sound_server_is_reported_and_reopened(
 def test_a_long_outage_falls_back_to_the_default_and_switches_back(
         virtual_devices: VirtualDevices) -> None:
     async def scenario() -> list[CaptureStatus]:
-        statuses: asyncio.Queue[CaptureStatus] = asyncio.Queue()
-        seen: list[CaptureStatus] = []
-        buffer = AudioBuffer()
-        capture = CaptureStream("mic", virtual_devices.mic_id, buffer,
-                                asyncio.get_running_loop(), fallback_after_s=1.0,
-                                on_status=lambda s: (seen.append(s), statuses.put_nowait(s)))
-        capture.start()
-        consumer = asyncio.create_task(drain(buffer, []))
-        try:
-            await asyncio.wait_for(capture.first_block.wait(), 5)
+        async with watched_capture(virtual_devices, fallback_after_s=1.0) as (
+                capture, statuses, seen):
             virtual_devices.unplug_mic()
             try:
                 assert (await asyncio.wait_for(statuses.get(), 5)).kind == "lost"
@@ -205,10 +193,6 @@ def test_a_long_outage_falls_back_to_the_default_and_switches_back(
             assert back.message == f"Switched back to the microphone '{virtual_devices.mic_name}'."
             assert capture.device_name == virtual_devices.mic_name
             await asyncio.wait_for(capture.wait_captured_ms(capture.captured_ms + 300), 5)
-        finally:
-            await capture.aclose()
-            buffer.close()
-            await consumer
         return seen
 
     assert [s.kind for s in asyncio.run(scenario())] == ["lost", "resumed", "resumed"]
