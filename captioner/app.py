@@ -174,10 +174,10 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
 
     Empty ones are closed without asking. Returns the ids recovered.
     """
-    from captioner import journal
+    from captioner import sessions
 
     try:
-        unfinished = journal.find_unfinished(folder)
+        unfinished = sessions.find_unfinished(folder)
     except OSError as exc:
         log.warning("can't look for unfinished sessions: %s", exc)
         return []
@@ -197,7 +197,7 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
     done = []
     for summary in recover:
         try:
-            if journal.mark_recovered(summary.path):
+            if sessions.mark_recovered(summary.path):
                 done.append(summary.id)
         except OSError as exc:
             log.warning("can't recover %s: %s", summary.path, exc)
@@ -205,13 +205,13 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
 
 
 def prune_history(settings) -> None:  # noqa: ANN001
-    from captioner import journal
+    from captioner import sessions
     from captioner.settings import Key
 
     days = settings.get(Key.RETENTION_DAYS)
     if days and days > 0:
         try:
-            journal.prune(None, float(days))
+            sessions.prune(None, float(days))
         except OSError as exc:
             log.warning("pruning old sessions failed: %s", exc)
 

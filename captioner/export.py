@@ -513,7 +513,7 @@ def export(
 
     Args:
         transcript_or_segments: a :class:`Transcript` (its finals and gaps), a
-            :class:`captioner.journal.SessionRecord` (segments, gaps, meta) or
+            :class:`captioner.sessions.SessionRecord` (segments, gaps, meta) or
             an iterable of segments (finals only are used).
         fmt: one of :data:`FORMATS` (case and a leading dot ignored).
         gaps: overrides the gaps taken from the transcript.

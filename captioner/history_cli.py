@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from captioner import export as exporter
-from captioner import journal
+from captioner import journal, sessions
 from captioner.errors import UserFacingError
 
 
@@ -20,12 +20,12 @@ def _duration(ms: int) -> str:
 
 
 def list_command() -> int:
-    sessions = journal.list_sessions()
-    if not sessions:
+    summaries = sessions.list_sessions()
+    if not summaries:
         print(f"No saved sessions in {journal.default_dir()}.")
         return 0
     print(f"{'SESSION':<22} {'STARTED':<20} {'LENGTH':>8} {'WORDS':>6}  PROVIDER  STATE")
-    for s in sessions:
+    for s in summaries:
         state = "live" if s.live else "recovered" if s.recovered else \
             "finished" if s.ended else "unfinished"
         started = s.started_at[:19].replace("T", " ")
@@ -35,14 +35,14 @@ def list_command() -> int:
 
 
 def export_command(session_id: str, fmt: str, output: str | None) -> int:
-    match = [s for s in journal.list_sessions() if s.id == session_id]
+    match = [s for s in sessions.list_sessions() if s.id == session_id]
     if not match:
         raise UserFacingError(f"No saved session {session_id!r}. "
                               "See `captioner sessions` for the list.")
     summary = match[0]
     if not summary.ended and not summary.live:
-        journal.mark_recovered(summary.path)
-    record = journal.load_session(summary.path)
+        sessions.mark_recovered(summary.path)
+    record = sessions.load_session(summary.path)
     text = exporter.export(record, fmt)
     if output:
         try:

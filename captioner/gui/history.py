@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from captioner import export as exporter
-from captioner import journal
+from captioner import sessions
 from captioner.config import PROVIDER_TITLES
 from captioner.export import format_duration
 from captioner.gui.transcript_view import TranscriptPane
@@ -53,7 +53,7 @@ def started_text(started_at: str) -> str:
     return when.strftime("%a %d %b %Y, %H:%M")
 
 
-def status_text(summary: journal.SessionSummary) -> str:
+def status_text(summary: sessions.SessionSummary) -> str:
     if summary.live:
         return "Live now"
     if summary.recovered:
@@ -66,7 +66,7 @@ def status_text(summary: journal.SessionSummary) -> str:
 class SessionViewer(QDialog):
     """One past session, read-only with search."""
 
-    def __init__(self, record: journal.SessionRecord, export: Callable[[str], None],
+    def __init__(self, record: sessions.SessionRecord, export: Callable[[str], None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record = record
@@ -112,7 +112,7 @@ class HistoryDialog(QDialog):
         self.setWindowTitle("Past sessions")
         self.setAccessibleName("Past sessions")
         self.folder = folder
-        self.summaries: list[journal.SessionSummary] = []
+        self.summaries: list[sessions.SessionSummary] = []
         self.ask_save_path: Callable[[str, str], str] = self._ask_save_path
         self.confirm: Callable[[str], bool] = self._confirm
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -158,7 +158,7 @@ class HistoryDialog(QDialog):
 
     @Slot()
     def refresh(self) -> None:
-        self.summaries = journal.list_sessions(self.folder)
+        self.summaries = sessions.list_sessions(self.folder)
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
             values = (started_text(s.started_at), format_duration(s.duration_ms),
@@ -179,7 +179,7 @@ class HistoryDialog(QDialog):
                                        "caption.")
         self.on_table_item_selection_changed()
 
-    def selected(self) -> journal.SessionSummary | None:
+    def selected(self) -> sessions.SessionSummary | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
@@ -195,9 +195,9 @@ class HistoryDialog(QDialog):
 
     # -- actions ----------------------------------------------------------------------
 
-    def _load(self, summary: journal.SessionSummary) -> journal.SessionRecord | None:
+    def _load(self, summary: sessions.SessionSummary) -> sessions.SessionRecord | None:
         try:
-            return journal.load_session(summary.path)
+            return sessions.load_session(summary.path)
         except OSError as exc:
             self.message_label.setText(f"Can't read that session: "
                                        f"{exporter.describe_os_error(exc)}.")
@@ -219,7 +219,7 @@ class HistoryDialog(QDialog):
         record = self._load(summary) if summary else None
         return self._export(record, fmt) if record is not None else None
 
-    def _export(self, record: journal.SessionRecord, fmt: str) -> Path | None:
+    def _export(self, record: sessions.SessionRecord, fmt: str) -> Path | None:
         folder = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
         stamp = started_text(str(record.meta.get("started_at", ""))).replace(":", ".")
@@ -247,7 +247,7 @@ class HistoryDialog(QDialog):
                             f"({summary.word_count} words)? This can't be undone."):
             return False
         try:
-            deleted = journal.delete_session(summary.path.parent, summary.id)
+            deleted = sessions.delete_session(summary.path.parent, summary.id)
         except (OSError, ValueError) as exc:
             self.message_label.setText(f"Can't delete it: {exc}")
             return False

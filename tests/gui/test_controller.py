@@ -10,8 +10,8 @@ import pytest
 
 from captioner.audio.devices import DeviceError, DeviceInfo
 from captioner.gui.shell import AppShell
-from captioner.journal import list_sessions, load_session
 from captioner.session import State
+from captioner.sessions import list_sessions, load_session
 from captioner.settings import Key
 from tests.gui.scripted import Script
 

@@ -9,7 +9,8 @@ import pytest
 
 from captioner.app import offer_recovery
 from captioner.gui.history import HistoryDialog
-from captioner.journal import Journal, list_sessions
+from captioner.journal import Journal
+from captioner.sessions import list_sessions
 from captioner.transcript import Segment
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from captioner import journal as jmod
+from captioner import sessions as smod
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,16 +66,16 @@ def test_sigkilled_session_keeps_every_reported_final(tmp_path: Path, kill_after
         child.wait()
     assert child.returncode == -signal.SIGKILL
 
-    rec = jmod.load_session(path)
+    rec = smod.load_session(path)
     ids = [s.id for s in rec.segments]
     assert ids[: len(reported)] == [f"mic-{i}" for i in reported]
     assert len(ids) <= len(reported) + 1  # at most the one being appended when killed
     assert not rec.ended
     assert rec.meta["provider"] == "local"
 
-    unfinished = jmod.find_unfinished(tmp_path)
+    unfinished = smod.find_unfinished(tmp_path)
     assert [s.path for s in unfinished] == [path]
-    assert jmod.mark_recovered(path)
-    recovered = jmod.load_session(path)
+    assert smod.mark_recovered(path)
+    recovered = smod.load_session(path)
     assert recovered.ended and recovered.recovered
     assert [s.id for s in recovered.segments] == ids

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from captioner import journal as jmod
+from captioner import sessions as smod
 from captioner.export import export
-from captioner.journal import Journal, SessionRecord
+from captioner.journal import Journal
 from captioner.providers.base import Word
+from captioner.sessions import SessionRecord
 from captioner.transcript import Gap, Segment
 
 META = {"provider": "local", "language": "en", "sources": ["mic", "system"]}
@@ -65,7 +67,7 @@ def test_append_and_load_round_trip(tmp_path: Path) -> None:
     j.append_final(finals[2])
     assert j.close()
 
-    rec = jmod.load_session(j.path)
+    rec = smod.load_session(j.path)
     assert rec.ended and not rec.recovered
     assert rec.segments == tuple(finals)
     assert rec.gaps == (Gap(1500, 4000, "system", "connection lost"),)
@@ -91,11 +93,11 @@ def test_session_record_exports(tmp_path: Path) -> None:
     j.append_final(seg(1))
     j.append_gap(Gap(2000, 3000))
     j.close()
-    doc = json.loads(export(jmod.load_session(j.path), "json"))
+    doc = json.loads(export(smod.load_session(j.path), "json"))
     assert doc["meta"]["provider"] == "local" and doc["meta"]["id"] == j.id
     assert "version" not in doc["meta"]
     assert [s["id"] for s in doc["segments"]] == ["mic-1"] and len(doc["gaps"]) == 1
-    assert "not captioned" in export(jmod.load_session(j.path), "txt")
+    assert "not captioned" in export(smod.load_session(j.path), "txt")
 
 
 def test_header_has_version_id_and_iso_start(tmp_path: Path) -> None:
@@ -121,7 +123,7 @@ def test_session_record_rebuilds_transcript_in_time_order(tmp_path: Path) -> Non
     j.append_final(seg(5))
     j.append_final(seg(2, source="system"))
     j.close()
-    t = jmod.load_session(j.path).transcript()
+    t = smod.load_session(j.path).transcript()
     assert [s.id for s in t.finals] == ["system-2", "mic-5"]
 
 
@@ -129,7 +131,7 @@ def test_append_after_close_is_ignored(tmp_path: Path) -> None:
     j = Journal.create(tmp_path, META)
     j.close()
     assert j.append_final(seg(1)) is False
-    assert jmod.load_session(j.path).segments == ()
+    assert smod.load_session(j.path).segments == ()
 
 
 def test_new_session_ids_sort_by_time() -> None:
@@ -155,7 +157,7 @@ def test_torn_last_line_is_tolerated(tmp_path: Path, caplog: pytest.LogCaptureFi
     j.sync()
     with open(j.path, "ab") as f:
         f.write(b'{"type":"final","id":"mic-9","text":"half a li')
-    rec = jmod.load_session(j.path)
+    rec = smod.load_session(j.path)
     assert [s.id for s in rec.segments] == ["mic-0", "mic-1", "mic-2"]
     assert not rec.ended and rec.skipped_lines == 1
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -171,7 +173,7 @@ def test_damaged_line_in_the_middle_is_skipped_with_warning(
     j.append_final(seg(2))
     j.close()
     with caplog.at_level(logging.WARNING, logger="captioner.journal"):
-        rec = jmod.load_session(j.path)
+        rec = smod.load_session(j.path)
     assert [s.id for s in rec.segments] == ["mic-1", "mic-2"]
     assert rec.ended and rec.skipped_lines == 2
     assert sum("skipping damaged line" in r.message for r in caplog.records) == 1
@@ -181,7 +183,7 @@ def test_damaged_line_in_the_middle_is_skipped_with_warning(
 def test_empty_and_headerless_files_load(tmp_path: Path) -> None:
     empty = tmp_path / "20260101-000000-0000.jsonl"
     empty.write_bytes(b"")
-    rec = jmod.load_session(empty)
+    rec = smod.load_session(empty)
     assert rec == SessionRecord({}, (), (), False, path=empty)
     assert rec.id == empty.stem
 
@@ -204,36 +206,36 @@ def test_unfinished_session_is_found_and_recovered(tmp_path: Path) -> None:
     path = _crashed(tmp_path, 3, torn=True)
     done = Journal.create(tmp_path, META)
     done.close()
-    unfinished = jmod.find_unfinished(tmp_path)
+    unfinished = smod.find_unfinished(tmp_path)
     assert [s.path for s in unfinished] == [path]
     assert unfinished[0].word_count == 3 * 6 and not unfinished[0].ended
 
-    assert jmod.mark_recovered(path)
-    rec = jmod.load_session(path)
+    assert smod.mark_recovered(path)
+    rec = smod.load_session(path)
     assert rec.ended and rec.recovered
     assert [s.id for s in rec.segments] == ["mic-0", "mic-1", "mic-2"]
     assert rec.end is not None and rec.end["word_count"] == 18
-    assert jmod.find_unfinished(tmp_path) == []
-    summary = next(s for s in jmod.list_sessions(tmp_path) if s.path == path)
+    assert smod.find_unfinished(tmp_path) == []
+    summary = next(s for s in smod.list_sessions(tmp_path) if s.path == path)
     assert summary.ended and summary.recovered and summary.word_count == 18
-    assert jmod.mark_recovered(path)  # again: no-op
+    assert smod.mark_recovered(path)  # again: no-op
     assert sum(line.count(b'"type":"end"') for line in path.read_bytes().splitlines()) == 1
 
 
 def test_live_session_is_not_unfinished_nor_recoverable(tmp_path: Path) -> None:
     j = Journal.create(tmp_path, META)
     j.append_final(seg(1))
-    assert jmod.find_unfinished(tmp_path) == []
-    assert jmod.list_sessions(tmp_path)[0].live
-    assert jmod.mark_recovered(j.path) is False
-    assert jmod.delete_session(tmp_path, j.id) is False
+    assert smod.find_unfinished(tmp_path) == []
+    assert smod.list_sessions(tmp_path)[0].live
+    assert smod.mark_recovered(j.path) is False
+    assert smod.delete_session(tmp_path, j.id) is False
     j.close()
-    assert not jmod.list_sessions(tmp_path)[0].live
+    assert not smod.list_sessions(tmp_path)[0].live
 
 
 def test_find_unfinished_excludes_given_ids(tmp_path: Path) -> None:
     path = _crashed(tmp_path, 1)
-    assert jmod.find_unfinished(tmp_path, exclude=[path.stem]) == []
+    assert smod.find_unfinished(tmp_path, exclude=[path.stem]) == []
 
 
 # -- fsync batching -------------------------------------------------------------------
@@ -287,7 +289,7 @@ def test_each_line_is_one_write_of_the_whole_line(
     j.append_gap(Gap(0, 10))
     assert len(writes) == 2
     assert all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
-    assert jmod.load_session(j.path).segments == (seg(1),)  # readable before any fsync
+    assert smod.load_session(j.path).segments == (seg(1),)  # readable before any fsync
     j.close()
 
 
@@ -399,7 +401,7 @@ def _full_disk_scenario(disk: InjectedFullDisk | TmpfsFullDisk, tmp_path: Path) 
     assert j.healthy and j.last_error == "" and j.pending_lines == 0
     assert j.close()
 
-    rec = jmod.load_session(j.path)
+    rec = smod.load_session(j.path)
     assert rec.segments == tuple(finals)
     assert rec.gaps == (Gap(30_000, 31_000, "mic", "test"),)
     assert rec.ended and rec.skipped_lines == 0
@@ -426,7 +428,7 @@ def test_full_disk_then_sync_alone_writes_the_backlog(
     j.append_final(seg(1))
     disk.free()
     assert j.sync()
-    assert jmod.load_session(j.path).segments == (seg(1),)
+    assert smod.load_session(j.path).segments == (seg(1),)
     j.close()
 
 
@@ -442,7 +444,7 @@ def test_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert not j.healthy
     assert "export the transcript" in j.last_error
     j.close()
-    kept = jmod.load_session(j.path).segments
+    kept = smod.load_session(j.path).segments
     assert kept == tuple(seg(i) for i in range(len(kept)))
 
 
@@ -474,7 +476,7 @@ def test_unwritable_folder_gives_clear_message_and_recovers(
     allow()
     assert j.sync()
     j.close()
-    rec = jmod.load_session(j.path)
+    rec = smod.load_session(j.path)
     assert rec.meta["id"] == j.id and rec.segments == (seg(1),) and rec.ended
 
 
@@ -520,22 +522,22 @@ def test_list_sessions_newest_first_with_word_counts(tmp_path: Path) -> None:
     b = _session(tmp_path, "2026-11-22T09:00:00+01:00", 7, end=False)
     c = _session(tmp_path, "2026-11-21T09:00:00-05:00", 0)
     (tmp_path / "notes.txt").write_text("not a session")
-    got = jmod.list_sessions(tmp_path)
+    got = smod.list_sessions(tmp_path)
     assert [s.id for s in got] == [b.id, c.id, a.id]
     assert [s.word_count for s in got] == [7, 0, 3]
     assert [s.ended for s in got] == [False, True, True]
     assert got[0].provider == "local" and got[0].language == "en"
     assert got[0].duration_ms == 1900 and got[2].duration_ms == 1900
-    assert jmod.list_sessions(tmp_path / "missing") == []
+    assert smod.list_sessions(tmp_path / "missing") == []
 
 
 def test_delete_session(tmp_path: Path) -> None:
     j = _session(tmp_path, "2026-11-20T09:00:00+01:00", 1)
-    assert jmod.delete_session(tmp_path, j.id)
+    assert smod.delete_session(tmp_path, j.id)
     assert not j.path.exists()
-    assert not jmod.delete_session(tmp_path, j.id)
+    assert not smod.delete_session(tmp_path, j.id)
     with pytest.raises(ValueError):
-        jmod.delete_session(tmp_path, "../etc/passwd")
+        smod.delete_session(tmp_path, "../etc/passwd")
 
 
 def test_prune_keeps_recent_unfinished_live_and_current(tmp_path: Path) -> None:
@@ -554,8 +556,8 @@ def test_prune_keeps_recent_unfinished_live_and_current(tmp_path: Path) -> None:
     for j in (old, crashed, current, live):
         age(j)
 
-    assert jmod.prune(tmp_path, None) == []
-    assert jmod.prune(tmp_path, 30, current=current, now_s=now_s) == [old.id]
+    assert smod.prune(tmp_path, None) == []
+    assert smod.prune(tmp_path, 30, current=current, now_s=now_s) == [old.id]
     remaining = {p.stem for p in tmp_path.glob("*.jsonl")}
     assert remaining == {recent.id, crashed.id, current.id, live.id}
     live.close()

@@ -1,0 +1,413 @@
+"""Saved sessions read back from their journals: load, list, recover, delete, prune.
+
+The app's history window, crash recovery at start and ``captioner sessions`` /
+``export`` use these. A torn last line (the process died mid-write) is
+tolerated; a damaged line in the middle is skipped with a warning. Sessions a
+running journal holds open ("live") are never recovered, pruned or deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from captioner.export import (
+    gap_from_dict,
+    segment_from_dict,
+)
+from captioner.transcript import Gap, Segment, Transcript
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+from captioner.journal import (
+    _ID_RE,
+    _TAIL_BYTES,
+    SUFFIX,
+    VERSION,
+    Journal,
+    _encode,
+    _folder,
+    _now_iso,
+    is_live,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session read back from its journal.
+
+    Attributes:
+        meta: the header (``id``, ``started_at``, ``provider``, ...); ``{}``
+            if it was lost.
+        segments: the finals in the order they were logged.
+        gaps: the gaps in the order they were logged.
+        ended: an ``end`` line was found (closed normally or recovered).
+        recovered: the end line was added by :func:`mark_recovered`.
+        path: the file read.
+        skipped_lines: damaged lines that were skipped.
+        end: the end record, if any.
+    """
+
+    meta: dict[str, Any]
+    segments: tuple[Segment, ...]
+    gaps: tuple[Gap, ...]
+    ended: bool
+    recovered: bool = False
+    path: Path | None = None
+    skipped_lines: int = 0
+    end: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> str:
+        return str(self.meta.get("id") or (self.path.stem if self.path else ""))
+
+    @property
+    def duration_ms(self) -> int:
+        return max([s.end_ms for s in self.segments] + [g.end_ms for g in self.gaps] + [0])
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(s.text.split()) for s in self.segments)
+
+    def transcript(self) -> Transcript:
+        """The session as a :class:`Transcript` (finals in time order, gaps)."""
+        t = Transcript()
+        for seg in self.segments:
+            t.add_final(seg)
+        for gap in self.gaps:
+            t.add_gap(gap)
+        return t
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of the session history.
+
+    Attributes:
+        id, path: the session and its file.
+        started_at: ISO 8601 with offset, as logged ("" if unknown).
+        duration_ms: the end of the last segment or gap.
+        provider, language: from the header.
+        word_count: words in all finals.
+        ended: closed normally or recovered.
+        recovered: the end line was added by recovery.
+        live: a running journal holds it open right now.
+    """
+
+    id: str
+    path: Path
+    started_at: str
+    duration_ms: int
+    provider: str | None
+    word_count: int
+    ended: bool
+    language: str | None = None
+    recovered: bool = False
+    live: bool = False
+
+
+def _parse(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Records from JSON Lines, skipping damaged lines (a torn last line quietly)."""
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n")
+    if complete or not lines[-1]:
+        lines.pop()
+    records: list[dict[str, Any]] = []
+    skipped = 0
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            skipped += 1
+            if number == len(lines) and not complete:
+                log.info("%s: ignoring a torn last line (the app stopped mid-write)", path)
+            else:
+                log.warning("%s: skipping damaged line %d", path, number)
+            continue
+        records.append(record)
+    return records, skipped
+
+
+def load_session(path: str | os.PathLike[str]) -> SessionRecord:
+    """Read a journal, tolerating a torn last line and skipping damaged lines.
+
+    Raises:
+        OSError: the file can't be read.
+    """
+    p = Path(path)
+    records, skipped = _parse(p.read_bytes(), p)
+    meta: dict[str, Any] = {}
+    segments: list[Segment] = []
+    gaps: list[Gap] = []
+    end: dict[str, Any] | None = None
+    for number, rec in enumerate(records, start=1):
+        kind = rec.get("type")
+        try:
+            if kind == "session" and not meta:
+                meta = {k: v for k, v in rec.items() if k != "type"}
+                if int(meta.get("version", VERSION)) > VERSION:
+                    log.warning(
+                        "%s: journal version %s is newer; reading what we can", p, meta["version"]
+                    )
+            elif kind == "final":
+                segments.append(segment_from_dict(rec))
+            elif kind == "gap":
+                gaps.append(gap_from_dict(rec))
+            elif kind == "end":
+                end = rec
+            else:
+                log.debug("%s: ignoring record type %r", p, kind)
+        except (KeyError, TypeError, ValueError) as exc:
+            skipped += 1
+            log.warning("%s: skipping malformed %s record %d: %s", p, kind, number, exc)
+    return SessionRecord(
+        meta=meta,
+        segments=tuple(segments),
+        gaps=tuple(gaps),
+        ended=end is not None,
+        recovered=bool(end and end.get("recovered")),
+        path=p,
+        skipped_lines=skipped,
+        end=end,
+    )
+
+
+def _head_and_tail(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The first and last records, if each is a complete line (cheap for big files)."""
+    with open(path, "rb") as f:
+        head_raw = f.readline(_TAIL_BYTES)
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - _TAIL_BYTES))
+        tail_raw = f.read()
+    tail_lines = tail_raw.split(b"\n")
+    tail = tail_lines[-2] if tail_raw.endswith(b"\n") and len(tail_lines) >= 2 else b""
+
+    def parse(raw: bytes) -> dict[str, Any] | None:
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return None
+        return rec if isinstance(rec, dict) else None
+
+    return parse(head_raw), parse(tail)
+
+
+def summarize(path: str | os.PathLike[str]) -> SessionSummary:
+    """A :class:`SessionSummary` for one journal, reading only its ends when it was closed.
+
+    Raises:
+        OSError: the file can't be read.
+    """
+    p = Path(path)
+    head, tail = _head_and_tail(p)
+    if (
+        head is not None
+        and head.get("type") == "session"
+        and tail is not None
+        and tail.get("type") == "end"
+        and "word_count" in tail
+        and "duration_ms" in tail
+    ):
+        meta = head
+        ended, recovered = True, bool(tail.get("recovered"))
+        words, duration_ms = int(tail["word_count"]), int(tail["duration_ms"])
+    else:
+        rec = load_session(p)
+        meta = rec.meta
+        ended, recovered = rec.ended, rec.recovered
+        words, duration_ms = rec.word_count, rec.duration_ms
+    return SessionSummary(
+        id=str(meta.get("id") or p.stem),
+        path=p,
+        started_at=str(meta.get("started_at") or ""),
+        duration_ms=duration_ms,
+        provider=meta.get("provider"),
+        word_count=words,
+        ended=ended,
+        language=meta.get("language"),
+        recovered=recovered,
+        live=is_live(p),
+    )
+
+
+def _start_key(summary: SessionSummary) -> tuple[float, str]:
+    try:
+        started = datetime.fromisoformat(summary.started_at)
+        if started.tzinfo is None:
+            started = started.astimezone()
+        ts = started.timestamp()
+    except ValueError:
+        try:
+            ts = summary.path.stat().st_mtime
+        except OSError:
+            ts = 0.0
+    return ts, summary.id
+
+
+def list_sessions(folder: str | os.PathLike[str] | None = None) -> list[SessionSummary]:
+    """All sessions in a folder, newest first; unreadable files are skipped with a warning."""
+    root = _folder(folder)
+    if not root.is_dir():
+        return []
+    out = []
+    for path in root.glob(f"*{SUFFIX}"):
+        try:
+            out.append(summarize(path))
+        except OSError as exc:
+            log.warning("can't read session %s: %s", path, exc)
+    out.sort(key=_start_key, reverse=True)
+    return out
+
+
+def find_unfinished(
+    folder: str | os.PathLike[str] | None = None,
+    *,
+    exclude: Iterable[str] = (),
+) -> list[SessionSummary]:
+    """Sessions without an end line that no running journal holds: crashed ones.
+
+    The app offers to recover them (then calls :func:`mark_recovered`). Empty
+    ones (``word_count == 0``) are included; the app may just mark them.
+
+    Args:
+        exclude: session ids to leave out (the current session).
+    """
+    skip = set(exclude)
+    return [s for s in list_sessions(folder) if not s.ended and not s.live and s.id not in skip]
+
+
+def mark_recovered(path: str | os.PathLike[str]) -> bool:
+    """Close a crashed session by appending an ``end`` line with ``"recovered": true``.
+
+    A torn last line is first ended with a newline, so it stays a skipped line
+    of its own. Its ``ended_at`` is the file's last write time.
+
+    Returns:
+        True if the session is now ended (or already was); False if a running
+        journal holds it.
+
+    Raises:
+        OSError: the file can't be read or written.
+    """
+    p = Path(path)
+    if is_live(p):
+        log.warning("not recovering %s: it is open in a running session", p)
+        return False
+    rec = load_session(p)
+    if rec.ended:
+        return True
+    mtime = datetime.fromtimestamp(p.stat().st_mtime).astimezone()
+    line = _encode(
+        {
+            "type": "end",
+            "recovered": True,
+            "ended_at": mtime.isoformat(timespec="seconds"),
+            "recovered_at": _now_iso(),
+            "duration_ms": rec.duration_ms,
+            "word_count": rec.word_count,
+            "finals": len(rec.segments),
+            "gaps": len(rec.gaps),
+        }
+    )
+    with open(p, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                line = b"\n" + line
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.info("recovered session %s (%d finals)", rec.id, len(rec.segments))
+    return True
+
+
+def _session_path(folder: Path, session_id: str) -> Path:
+    if not _ID_RE.match(session_id):
+        raise ValueError(f"not a session id: {session_id!r}")
+    return folder / f"{session_id}{SUFFIX}"
+
+
+def delete_session(folder: str | os.PathLike[str] | None, session_id: str) -> bool:
+    """Delete a session's file.
+
+    Returns:
+        True if deleted; False if it didn't exist or a running journal holds it.
+
+    Raises:
+        ValueError: ``session_id`` is not a plain id (no paths).
+        OSError: the file can't be deleted.
+    """
+    path = _session_path(_folder(folder), session_id)
+    if is_live(path):
+        log.warning("not deleting %s: it is open in a running session", path)
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    log.info("deleted session %s", session_id)
+    return True
+
+
+def prune(
+    folder: str | os.PathLike[str] | None,
+    keep_days: float | None,
+    *,
+    current: str | Journal | None = None,
+    now_s: float | None = None,
+) -> list[str]:
+    """Delete ended sessions last written more than ``keep_days`` ago.
+
+    Never deletes an unfinished session (it may need recovery), one a running
+    journal holds, or ``current``.
+
+    Args:
+        folder: the sessions folder (None: :func:`default_dir`).
+        keep_days: retention; None keeps everything.
+        current: the running session (id or journal), kept whatever its age.
+        now_s: the time to measure from (``time.time()`` if None).
+
+    Returns:
+        The ids deleted.
+    """
+    if keep_days is None:
+        return []
+    keep_id = current.id if isinstance(current, Journal) else current
+    cutoff_s = (time.time() if now_s is None else now_s) - keep_days * 86400
+    deleted = []
+    for summary in list_sessions(folder):
+        if not summary.ended or summary.live or summary.id == keep_id:
+            continue
+        try:
+            if summary.path.stat().st_mtime >= cutoff_s:
+                continue
+            summary.path.unlink()
+        except OSError as exc:
+            log.warning("can't prune %s: %s", summary.path, exc)
+            continue
+        deleted.append(summary.id)
+    if deleted:
+        log.info("pruned %d sessions older than %s days", len(deleted), keep_days)
+    return deleted
