@@ -21,6 +21,10 @@ SOURCE_CHOICES = (
 )
 OFFLINE_LANGUAGES = ("en",)
 
+# export formats as menus, buttons and save dialogs name them
+FORMAT_TITLES = {"txt": "Plain text", "srt": "SubRip subtitles", "vtt": "WebVTT subtitles",
+                 "json": "JSON (segments, words, times)"}
+
 
 def fill_providers(combo: QComboBox) -> None:
     combo.clear()

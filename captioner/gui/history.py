@@ -33,12 +33,11 @@ from captioner import export as exporter
 from captioner import sessions
 from captioner.config import PROVIDER_TITLES
 from captioner.export import format_duration
+from captioner.gui.choices import FORMAT_TITLES
 from captioner.gui.transcript_view import TranscriptPane
 
 log = logging.getLogger(__name__)
 
-FORMAT_TITLES = {"txt": "Plain text", "srt": "SubRip subtitles", "vtt": "WebVTT subtitles",
-                 "json": "JSON"}
 COLUMNS = ("Date", "Duration", "Provider", "Words", "Status")
 
 

@@ -45,6 +45,7 @@ from captioner.config import PROVIDER_TITLES
 from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
 from captioner.gui.choices import (
+    FORMAT_TITLES,
     OFFLINE_LANGUAGES,
     fill_languages,
     fill_providers,
@@ -59,8 +60,6 @@ from captioner.settings import Key, Settings
 
 log = logging.getLogger(__name__)
 
-FORMAT_TITLES = {"txt": "Plain text", "srt": "SubRip subtitles", "vtt": "WebVTT subtitles",
-                 "json": "JSON (segments, words, times)"}
 
 
 class _DeviceLoader(QObject):
