@@ -45,6 +45,3 @@ class SessionConfig:
     remove_disfluencies: bool = False
     speaker_labels: bool = False
     options: dict[str, str] = field(default_factory=dict)
-
-    def __hash__(self) -> int:  # options is a dict; hash by identity-free fields
-        return hash((self.provider, self.language, self.endpoint, self.vocabulary))

@@ -213,7 +213,6 @@ class Session:
         self.state = State.STOPPED
         self.message = ""
         self.reconnects = 0
-        self.sent_ms = 0
 
     # -- public ---------------------------------------------------------------
 
@@ -417,7 +416,6 @@ class Session:
                 await conn.activity.wait()
             await conn.ws.send(frame)
             conn.sent_bytes += len(frame)
-            self.sent_ms = (conn.offset_bytes + conn.sent_bytes) // BYTES_PER_MS
 
     # -- bookkeeping ------------------------------------------------------------
 
