@@ -14,7 +14,7 @@ without a speaker is labelled by its source (``"Me"``, ``"Others"``).
 Gaps (audio that was never captioned) are a marker line in TXT, a bracketed
 cue in SRT (SRT has no comments; broadcast captions show such a cue), a
 ``NOTE`` block in WebVTT, and a list in JSON. Cue splitting and timing are in
-:mod:`captioner.cues`.
+:mod:`captioner.transcript.cues`.
 
 SRT has no escaping: ``-->`` in the text becomes ``->`` so no parser mistakes it
 for a timing line; ``<`` and ``&`` are written as they are. WebVTT escapes
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from captioner import cues as cuelib
+from captioner.transcript import cues as cuelib
 from captioner.errors import UserFacingError
 from captioner.providers.base import Word
 from captioner.transcript import SOURCE_LABELS, Gap, Segment, Transcript

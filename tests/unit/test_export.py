@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from captioner import cues
+from captioner.transcript import cues
 from captioner import export as ex
 from captioner.providers.base import Word
 from captioner.transcript import Gap, Segment, Transcript
