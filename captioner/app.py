@@ -174,10 +174,10 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
 
     Empty ones are closed without asking. Returns the ids recovered.
     """
-    from captioner import sessions
+    from captioner.transcript import store
 
     try:
-        unfinished = sessions.find_unfinished(folder)
+        unfinished = store.find_unfinished(folder)
     except OSError as exc:
         log.warning("can't look for unfinished sessions: %s", exc)
         return []
@@ -197,7 +197,7 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
     done = []
     for summary in recover:
         try:
-            if sessions.mark_recovered(summary.path):
+            if store.mark_recovered(summary.path):
                 done.append(summary.id)
         except OSError as exc:
             log.warning("can't recover %s: %s", summary.path, exc)
@@ -205,13 +205,13 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
 
 
 def prune_history(settings) -> None:  # noqa: ANN001
-    from captioner import sessions
     from captioner.settings import Key
+    from captioner.transcript import store
 
     days = settings.get(Key.RETENTION_DAYS)
     if days and days > 0:
         try:
-            sessions.prune(None, float(days))
+            store.prune(None, float(days))
         except OSError as exc:
             log.warning("pruning old sessions failed: %s", exc)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from captioner import export as exporter
-from captioner import journal, sessions
 from captioner.errors import UserFacingError
+from captioner.transcript import codec, store
+from captioner.transcript import export as exporter
 
 
 def _duration(ms: int) -> str:
@@ -20,9 +20,9 @@ def _duration(ms: int) -> str:
 
 
 def list_command() -> int:
-    summaries = sessions.list_sessions()
+    summaries = store.list_sessions()
     if not summaries:
-        print(f"No saved sessions in {journal.default_dir()}.")
+        print(f"No saved sessions in {codec.default_dir()}.")
         return 0
     print(f"{'SESSION':<22} {'STARTED':<20} {'LENGTH':>8} {'WORDS':>6}  PROVIDER  STATE")
     for s in summaries:
@@ -35,14 +35,14 @@ def list_command() -> int:
 
 
 def export_command(session_id: str, fmt: str, output: str | None) -> int:
-    match = [s for s in sessions.list_sessions() if s.id == session_id]
+    match = [s for s in store.list_sessions() if s.id == session_id]
     if not match:
         raise UserFacingError(f"No saved session {session_id!r}. "
                               "See `captioner sessions` for the list.")
     summary = match[0]
     if not summary.ended and not summary.live:
-        sessions.mark_recovered(summary.path)
-    record = sessions.load_session(summary.path)
+        store.mark_recovered(summary.path)
+    record = store.load_session(summary.path)
     text = exporter.export(record, fmt)
     if output:
         try:

@@ -15,7 +15,6 @@ import sys
 import time
 from typing import TextIO
 
-from captioner import export as exporter
 from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
@@ -31,6 +30,7 @@ from captioner.session import (
     TranscriptChanged,
 )
 from captioner.transcript import SOURCE_LABELS, Transcript
+from captioner.transcript import export as exporter
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from captioner.export import SpeakerNames
 from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment
+from captioner.transcript.speakers import SpeakerNames
 
 log = logging.getLogger(__name__)
 

@@ -28,17 +28,17 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from captioner import __version__
-from captioner import export as exporter
 from captioner.bridge import Runner, SessionThread
 from captioner.config import PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
 from captioner.gui.status_line import RunStatus
-from captioner.journal import Journal
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.session import GapAdded, Notice, State, StateChanged, TranscriptChanged
 from captioner.settings import Key, Settings
 from captioner.transcript import Gap, Segment, Transcript
+from captioner.transcript import export as exporter
+from captioner.transcript.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +550,7 @@ class Controller(QObject):
 
         Raises:
             ValueError: unknown format.
-            captioner.export.ExportError: the file can't be written (message for the user).
+            ExportError: the file can't be written (message for the user).
         """
         transcript = self.transcript or Transcript()
         meta: dict[str, Any] = {}

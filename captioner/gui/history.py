@@ -1,6 +1,6 @@
 """Past sessions: list (date, duration, provider, words), open to read and search, export, delete.
 
-Reads the journals in the sessions folder (``captioner.journal``); a session
+Reads the journals in the sessions folder (``captioner.transcript.journal``); a session
 still being written (this or another running app) is marked "Live now" and
 can't be deleted.
 """
@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner import export as exporter
-from captioner import sessions
 from captioner.config import PROVIDER_TITLES
-from captioner.export import format_duration
 from captioner.gui.choices import FORMAT_TITLES
 from captioner.gui.transcript_view import TranscriptPane
+from captioner.transcript import export as exporter
+from captioner.transcript import store
+from captioner.transcript.render import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def started_text(started_at: str) -> str:
     return when.strftime("%a %d %b %Y, %H:%M")
 
 
-def status_text(summary: sessions.SessionSummary) -> str:
+def status_text(summary: store.SessionSummary) -> str:
     if summary.live:
         return "Live now"
     if summary.recovered:
@@ -65,7 +65,7 @@ def status_text(summary: sessions.SessionSummary) -> str:
 class SessionViewer(QDialog):
     """One past session, read-only with search."""
 
-    def __init__(self, record: sessions.SessionRecord, export: Callable[[str], None],
+    def __init__(self, record: store.SessionRecord, export: Callable[[str], None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record = record
@@ -111,7 +111,7 @@ class HistoryDialog(QDialog):
         self.setWindowTitle("Past sessions")
         self.setAccessibleName("Past sessions")
         self.folder = folder
-        self.summaries: list[sessions.SessionSummary] = []
+        self.summaries: list[store.SessionSummary] = []
         self.ask_save_path: Callable[[str, str], str] = self._ask_save_path
         self.confirm: Callable[[str], bool] = self._confirm
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -157,7 +157,7 @@ class HistoryDialog(QDialog):
 
     @Slot()
     def refresh(self) -> None:
-        self.summaries = sessions.list_sessions(self.folder)
+        self.summaries = store.list_sessions(self.folder)
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
             values = (started_text(s.started_at), format_duration(s.duration_ms),
@@ -178,7 +178,7 @@ class HistoryDialog(QDialog):
                                        "caption.")
         self.on_table_item_selection_changed()
 
-    def selected(self) -> sessions.SessionSummary | None:
+    def selected(self) -> store.SessionSummary | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
@@ -194,9 +194,9 @@ class HistoryDialog(QDialog):
 
     # -- actions ----------------------------------------------------------------------
 
-    def _load(self, summary: sessions.SessionSummary) -> sessions.SessionRecord | None:
+    def _load(self, summary: store.SessionSummary) -> store.SessionRecord | None:
         try:
-            return sessions.load_session(summary.path)
+            return store.load_session(summary.path)
         except OSError as exc:
             self.message_label.setText(f"Can't read that session: "
                                        f"{exporter.describe_os_error(exc)}.")
@@ -218,7 +218,7 @@ class HistoryDialog(QDialog):
         record = self._load(summary) if summary else None
         return self._export(record, fmt) if record is not None else None
 
-    def _export(self, record: sessions.SessionRecord, fmt: str) -> Path | None:
+    def _export(self, record: store.SessionRecord, fmt: str) -> Path | None:
         folder = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
         stamp = started_text(str(record.meta.get("started_at", ""))).replace(":", ".")
@@ -246,7 +246,7 @@ class HistoryDialog(QDialog):
                             f"({summary.word_count} words)? This can't be undone."):
             return False
         try:
-            deleted = sessions.delete_session(summary.path.parent, summary.id)
+            deleted = store.delete_session(summary.path.parent, summary.id)
         except (OSError, ValueError) as exc:
             self.message_label.setText(f"Can't delete it: {exc}")
             return False

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner import export as exporter
 from captioner.config import PROVIDER_TITLES
 from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
@@ -57,6 +56,7 @@ from captioner.gui.icons import app_icon
 from captioner.gui.status_line import RunStatus, describe
 from captioner.session import TranscriptChanged
 from captioner.settings import Key, Settings
+from captioner.transcript import export as exporter
 
 log = logging.getLogger(__name__)
 

@@ -247,7 +247,7 @@ class AppShell(QObject):
     @Slot()
     def show_about(self) -> None:
         from captioner.gui.dialogs import show_about
-        from captioner.journal import default_dir
+        from captioner.transcript.codec import default_dir
 
         folder = Path(self.journal_dir) if self.journal_dir else default_dir()
         show_about(self.window, self.log_path, folder)

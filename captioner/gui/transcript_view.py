@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.export import SpeakerNames
 from captioner.transcript import SOURCE_LABELS, Segment
+from captioner.transcript.speakers import SpeakerNames
 
 log = logging.getLogger(__name__)
 

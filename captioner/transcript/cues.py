@@ -107,6 +107,11 @@ def clean_text(text: str) -> str:
     return "".join(out)
 
 
+def line_text(text: str) -> str:
+    """Cleaned text on one line, runs of white space folded to one space."""
+    return " ".join(clean_text(text).split())
+
+
 def _norm(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 

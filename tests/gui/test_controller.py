@@ -11,8 +11,8 @@ import pytest
 from captioner.audio.devices import DeviceError, DeviceInfo
 from captioner.gui.shell import AppShell
 from captioner.session import State
-from captioner.sessions import list_sessions, load_session
 from captioner.settings import Key
+from captioner.transcript.store import list_sessions, load_session
 from tests.gui.scripted import Script
 
 DEVICES = [DeviceInfo("pulse:mic1", "Desk microphone", "input", True, "PulseAudio", 48000),

@@ -9,9 +9,9 @@ import pytest
 
 from captioner.app import offer_recovery
 from captioner.gui.history import HistoryDialog
-from captioner.journal import Journal
-from captioner.sessions import list_sessions
 from captioner.transcript import Segment
+from captioner.transcript.journal import Journal
+from captioner.transcript.store import list_sessions
 
 
 def make_session(folder: Path, texts: list[str], *, close: bool = True,

@@ -19,7 +19,7 @@ def test_unfinished_session_is_listed_and_exported_with_everything_shown(tmp_pat
     # an app process writes two finals and a gap, then dies without closing the journal
     child = f"""
 import os
-from captioner.journal import Journal
+from captioner.transcript.journal import Journal
 from captioner.transcript import Gap, Segment
 journal = Journal.create({str(tmp_path / "sessions")!r}, {{"provider": "local", "language": "en"}})
 journal.append_final(Segment("mic-1", "Good morning everyone.", 0, 1800))

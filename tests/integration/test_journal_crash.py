@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from captioner import sessions as smod
+from captioner.transcript import store as smod
 
 REPO = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import sys
-from captioner.journal import Journal
+from captioner.transcript.journal import Journal
 from captioner.providers.base import Word
 from captioner.transcript import Segment
 

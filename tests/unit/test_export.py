@@ -17,10 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from captioner.transcript import cues
-from captioner import export as ex
 from captioner.providers.base import Word
-from captioner.transcript import Gap, Segment, Transcript
+from captioner.transcript import Gap, Segment, Transcript, cues, files
+from captioner.transcript import export as ex
+from captioner.transcript.jsonfile import from_json, to_json
+from captioner.transcript.render import ARROWS, format_duration, gap_text
+from captioner.transcript.speakers import SpeakerNames
+from captioner.transcript.srt import to_srt
+from captioner.transcript.txt import to_txt
+from captioner.transcript.vtt import to_vtt
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 
@@ -107,7 +112,7 @@ def test_export_matches_golden(name: str, fmt: str, kwargs: dict) -> None:
 
 
 def test_golden_long_segment_is_split_and_within_limits() -> None:
-    cue_list = parse_srt(ex.to_srt(SAMPLE_SEGMENTS, SAMPLE_GAPS))
+    cue_list = parse_srt(to_srt(SAMPLE_SEGMENTS, SAMPLE_GAPS))
     long_cues = [c for c in cue_list if c.start_ms >= 3_500 and c.end_ms <= 14_200]
     assert len(long_cues) >= 3
     check_cue_limits(cue_list)
@@ -297,7 +302,7 @@ def _expected_tokens(segs: list[Segment], gaps: list[Gap], labels: bool) -> list
     """The finals' words in order, with ``Label:`` where the label changes (spec of labels)."""
     ordered = _ordered(segs)
     valid_gaps = sorted((g for g in gaps if g.end_ms > g.start_ms), key=lambda g: g.start_ms)
-    names = ex.SpeakerNames()
+    names = SpeakerNames()
     items: list[Segment | Gap] = []
     gi = 0
     for seg in ordered:
@@ -322,7 +327,7 @@ def _expected_tokens(segs: list[Segment], gaps: list[Gap], labels: bool) -> list
 
 def _compare_text(actual_lines: list[str], expected_tokens: list[str], srt: bool) -> None:
     def fix(s: str) -> str:
-        return ex._ARROWS.sub("->", s) if srt else s
+        return ARROWS.sub("->", s) if srt else s
 
     actual = "".join("".join(line.split()) for line in actual_lines)
     assert fix(actual) == fix("".join(expected_tokens))
@@ -343,14 +348,14 @@ def test_srt_parses_back_with_valid_cues_and_all_text(
     data: tuple[list[Segment], list[Gap]], labels: bool
 ) -> None:
     segs, gaps = data
-    parsed = parse_srt(ex.to_srt(segs, gaps, labels=labels))
+    parsed = parse_srt(to_srt(segs, gaps, labels=labels))
     check_cue_limits(parsed)
     multi = (
         len({s.source for s in _ordered(segs)} | {g.source for g in gaps if g.end_ms > g.start_ms})
         > 1
     )
     gap_texts = [
-        ex.gap_text(g, with_source=multi)
+        gap_text(g, with_source=multi)
         for g in sorted(gaps, key=lambda g: g.start_ms)
         if g.end_ms > g.start_ms
     ]
@@ -369,10 +374,10 @@ def test_vtt_parses_back_with_valid_cues_and_all_text(
     data: tuple[list[Segment], list[Gap]], labels: bool
 ) -> None:
     segs, gaps = data
-    parsed, notes = parse_vtt(ex.to_vtt(segs, gaps, labels=labels))
+    parsed, notes = parse_vtt(to_vtt(segs, gaps, labels=labels))
     check_cue_limits(parsed)
     assert len(notes) == sum(1 for g in gaps if g.end_ms > g.start_ms)
-    names = ex.SpeakerNames()
+    names = SpeakerNames()
     allowed = {names.label(s) for s in _ordered(segs)}
     for cue in parsed:
         assert (cue.voice in allowed) if labels else cue.voice is None
@@ -385,10 +390,10 @@ def test_vtt_parses_back_with_valid_cues_and_all_text(
 @given(transcripts())
 def test_json_round_trips(data: tuple[list[Segment], list[Gap]]) -> None:
     segs, gaps = data
-    text = ex.to_json(segs, gaps, {"provider": "deepgram", "language": "de"})
+    text = to_json(segs, gaps, {"provider": "deepgram", "language": "de"})
     doc = json.loads(text)
     assert doc["version"] == 1
-    back_segs, back_gaps, meta = ex.from_json(text)
+    back_segs, back_gaps, meta = from_json(text)
     assert back_segs == sorted(segs, key=lambda s: s.start_ms)
     assert back_gaps == sorted(gaps, key=lambda g: g.start_ms)
     assert meta["provider"] == "deepgram"
@@ -400,7 +405,7 @@ def test_txt_has_one_line_per_final(
     data: tuple[list[Segment], list[Gap]], timestamps: bool, labels: bool
 ) -> None:
     segs, gaps = data
-    text = ex.to_txt(segs, gaps, timestamps=timestamps, labels=labels)
+    text = to_txt(segs, gaps, timestamps=timestamps, labels=labels)
     lines = [line for line in text.splitlines() if line and "not captioned" not in line]
     if not labels and not timestamps:
         assert lines == [" ".join(s.text.split()) for s in _ordered(segs)]
@@ -417,14 +422,14 @@ def _seg(text: str, start_ms: int = 0, end_ms: int = 2_000, **kw: object) -> Seg
 
 def test_long_word_gets_its_own_unbroken_line() -> None:
     url = "https://example.com/" + "x" * 40
-    parsed = parse_srt(ex.to_srt([_seg(f"see {url} please")]))
+    parsed = parse_srt(to_srt([_seg(f"see {url} please")]))
     lines = [line for c in parsed for line in c.lines]
     assert url in lines
 
 
 def test_word_longer_than_a_cue_is_hard_broken() -> None:
     word = "字" * 100
-    parsed = parse_srt(ex.to_srt([_seg(word, 0, 6_000)]))
+    parsed = parse_srt(to_srt([_seg(word, 0, 6_000)]))
     lines = [line for c in parsed for line in c.lines]
     assert "".join(lines) == word
     assert all(len(line) <= cues.MAX_LINE_CHARS for line in lines)
@@ -438,13 +443,13 @@ def test_hard_break_never_splits_before_a_combining_mark() -> None:
 
 
 def test_short_cue_stays_up_a_second_when_the_next_allows() -> None:
-    parsed = parse_srt(ex.to_srt([_seg("Hi.", 0, 200), _seg("Later.", 5_000, 5_500, id="mic-2")]))
+    parsed = parse_srt(to_srt([_seg("Hi.", 0, 200), _seg("Later.", 5_000, 5_500, id="mic-2")]))
     assert parsed[0].end_ms - parsed[0].start_ms >= cues.MIN_CUE_MS
     assert parsed[0].end_ms <= parsed[1].start_ms
 
 
 def test_short_cue_yields_to_the_next_cue() -> None:
-    parsed = parse_srt(ex.to_srt([_seg("Hi.", 0, 200), _seg("There.", 600, 900, id="mic-2")]))
+    parsed = parse_srt(to_srt([_seg("Hi.", 0, 200), _seg("There.", 600, 900, id="mic-2")]))
     assert parsed[0].end_ms == 600
     assert parsed[1].start_ms == 600
 
@@ -454,21 +459,21 @@ def test_overlapping_speech_from_two_sources_does_not_overlap() -> None:
         _seg("I was saying something important here", 0, 4_000, source="mic"),
         _seg("and I interrupted", 100, 2_000, source="system", id="system-1"),
     ]
-    parsed = parse_srt(ex.to_srt(segs))
+    parsed = parse_srt(to_srt(segs))
     check_cue_limits(parsed)
     assert parsed[0].end_ms - parsed[0].start_ms >= cues.MIN_VISIBLE_MS
 
 
 def test_cue_never_exceeds_seven_seconds_even_for_one_slow_word() -> None:
     seg = _seg("Hmmmm", 0, 20_000, words=(Word("Hmmmm", 0, 20_000),))
-    parsed = parse_srt(ex.to_srt([seg]))
+    parsed = parse_srt(to_srt([seg]))
     assert parsed[0].end_ms - parsed[0].start_ms == cues.MAX_CUE_MS
 
 
 def test_split_uses_word_timings() -> None:
     text = " ".join(f"word{i}" for i in range(30))
     words = tuple(Word(f"word{i}", 10_000 + i * 500, 10_000 + i * 500 + 400) for i in range(30))
-    parsed = parse_srt(ex.to_srt([_seg(text, 10_000, 25_000, words=words)]))
+    parsed = parse_srt(to_srt([_seg(text, 10_000, 25_000, words=words)]))
     assert len(parsed) > 1
     second_first_word = int(parsed[1].lines[0].split()[0][4:])
     assert parsed[1].start_ms == 10_000 + second_first_word * 500
@@ -479,25 +484,25 @@ def test_split_prefers_sentence_end() -> None:
         "This is the first sentence here. And this is a second one that goes on "
         "and on for quite a while longer."
     )
-    parsed = parse_srt(ex.to_srt([_seg(text, 0, 6_000)]))
+    parsed = parse_srt(to_srt([_seg(text, 0, 6_000)]))
     assert len(parsed) == 2
     assert parsed[0].lines[-1].endswith("here.")
 
 
 def test_vtt_escapes_markup_and_arrows() -> None:
-    out = ex.to_vtt([_seg("a <b> & c --> d")])
+    out = to_vtt([_seg("a <b> & c --> d")])
     assert "a &lt;b&gt; &amp; c --&gt; d" in out
     assert out.count("-->") == 1  # the timing line only
 
 
 def test_srt_never_has_arrows_in_text() -> None:
-    out = ex.to_srt([_seg("go --> there ---> now")])
+    out = to_srt([_seg("go --> there ---> now")])
     assert out.count("-->") == 1
     assert "go -> there -> now" in out
 
 
 def test_vtt_voice_tags_and_gap_notes() -> None:
-    out = ex.to_vtt(
+    out = to_vtt(
         [_seg("Hello", 0, 1_000), _seg("Hi", 2_000, 3_000, source="system", speaker="7", id="s-1")],
         [Gap(5_000, 9_000, "mic", "overflow --> x")],
     )
@@ -507,7 +512,7 @@ def test_vtt_voice_tags_and_gap_notes() -> None:
 
 
 def test_speaker_names_number_by_first_appearance_per_source() -> None:
-    names = ex.SpeakerNames()
+    names = SpeakerNames()
     got = [
         names.label(_seg("x", speaker=s, source=src))
         for s, src in [
@@ -538,30 +543,30 @@ def test_speaker_names_number_by_first_appearance_per_source() -> None:
 
 
 def test_odd_speaker_names_stay_on_one_line() -> None:
-    out = ex.to_vtt([_seg("hi", speaker="Dr <X>\nY & Z")])
+    out = to_vtt([_seg("hi", speaker="Dr <X>\nY & Z")])
     parsed, _ = parse_vtt(out)
     assert parsed[0].voice == "Dr <X> Y & Z"
 
 
 def test_speaker_taken_from_words_when_segment_has_none() -> None:
     seg = _seg("hi there", words=(Word("hi", 0, 100, speaker="1"), Word("there", 100, 200)))
-    assert ex.SpeakerNames().label(seg) == "Speaker 1"
+    assert SpeakerNames().label(seg) == "Speaker 1"
 
 
 def test_txt_single_label_is_not_shown() -> None:
-    out = ex.to_txt([_seg("one", 0), _seg("two", 1_000, id="mic-2")])
+    out = to_txt([_seg("one", 0), _seg("two", 1_000, id="mic-2")])
     assert out == "one\ntwo\n"
 
 
 def test_txt_gap_marker_and_timestamps() -> None:
-    out = ex.to_txt([_seg("one", 0)], [Gap(3_000, 15_400)], timestamps=True)
+    out = to_txt([_seg("one", 0)], [Gap(3_000, 15_400)], timestamps=True)
     assert out == "[00:00:00] one\n[00:00:03] [… 12 s of audio not captioned …]\n"
 
 
 def test_control_characters_are_dropped_and_lines_joined() -> None:
     segs = [_seg("a\x00b\nc\x1bd"), _seg("\x00\x07", 500, id="mic-2")]
-    assert ex.to_txt(segs) == "ab cd\n"
-    assert [c.lines for c in parse_srt(ex.to_srt(segs))] == [["ab cd"]]
+    assert to_txt(segs) == "ab cd\n"
+    assert [c.lines for c in parse_srt(to_srt(segs))] == [["ab cd"]]
 
 
 @pytest.mark.parametrize(
@@ -575,19 +580,19 @@ def test_control_characters_are_dropped_and_lines_joined() -> None:
     ],
 )
 def test_format_duration(ms: int, text: str) -> None:
-    assert ex.format_duration(ms) == text
+    assert format_duration(ms) == text
 
 
 def test_empty_transcript_exports() -> None:
-    assert ex.to_txt([]) == ""
-    assert ex.to_srt([]) == ""
-    assert ex.to_vtt([]) == "WEBVTT\n"
-    assert json.loads(ex.to_json([], [], {}))["segments"] == []
+    assert to_txt([]) == ""
+    assert to_srt([]) == ""
+    assert to_vtt([]) == "WEBVTT\n"
+    assert json.loads(to_json([], [], {}))["segments"] == []
 
 
 def test_export_dispatch_accepts_names_and_rejects_unknown() -> None:
     segs = [_seg("hello")]
-    assert ex.export(segs, ".SRT") == ex.to_srt(segs)
+    assert ex.export(segs, ".SRT") == to_srt(segs)
     assert set(ex.FORMATS) == {"txt", "srt", "vtt", "json"}
     with pytest.raises(ValueError, match="unknown export format"):
         ex.export(segs, "docx")
@@ -600,7 +605,7 @@ def test_export_skips_partials_from_a_segment_list() -> None:
 
 def test_from_json_rejects_newer_version() -> None:
     with pytest.raises(ValueError, match="newer"):
-        ex.from_json(json.dumps({"version": 2, "segments": []}))
+        from_json(json.dumps({"version": 2, "segments": []}))
 
 
 # -- atomic writes -----------------------------------------------------------------
@@ -625,7 +630,7 @@ def test_write_atomic_on_full_disk_keeps_old_file_and_explains(
     def full(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ex.os, "write", full)
+    monkeypatch.setattr(files.os, "write", full)
     with pytest.raises(ex.ExportError) as info:
         ex.write_atomic(target, "new")
     monkeypatch.undo()

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from captioner import journal as jmod
-from captioner import sessions as smod
-from captioner.export import export
-from captioner.journal import Journal
 from captioner.providers.base import Word
-from captioner.sessions import SessionRecord
-from captioner.transcript import Gap, Segment
+from captioner.transcript import Gap, Segment, codec
+from captioner.transcript import journal as jmod
+from captioner.transcript import store as smod
+from captioner.transcript.export import export
+from captioner.transcript.journal import Journal
+from captioner.transcript.store import SessionRecord
 
 META = {"provider": "local", "language": "en", "sources": ["mic", "system"]}
 DISK_FULL = (
@@ -135,16 +135,16 @@ def test_append_after_close_is_ignored(tmp_path: Path) -> None:
 
 
 def test_new_session_ids_sort_by_time() -> None:
-    a = jmod.new_session_id(datetime(2026, 11, 22, 9, 5, 1, tzinfo=UTC))
-    b = jmod.new_session_id(datetime(2026, 11, 22, 13, 45, 1, tzinfo=UTC))
+    a = codec.new_session_id(datetime(2026, 11, 22, 9, 5, 1, tzinfo=UTC))
+    b = codec.new_session_id(datetime(2026, 11, 22, 13, 45, 1, tzinfo=UTC))
     assert a.startswith("20261122-090501-") and a < b
 
 
 def test_default_dir_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CAPTIONER_DATA_DIR", str(tmp_path))
-    assert jmod.default_dir() == tmp_path / "sessions"
+    assert codec.default_dir() == tmp_path / "sessions"
     monkeypatch.delenv("CAPTIONER_DATA_DIR")
-    assert jmod.default_dir().parts[-2:] == ("captioner", "sessions")
+    assert codec.default_dir().parts[-2:] == ("captioner", "sessions")
 
 
 # -- torn and damaged lines ---------------------------------------------------------
@@ -172,7 +172,7 @@ def test_damaged_line_in_the_middle_is_skipped_with_warning(
     os.write(j._fd, b'{"type":"final","id":"x"}\n\xff\xfe\n')  # malformed, then not UTF-8
     j.append_final(seg(2))
     j.close()
-    with caplog.at_level(logging.WARNING, logger="captioner.journal"):
+    with caplog.at_level(logging.WARNING, logger="captioner.transcript.journal"):
         rec = smod.load_session(j.path)
     assert [s.id for s in rec.segments] == ["mic-1", "mic-2"]
     assert rec.ended and rec.skipped_lines == 2

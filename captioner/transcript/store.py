@@ -18,30 +18,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from captioner.export import (
+from captioner.transcript.codec import (
+    ID_RE,
+    SUFFIX,
+    VERSION,
+    encode_record,
     gap_from_dict,
+    now_iso,
+    resolve_folder,
     segment_from_dict,
 )
-from captioner.transcript import Gap, Segment, Transcript
+from captioner.transcript.journal import Journal, is_live
+from captioner.transcript.model import Gap, Segment, Transcript
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-from captioner.journal import (
-    _ID_RE,
-    _TAIL_BYTES,
-    SUFFIX,
-    VERSION,
-    Journal,
-    _encode,
-    _folder,
-    _now_iso,
-    is_live,
-)
 
 log = logging.getLogger(__name__)
+
+_TAIL_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ def _start_key(summary: SessionSummary) -> tuple[float, str]:
 
 def list_sessions(folder: str | os.PathLike[str] | None = None) -> list[SessionSummary]:
     """All sessions in a folder, newest first; unreadable files are skipped with a warning."""
-    root = _folder(folder)
+    root = resolve_folder(folder)
     if not root.is_dir():
         return []
     out = []
@@ -313,12 +311,12 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
     if rec.ended:
         return True
     mtime = datetime.fromtimestamp(p.stat().st_mtime).astimezone()
-    line = _encode(
+    line = encode_record(
         {
             "type": "end",
             "recovered": True,
             "ended_at": mtime.isoformat(timespec="seconds"),
-            "recovered_at": _now_iso(),
+            "recovered_at": now_iso(),
             "duration_ms": rec.duration_ms,
             "word_count": rec.word_count,
             "finals": len(rec.segments),
@@ -344,7 +342,7 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
 
 
 def _session_path(folder: Path, session_id: str) -> Path:
-    if not _ID_RE.match(session_id):
+    if not ID_RE.match(session_id):
         raise ValueError(f"not a session id: {session_id!r}")
     return folder / f"{session_id}{SUFFIX}"
 
@@ -359,7 +357,7 @@ def delete_session(folder: str | os.PathLike[str] | None, session_id: str) -> bo
         ValueError: ``session_id`` is not a plain id (no paths).
         OSError: the file can't be deleted.
     """
-    path = _session_path(_folder(folder), session_id)
+    path = _session_path(resolve_folder(folder), session_id)
     if is_live(path):
         log.warning("not deleting %s: it is open in a running session", path)
         return False

@@ -1,13 +1,13 @@
-"""Append-only, crash-safe session log (JSON Lines), and reading it back for recovery.
+"""The journal of the session being captioned: append-only, crash-safe JSON Lines.
 
-One file per session, ``<id>.jsonl`` in :func:`default_dir`, private to the
+One file per session, ``<id>.jsonl`` in :func:`.codec.default_dir`, private to the
 user (0600). The first line is a ``session`` header (``version``, ``id``,
 ``started_at``, ``provider``, ``language``, ``sources`` and any other meta),
 then one ``final`` line per final segment and one ``gap`` line per gap, in the
 order they happened, and an ``end`` line when the session closes normally
 (with ``duration_ms`` and ``word_count``, so listing sessions is cheap).
 
-Reading saved sessions back (history, recovery) is in ``sessions.py``.
+Reading saved sessions back (history, recovery) is in :mod:`.store`.
 
 Durability: the caller appends a final *before* showing it. Each line goes to
 the kernel in a single ``os.write`` of the whole line, so it is in the OS page
@@ -33,26 +33,26 @@ from __future__ import annotations
 
 import collections
 import errno
-import json
 import logging
 import os
-import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
-from captioner.export import (
-    describe_os_error,
+from captioner.transcript.codec import (
+    SUFFIX,
+    VERSION,
+    encode_record,
     gap_to_dict,
+    new_session_id,
+    now_iso,
+    resolve_folder,
     segment_to_dict,
 )
-from captioner.transcript import Gap, Segment
+from captioner.transcript.files import describe_os_error, fsync_dir
+from captioner.transcript.model import Gap, Segment
 
 try:
     import fcntl
@@ -61,43 +61,9 @@ except ImportError:  # pragma: no cover - Windows
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
-ENV_DATA_DIR = "CAPTIONER_DATA_DIR"
-SUFFIX = ".jsonl"
 FSYNC_INTERVAL_S = 1.0
 MAX_BACKLOG_BYTES = 32 * 1024 * 1024
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_TAIL_BYTES = 64 * 1024
-# the fd is unusable; open the file again on the next retry
 _REOPEN_ERRNOS = {errno.EBADF, errno.ENODEV, errno.ENXIO, getattr(errno, "ESTALE", errno.EBADF)}
-
-
-def default_dir() -> Path:
-    """Where sessions are kept: ``$CAPTIONER_DATA_DIR/sessions`` if set, else
-    the platform's user data folder (``~/.local/share/captioner/sessions``)."""
-    base = os.environ.get(ENV_DATA_DIR)
-    root = Path(base) if base else Path(platformdirs.user_data_dir("captioner", appauthor=False))
-    return root / "sessions"
-
-
-def new_session_id(now: datetime | None = None) -> str:
-    """A session id that sorts by start time: ``"20261122-134501-ab12"`` (UTC)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def _folder(folder: str | os.PathLike[str] | None) -> Path:
-    return Path(folder) if folder is not None else default_dir()
-
-
-def _now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _encode(record: Mapping[str, Any]) -> bytes:
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
-    # lone surrogates become \\udcxx escapes, which json.loads reads back as they were
-    return (text + "\n").encode("utf-8", errors="backslashreplace")
 
 
 def error_message(exc: OSError, folder: Path) -> str:
@@ -221,14 +187,14 @@ class Journal:
         retrying.
 
         Args:
-            folder: the sessions folder; :func:`default_dir` if None.
+            folder: the sessions folder; :func:`.codec.default_dir` if None.
             meta: ``provider``, ``language``, ``sources`` and anything else to
                 keep in the header (``started_at`` defaults to now).
             clock: monotonic seconds, for fsync batching (tests pass a fake).
             fsync_interval_s: the longest time between fsyncs on append.
             max_backlog_bytes: how much unwritten data to keep in memory.
         """
-        folder = _folder(folder)
+        folder = resolve_folder(folder)
         meta = dict(meta or {})
         for _ in range(10):
             session_id = new_session_id()
@@ -238,7 +204,7 @@ class Journal:
             "type": "session",
             "version": VERSION,
             "id": session_id,
-            "started_at": meta.pop("started_at", None) or _now_iso(),
+            "started_at": meta.pop("started_at", None) or now_iso(),
             "provider": meta.pop("provider", None),
             "language": meta.pop("language", None),
             "sources": list(meta.pop("sources", None) or []),
@@ -253,10 +219,10 @@ class Journal:
             max_backlog_bytes=max_backlog_bytes,
         )
         with journal._lock:
-            journal._enqueue(_encode(header))
+            journal._enqueue(encode_record(header))
             if journal._drain():
                 journal._fsync(force=True)
-                _fsync_dir(folder)
+                fsync_dir(folder)
         log.info("journal %s started in %s", session_id, folder)
         return journal
 
@@ -339,10 +305,10 @@ class Journal:
             if not self._closed:
                 self._closed = True
                 self._enqueue(
-                    _encode(
+                    encode_record(
                         {
                             "type": "end",
-                            "ended_at": _now_iso(),
+                            "ended_at": now_iso(),
                             "duration_ms": self._duration_ms,
                             "word_count": self._word_count,
                             "finals": self._finals,
@@ -365,7 +331,7 @@ class Journal:
 
     def _append(self, record: Mapping[str, Any]) -> bool:
         try:
-            line = _encode(record)
+            line = encode_record(record)
         except (TypeError, ValueError) as exc:  # pragma: no cover - default=str covers it
             log.error("journal: can't encode a record: %s", exc)
             return False
@@ -470,16 +436,3 @@ class Journal:
         except OSError as exc:
             log.debug("journal close: %s", exc)
         self._fd = None
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

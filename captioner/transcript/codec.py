@@ -1,0 +1,122 @@
+"""The on-disk form of a session: where journals live, how they are named, and
+segments, words and gaps to and from the JSON-ready dicts that journal lines and
+the JSON export are made of.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from captioner.providers.base import Word
+from captioner.transcript.model import Gap, Segment
+
+VERSION = 1
+ENV_DATA_DIR = "CAPTIONER_DATA_DIR"
+SUFFIX = ".jsonl"
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def default_dir() -> Path:
+    """Where sessions are kept: ``$CAPTIONER_DATA_DIR/sessions`` if set, else
+    the platform's user data folder (``~/.local/share/captioner/sessions``)."""
+    base = os.environ.get(ENV_DATA_DIR)
+    root = Path(base) if base else Path(platformdirs.user_data_dir("captioner", appauthor=False))
+    return root / "sessions"
+
+
+def new_session_id(now: datetime | None = None) -> str:
+    """A session id that sorts by start time: ``"20261122-134501-ab12"`` (UTC)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def resolve_folder(folder: str | os.PathLike[str] | None) -> Path:
+    return Path(folder) if folder is not None else default_dir()
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def encode_record(record: Mapping[str, Any]) -> bytes:
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    # lone surrogates become \\udcxx escapes, which json.loads reads back as they were
+    return (text + "\n").encode("utf-8", errors="backslashreplace")
+
+
+def word_to_dict(word: Word) -> dict[str, Any]:
+    return {
+        "text": word.text,
+        "start_ms": word.start_ms,
+        "end_ms": word.end_ms,
+        "confidence": word.confidence,
+        "speaker": word.speaker,
+    }
+
+
+def segment_to_dict(seg: Segment) -> dict[str, Any]:
+    """A segment as JSON-ready data (the shape used by JSON export and the journal)."""
+    return {
+        "id": seg.id,
+        "text": seg.text,
+        "start_ms": seg.start_ms,
+        "end_ms": seg.end_ms,
+        "speaker": seg.speaker,
+        "source": seg.source,
+        "words": [word_to_dict(w) for w in seg.words],
+    }
+
+
+def segment_from_dict(data: Mapping[str, Any]) -> Segment:
+    """Inverse of :func:`segment_to_dict`; the result is final.
+
+    Raises:
+        KeyError, TypeError, ValueError: malformed data.
+    """
+    words = tuple(
+        Word(
+            text=str(w["text"]),
+            start_ms=int(w["start_ms"]),
+            end_ms=int(w["end_ms"]),
+            confidence=None if w.get("confidence") is None else float(w["confidence"]),
+            speaker=w.get("speaker"),
+        )
+        for w in data.get("words") or ()
+    )
+    return Segment(
+        id=str(data["id"]),
+        text=str(data["text"]),
+        start_ms=int(data["start_ms"]),
+        end_ms=int(data["end_ms"]),
+        speaker=data.get("speaker"),
+        source=str(data.get("source") or "mic"),
+        words=words,
+        is_final=True,
+    )
+
+
+def gap_to_dict(gap: Gap) -> dict[str, Any]:
+    return {
+        "start_ms": gap.start_ms,
+        "end_ms": gap.end_ms,
+        "source": gap.source,
+        "reason": gap.reason,
+    }
+
+
+def gap_from_dict(data: Mapping[str, Any]) -> Gap:
+    return Gap(
+        start_ms=int(data["start_ms"]),
+        end_ms=int(data["end_ms"]),
+        source=str(data.get("source") or "mic"),
+        reason=str(data.get("reason") or ""),
+    )

@@ -1,0 +1,109 @@
+"""Export a transcript in a format chosen by name, to a string or a file.
+
+The per-format writers are pure (:mod:`.txt`, :mod:`.srt`, :mod:`.vtt`,
+:mod:`.jsonfile`); :func:`export` dispatches on a format name;
+:func:`export_file` picks the format from a file's extension and writes it with
+:func:`captioner.transcript.files.write_atomic`, so an existing file is either
+fully replaced or left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from captioner.transcript.files import ExportError, describe_os_error, write_atomic
+from captioner.transcript.jsonfile import to_json
+from captioner.transcript.model import Gap, Segment, Transcript
+from captioner.transcript.srt import to_srt
+from captioner.transcript.txt import to_txt
+from captioner.transcript.vtt import to_vtt
+
+FORMATS = ("txt", "srt", "vtt", "json")
+
+__all__ = [
+    "FORMATS",
+    "ExportError",
+    "describe_os_error",
+    "export",
+    "export_file",
+    "normalize_format",
+    "write_atomic",
+]
+
+
+def _unpack(source: Any) -> tuple[list[Segment], list[Gap], dict[str, Any]]:
+    """Segments, gaps and meta from a Transcript, a session record or segments."""
+    if isinstance(source, Transcript):
+        return list(source.finals), list(source.gaps), {}
+    if hasattr(source, "segments"):
+        meta = dict(getattr(source, "meta", {}) or {})
+        meta.pop("version", None)  # the journal's format version, not the export's
+        return list(source.segments), list(getattr(source, "gaps", ())), meta
+    return [s for s in source if s.is_final], [], {}
+
+
+def normalize_format(fmt: str) -> str:
+    """``"SRT"``, ``".srt"`` → ``"srt"``.
+
+    Raises:
+        ValueError: not one of :data:`FORMATS`.
+    """
+    name = fmt.strip().lower().lstrip(".")
+    if name not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return name
+
+
+def export(
+    transcript_or_segments: Any,
+    fmt: str,
+    *,
+    gaps: Iterable[Gap] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    timestamps: bool = False,
+    labels: bool = True,
+) -> str:
+    """Render a transcript in a format.
+
+    Args:
+        transcript_or_segments: a :class:`Transcript` (its finals and gaps), a
+            :class:`captioner.transcript.store.SessionRecord` (segments, gaps, meta) or
+            an iterable of segments (finals only are used).
+        fmt: one of :data:`FORMATS` (case and a leading dot ignored).
+        gaps: overrides the gaps taken from the transcript.
+        meta: for JSON; merged over the record's meta.
+        timestamps: for TXT.
+        labels: for TXT, SRT and WebVTT.
+
+    Raises:
+        ValueError: unknown format.
+    """
+    name = normalize_format(fmt)
+    segs, gap_list, meta_in = _unpack(transcript_or_segments)
+    if gaps is not None:
+        gap_list = list(gaps)
+    if name == "txt":
+        return to_txt(segs, gap_list, timestamps=timestamps, labels=labels)
+    if name == "srt":
+        return to_srt(segs, gap_list, labels=labels)
+    if name == "vtt":
+        return to_vtt(segs, gap_list, labels=labels)
+    return to_json(segs, gap_list, {**meta_in, **(meta or {})})
+
+
+def export_file(
+    transcript_or_segments: Any, path: str | os.PathLike[str], fmt: str | None = None, **kwargs: Any
+) -> Path:
+    """Render and write atomically; the format defaults to the file's extension.
+
+    Raises:
+        ValueError: unknown format.
+        ExportError: the file could not be written (message for the user).
+    """
+    target = Path(path)
+    text = export(transcript_or_segments, fmt or target.suffix, **kwargs)
+    write_atomic(target, text)
+    return target

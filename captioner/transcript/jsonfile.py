@@ -1,0 +1,66 @@
+"""JSON export: the whole transcript as versioned JSON, and reading it back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from captioner.transcript.codec import (
+    gap_from_dict,
+    gap_to_dict,
+    segment_from_dict,
+    segment_to_dict,
+)
+from captioner.transcript.model import Gap, Segment
+from captioner.transcript.speakers import SpeakerNames
+
+JSON_VERSION = 1
+
+
+def to_json(
+    segments: Iterable[Segment],
+    gaps: Iterable[Gap] = (),
+    meta: Mapping[str, Any] | None = None,
+) -> str:
+    """The whole transcript as versioned JSON (pretty, UTF-8 text, not ASCII-escaped).
+
+    Segments are in time order; each also carries its display ``label``.
+    ``meta`` (provider, language, started_at, sources, ...) is copied; if it
+    has no ``sources``, they are taken from the segments.
+    """
+    segs = sorted(segments, key=lambda s: s.start_ms)
+    gap_list = sorted(gaps, key=lambda g: g.start_ms)
+    names = SpeakerNames()
+    meta_out = dict(meta or {})
+    meta_out.setdefault("sources", sorted({s.source for s in segs}))
+    doc = {
+        "version": JSON_VERSION,
+        "meta": meta_out,
+        "segments": [{**segment_to_dict(s), "label": names.label(s)} for s in segs],
+        "gaps": [gap_to_dict(g) for g in gap_list],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def from_json(text: str) -> tuple[list[Segment], list[Gap], dict[str, Any]]:
+    """Read :func:`to_json` output back.
+
+    Returns:
+        (segments, gaps, meta).
+
+    Raises:
+        ValueError: not valid JSON, a newer version, or malformed entries.
+    """
+    try:
+        doc = json.loads(text)
+        version = int(doc.get("version", 0))
+        if version > JSON_VERSION:
+            raise ValueError(
+                f"transcript JSON version {version} is newer than this app ({JSON_VERSION})"
+            )
+        segs = [segment_from_dict(s) for s in doc.get("segments") or ()]
+        gap_list = [gap_from_dict(g) for g in doc.get("gaps") or ()]
+        return segs, gap_list, dict(doc.get("meta") or {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a transcript JSON file: {exc}") from exc
