@@ -2,7 +2,7 @@
 
 The GUI makes one per run with a *runner*: a coroutine function
 ``runner(listener, stop_event)`` that captures audio and runs sessions (the real
-one is ``captioner.live.run_live``; tests pass scripted ones). Session events
+one is ``captioner.live.run_live``; tests pass scripted ones). Stream events
 arrive on the loop thread through ``listener`` and are re-emitted as Qt signals
 carrying the same frozen objects. Commands go the other way with
 ``call_soon_threadsafe``. NB: signals are emitted from this QThread (a thread Qt
@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QThread, Signal
 
-from captioner.session import GapAdded, Notice, SessionEvent, StateChanged, TranscriptChanged
+from captioner.stream import GapAdded, Notice, StateChanged, StreamEvent, TranscriptChanged
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[Callable[[SessionEvent], None], asyncio.Event], Awaitable[object]]
+Runner = Callable[[Callable[[StreamEvent], None], asyncio.Event], Awaitable[object]]
 
 
 class SessionThread(QThread):
@@ -48,7 +48,7 @@ class SessionThread(QThread):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
 
-    def _emit(self, event: SessionEvent) -> None:
+    def _emit(self, event: StreamEvent) -> None:
         if isinstance(event, TranscriptChanged):
             self.transcript_changed.emit(event)
         elif isinstance(event, StateChanged):

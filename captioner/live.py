@@ -1,6 +1,6 @@
 """Live captioning: capture the microphone and/or system audio, one session per source.
 
-:class:`LiveCaptioning` pairs a :class:`CaptureStream` with a :class:`Session`
+:class:`LiveCaptioning` pairs a :class:`CaptureStream` with a :class:`VendorStream`
 for each source (``"mic"`` → "Me", ``"system"`` → "Others"); all sessions use
 the same provider (for the offline engine, the same ``captioner serve`` child)
 and feed ONE :class:`Transcript`, which keeps finals in time order across
@@ -28,7 +28,7 @@ from captioner.audio.capture import CaptureStatus, CaptureStream
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
-from captioner.session import Notice, Session, SessionEvent, State
+from captioner.stream import Notice, State, StreamEvent, VendorStream
 from captioner.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 SOURCES = {"mic": ("mic",), "system": ("system",), "both": ("mic", "system")}
 _NOTICE_LEVELS = {"lost": "warning", "silent": "warning", "resumed": "info", "notice": "info"}
 
-Listener = Callable[[SessionEvent], None]
+Listener = Callable[[StreamEvent], None]
 
 
 class LiveCaptioning:
@@ -58,7 +58,7 @@ class LiveCaptioning:
     Attributes:
         captures: ``{source: CaptureStream}`` once :meth:`run` has started them
             (a GUI polls ``captures[source].levels``).
-        sessions: ``{source: Session}``.
+        sessions: ``{source: VendorStream}``.
         started: set once every capture has started (``captures`` is complete).
     """
 
@@ -82,7 +82,7 @@ class LiveCaptioning:
         self.provider_factory = provider_factory or (lambda: make_provider(cfg))
         self.capture_options = capture_options or {}
         self.captures: dict[str, CaptureStream] = {}
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, VendorStream] = {}
         self.started = asyncio.Event()
 
     def _status(self, status: CaptureStatus) -> None:
@@ -99,7 +99,7 @@ class LiveCaptioning:
                                     **self.capture_options)
             capture.start()  # DeviceError: nothing to caption from
             self.captures[src] = capture
-            self.sessions[src] = Session(self.provider_factory, buffer, self.transcript,
+            self.sessions[src] = VendorStream(self.provider_factory, buffer, self.transcript,
                                          secret=self.secret, source=src, listener=self.listener,
                                          title=title(self.cfg.provider))
 
@@ -108,7 +108,7 @@ class LiveCaptioning:
         await capture.aclose()  # every captured block is in the buffer now
         capture.buffer.close()  # → the session sends end-of-stream
 
-    async def run(self, stop: asyncio.Event) -> dict[str, Session]:
+    async def run(self, stop: asyncio.Event) -> dict[str, VendorStream]:
         """Caption until ``stop`` is set (or every session has ended); returns the sessions.
 
         Raises:
@@ -151,8 +151,8 @@ class LiveCaptioning:
 async def run_live(cfg: SessionConfig, secret: str | None, source: str,
                    device: str | int | None, transcript: Transcript,
                    listener: Listener | None, stop: asyncio.Event,
-                   **kwargs: Any) -> dict[str, Session]:
-    """Run :class:`LiveCaptioning` until ``stop`` is set; returns ``{source: Session}``."""
+                   **kwargs: Any) -> dict[str, VendorStream]:
+    """Run :class:`LiveCaptioning` until ``stop`` is set; returns ``{source: VendorStream}``."""
     live = LiveCaptioning(cfg, secret, source, device, transcript, listener, **kwargs)
     return await live.run(stop)
 

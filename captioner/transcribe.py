@@ -20,14 +20,14 @@ from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.providers import make_provider, title
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
-from captioner.session import (
+from captioner.stream import (
     GapAdded,
     Notice,
-    Session,
-    SessionEvent,
     State,
     StateChanged,
+    StreamEvent,
     TranscriptChanged,
+    VendorStream,
 )
 from captioner.transcript import SOURCE_LABELS, Transcript
 from captioner.transcript import export as exporter
@@ -62,7 +62,7 @@ class CaptionPrinter:
             self.out.write("\r\033[K")
             self._partial_shown = False
 
-    def __call__(self, event: SessionEvent) -> None:
+    def __call__(self, event: StreamEvent) -> None:
         if isinstance(event, TranscriptChanged):
             seg = event.change.segment
             if seg is None:
@@ -130,10 +130,10 @@ async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
 
 
 async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, realtime: bool,
-                         transcript: Transcript, listener) -> Session:
+                         transcript: Transcript, listener) -> VendorStream:
     """Run one session over a recording; returns the finished session."""
     audio = AudioBuffer()
-    session = Session(lambda: make_provider(cfg), audio, transcript, secret=secret,
+    session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
                       listener=listener, title=title(cfg.provider))
     feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime))
     try:

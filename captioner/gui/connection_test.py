@@ -30,7 +30,7 @@ def tester_runner(provider: str, secret: str | None, endpoint: str | None,
     async def run(_listener: Callable[[Any], None], stop: asyncio.Event) -> tuple[bool, str]:
         from captioner.audio.buffer import AudioBuffer
         from captioner.providers import make_provider
-        from captioner.session import Session, State, StateChanged
+        from captioner.stream import State, StateChanged, VendorStream
         from captioner.transcript import Transcript
 
         title = PROVIDER_TITLES.get(provider, provider)
@@ -49,7 +49,7 @@ def tester_runner(provider: str, secret: str | None, endpoint: str | None,
                 # NB: the first refusal is the answer; no retries
                 outcome.set_result((False, event.message or f"{title} refused the connection."))
 
-        session = Session(lambda: make_provider(cfg), audio, Transcript(), secret=secret,
+        session = VendorStream(lambda: make_provider(cfg), audio, Transcript(), secret=secret,
                           listener=on_event, title=title, open_timeout_s=min(10.0, timeout_s),
                           eos_timeout_s=3.0)
         task = asyncio.create_task(session.run())

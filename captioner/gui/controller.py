@@ -34,8 +34,8 @@ from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
 from captioner.gui.status_line import RunStatus
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
-from captioner.session import GapAdded, Notice, State, StateChanged, TranscriptChanged
 from captioner.settings import Key, Settings
+from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptChanged
 from captioner.transcript import Gap, Segment, Transcript
 from captioner.transcript import export as exporter
 from captioner.transcript.journal import Journal

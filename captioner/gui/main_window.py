@@ -54,8 +54,8 @@ from captioner.gui.choices import (
 from captioner.gui.controller import Controller, Problem
 from captioner.gui.icons import app_icon
 from captioner.gui.status_line import RunStatus, describe
-from captioner.session import TranscriptChanged
 from captioner.settings import Key, Settings
+from captioner.stream import TranscriptChanged
 from captioner.transcript import export as exporter
 
 log = logging.getLogger(__name__)

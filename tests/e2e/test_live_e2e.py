@@ -19,7 +19,7 @@ import pytest
 from captioner.config import SessionConfig
 from captioner.live import LiveCaptioning
 from captioner.providers.local import LocalEngine, LocalProvider
-from captioner.session import SessionEvent, State
+from captioner.stream import State, StreamEvent
 from captioner.transcript import Transcript
 from tests.e2e.rig_helpers import DATA, REPO, VirtualDevices, as_48k_stereo, play
 
@@ -40,7 +40,7 @@ def test_mic_and_system_audio_are_captioned_under_their_own_labels(
         virtual_devices: VirtualDevices, engine: LocalEngine, tmp_path: Path) -> None:
     cfg = SessionConfig(provider="local")
     transcript = Transcript()
-    events: list[SessionEvent] = []
+    events: list[StreamEvent] = []
     system_wav = as_48k_stereo(SYSTEM_WAV, tmp_path / "system48k.wav")
 
     async def scenario() -> LiveCaptioning:

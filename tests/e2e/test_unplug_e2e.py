@@ -18,7 +18,7 @@ from captioner.audio.capture import CaptureStatus, CaptureStream
 from captioner.config import SessionConfig
 from captioner.live import LiveCaptioning
 from captioner.providers.local import LocalEngine, LocalProvider
-from captioner.session import SessionEvent, State, TranscriptChanged
+from captioner.stream import State, StreamEvent, TranscriptChanged
 from captioner.transcript import Transcript
 from tests.e2e.rig_helpers import DATA, VirtualDevices, drain, pactl, play
 
@@ -39,14 +39,14 @@ def test_unplugged_microphone_is_reported_reopened_and_no_final_is_lost(
         virtual_devices: VirtualDevices, engine: LocalEngine) -> None:
     cfg = SessionConfig(provider="local")
     transcript = Transcript()
-    events: list[SessionEvent] = []
+    events: list[StreamEvent] = []
 
     async def scenario() -> tuple[LiveCaptioning, list[CaptureStatus], str]:
         statuses: asyncio.Queue[CaptureStatus] = asyncio.Queue()
         seen: list[CaptureStatus] = []
         finals: asyncio.Queue[str] = asyncio.Queue()
 
-        def on_event(event: SessionEvent) -> None:
+        def on_event(event: StreamEvent) -> None:
             events.append(event)
             seg = event.change.segment if isinstance(event, TranscriptChanged) else None
             if seg is not None and seg.is_final:

@@ -1,7 +1,7 @@
 """Scripted runners for GUI tests: what the Controller runs instead of live capture.
 
 A scripted runner is a coroutine that pushes partials and finals through the
-listener exactly as a Session would (applying them to the transcript first),
+listener exactly as a VendorStream would (applying them to the transcript first),
 with no audio and no network.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from captioner.providers.base import Final, Partial
-from captioner.session import State, StateChanged, TranscriptChanged
+from captioner.stream import State, StateChanged, TranscriptChanged
 
 
 class Script:

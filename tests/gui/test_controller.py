@@ -10,8 +10,8 @@ import pytest
 
 from captioner.audio.devices import DeviceError, DeviceInfo
 from captioner.gui.shell import AppShell
-from captioner.session import State
 from captioner.settings import Key
+from captioner.stream import State
 from captioner.transcript.store import list_sessions, load_session
 from tests.gui.scripted import Script
 

@@ -9,7 +9,7 @@ import numpy as np
 from captioner.audio.wavfile import read_audio
 from captioner.config import SessionConfig
 from captioner.providers.local import LocalEngine, LocalProvider
-from captioner.session import State, TranscriptChanged
+from captioner.stream import State, TranscriptChanged
 from captioner.transcribe import transcribe_pcm
 from captioner.transcript import Transcript
 from tests.conftest import DATA

@@ -22,7 +22,7 @@ from captioner.providers.deepgram import DeepgramProvider
 from captioner.providers.revai import RevAiProvider
 from captioner.providers.speechmatics import SpeechmaticsProvider
 from captioner.retry import RetryPolicy
-from captioner.session import Session, State, StateChanged
+from captioner.stream import State, StateChanged, VendorStream
 from captioner.testing import Close, Drop, Fail, FakeServer, Send, Utterance
 from captioner.testing.fake_assemblyai import FakeAssemblyAi
 from captioner.testing.fake_deepgram import FakeDeepgram
@@ -57,7 +57,7 @@ async def caption(
     endpoint: str | None = None,
     session_kwargs: dict[str, Any] | None = None,
     **config: Any,
-) -> tuple[Session, Transcript, list[StateChanged]]:
+) -> tuple[VendorStream, Transcript, list[StateChanged]]:
     """Stream ``audio_ms`` of silence through a session to ``server`` (a bare host
     unless ``endpoint`` is given: providers add their vendor's path)."""
     endpoint = endpoint or server.url
@@ -69,7 +69,7 @@ async def caption(
     audio.close()
     transcript = Transcript()
     states: list[StateChanged] = []
-    session = Session(
+    session = VendorStream(
         lambda: provider_cls(cfg),
         audio,
         transcript,

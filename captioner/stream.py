@@ -1,4 +1,4 @@
-"""One audio stream's captioning session: connect, send, receive, reconnect, end.
+"""One audio stream to one vendor connection at a time: connect, send, receive, reconnect, end.
 
 Runs on an asyncio loop (the CLI's, or the one in the GUI's SessionThread) and is
 the only code that touches a socket. It is the same for every provider:
@@ -93,7 +93,7 @@ class GapAdded:
     gap: Gap
 
 
-SessionEvent = StateChanged | TranscriptChanged | Notice | GapAdded
+StreamEvent = StateChanged | TranscriptChanged | Notice | GapAdded
 
 
 class _Replay:
@@ -159,7 +159,7 @@ class _Conn:
 _DONE = CloseVerdict(CloseKind.NORMAL)
 
 
-class Session:
+class VendorStream:
     """Streams one audio source to one provider until the input ends.
 
     Args:
@@ -168,7 +168,7 @@ class Session:
         transcript: receives partials and finals (shared by all sources).
         secret: the API key or token, or None.
         source: ``"mic"`` or ``"system"``; labels every segment.
-        listener: called on the loop thread with each :data:`SessionEvent`.
+        listener: called on the loop thread with each :data:`StreamEvent`.
         title: the provider's name for messages ("AssemblyAI").
     """
 
@@ -183,7 +183,7 @@ class Session:
         *,
         secret: str | None = None,
         source: str = "mic",
-        listener: Callable[[SessionEvent], None] | None = None,
+        listener: Callable[[StreamEvent], None] | None = None,
         title: str = "",
         policy: RetryPolicy | None = None,
         eos_timeout_s: float = 15.0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from captioner.session import _Replay
+from captioner.stream import _Replay
 
 MS = 32  # bytes per ms of 16 kHz s16le
 
