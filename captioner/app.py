@@ -263,9 +263,11 @@ def run_app(start: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from captioner.gui.icons import app_icon
+    from captioner.gui.qt_workarounds import pin_singletons
     from captioner.settings import APPLICATION, ORGANIZATION
 
     install_qt_message_handler()
+    pin_singletons()
     QApplication.setApplicationName(APPLICATION)
     QApplication.setOrganizationName(ORGANIZATION)
     QApplication.setApplicationDisplayName("captioner")

@@ -1,5 +1,5 @@
-"""The desktop GUI (Qt only here): overlay, control window, preferences, history, tray."""
+"""The desktop GUI (Qt only here): overlay, control window, preferences, history, tray.
 
-from captioner.gui.qt_workarounds import pin_singletons
-
-pin_singletons()
+Importing it has no side effects; :func:`captioner.app.run_app` applies the Qt
+workarounds (:mod:`.qt_workarounds`) before the application starts.
+"""

@@ -1,4 +1,5 @@
-"""Workarounds for bugs in the Qt bindings, applied once when the GUI package is imported.
+"""Workarounds for bugs in the Qt bindings, applied once by :func:`captioner.app.run_app`
+before the QApplication exists.
 
 PySide6 6.12.0 on CPython 3.11: methods returning ``void`` (``QWidget.update``,
 ``QPainter.fillPath``, ``QTextLine.setPosition``, …) hand back ``None``
