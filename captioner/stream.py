@@ -63,6 +63,7 @@ class State(enum.Enum):
     CONNECTING = "connecting"
     LIVE = "live"
     RECONNECTING = "reconnecting"
+    DEGRADED = "degraded"  # the cloud is down; captions come from the offline standby
     STOPPED = "stopped"
     FAILED = "failed"
 
@@ -73,6 +74,8 @@ class StateChanged:
     state: State
     message: str = ""
     retry_in_s: float = 0.0
+    replaced_provider: str = ""  # with DEGRADED: the cloud provider the standby replaces
+    behind_ms: int = 0  # audio not captioned yet (reconnecting)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Notice:
     source: str
     message: str
     level: str = "warning"
+    kind: str = ""  # capture faults: "lost", "silent", "resumed", "notice"
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,20 @@ class VendorStream:
             self.reconnects += 1
             self._set_state(State.RECONNECTING, verdict.message, delay_s)
             await asyncio.sleep(delay_s)
+
+    def abandon(self) -> None:
+        """Give up after its task was cancelled (Stop while reconnecting): the audio no
+        final covers becomes a gap, and the state is STOPPED."""
+        self._account_drops()
+        start = self._replay.start()
+        if start is None:
+            start = self._pos
+        while (block := self.audio.get_nowait()) is not None:  # captured, never sent
+            self._pos += len(block)
+        if self._pos > start:
+            self._add_gap(start, self._pos, "stopped while reconnecting")
+        self._replay = _Replay(self._replay.max_bytes)
+        self._set_state(State.STOPPED, "Stopped while reconnecting.")
 
     # -- one vendor connection -------------------------------------------------
 
