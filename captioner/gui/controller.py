@@ -21,6 +21,7 @@ on with the offline engine, and the status says so; Stop always stops.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -42,7 +43,7 @@ from captioner.settings import Key, Settings
 from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptChanged
 from captioner.transcript import Change, Gap, Segment, Transcript
 from captioner.transcript import export as exporter
-from captioner.transcript.journal import Journal
+from captioner.transcript.journal import Journal, WriteThenShow
 
 log = logging.getLogger(__name__)
 
@@ -378,18 +379,27 @@ class Controller(QObject):
         assert journal is not None and transcript is not None
 
         async def run(listener, stop):  # noqa: ANN001
+            loop = asyncio.get_running_loop()
+            shown = WriteThenShow(journal, listener, loop.call_soon_threadsafe)
+
             def journaled(event: Any) -> None:
-                # NB: loop thread. Write first, then let the GUI show it.
+                # NB: loop thread. Written first, then the GUI may show it (in order).
+                seq = 0
                 if isinstance(event, TranscriptChanged):
                     seg = event.change.segment
-                    if seg is not None and seg.is_final:
-                        journal.append_final(seg)
+                    if seg is not None and seg.is_final and journal.append_final(seg):
+                        seq = journal.appended_seq
                 elif isinstance(event, GapAdded):
                     event = GapAdded(transcript.shifted(event.gap))
-                    journal.append_gap(event.gap)
-                listener(event)
+                    if journal.append_gap(event.gap):
+                        seq = journal.appended_seq
+                shown.submit(event, seq)
 
-            return await runner(journaled, stop)
+            try:
+                return await runner(journaled, stop)
+            finally:
+                await asyncio.to_thread(journal.flush)
+                shown.close()
 
         return run
 
@@ -412,8 +422,9 @@ class Controller(QObject):
         if self.sender() is not None and self.sender() is not self._thread:
             return  # a run that was told to stop and has been replaced
         self.machine.on_stream(event.source, event.state.value, event.message,
-                               event.retry_in_s, getattr(event, "replaced_provider", ""),
-                               getattr(event, "behind_ms", 0))
+                               event.retry_in_s, PROVIDER_TITLES.get(
+                                   event.replaced_provider, event.replaced_provider),
+                               event.behind_ms)
         if event.state is State.RECONNECTING:
             self._drop_partial(event.source)  # its audio is resent: it will be said again
         if event.state is State.FAILED:
