@@ -3,9 +3,10 @@
 One file per session, ``<id>.jsonl`` in :func:`.codec.default_dir`, private to the
 user (0600). The first line is a ``session`` header (``version``, ``id``,
 ``started_at``, ``provider``, ``language``, ``sources`` and any other meta),
-then one ``final`` line per final segment and one ``gap`` line per gap, in the
-order they happened, and an ``end`` line when the session closes normally
-(with ``duration_ms`` and ``word_count``, so listing sessions is cheap).
+then one ``final`` line per final segment, one ``gap`` line per gap and one
+``translation`` line per final live translation, in the order they happened,
+and an ``end`` line when the session closes normally (with ``duration_ms`` and
+``word_count``, so listing sessions is cheap).
 
 Reading saved sessions back (history, recovery) is in :mod:`.store`.
 
@@ -50,9 +51,10 @@ from captioner.transcript.codec import (
     now_iso,
     resolve_folder,
     segment_to_dict,
+    translation_to_dict,
 )
 from captioner.transcript.files import describe_os_error, fsync_dir
-from captioner.transcript.model import Gap, Segment
+from captioner.transcript.model import Gap, Segment, Translation
 
 try:
     import fcntl
@@ -281,6 +283,10 @@ class Journal:
         self._gaps += 1
         self._duration_ms = max(self._duration_ms, gap.end_ms)
         return self._append({"type": "gap", **gap_to_dict(gap)})
+
+    def append_translation(self, translation: Translation) -> bool:
+        """Log a final live translation; call it before showing it. Never raises."""
+        return self._append({"type": "translation", **translation_to_dict(translation)})
 
     def sync(self) -> bool:
         """Retry the backlog and fsync whatever was written; for the app's 1 s timer.
