@@ -51,7 +51,9 @@ from captioner.providers.base import (
     CloseVerdict,
     Ended,
     Final,
+    FinalTranslation,
     Partial,
+    PartialTranslation,
     Provider,
     Started,
     VendorError,
@@ -450,6 +452,9 @@ class VendorStream:
             if isinstance(event, Final):
                 conn.got_final = True
                 self._replay.trim_before(conn.offset_bytes + event.end_ms * BYTES_PER_MS)
+            self._listener(TranscriptChanged(self.source, change))
+        elif isinstance(event, (PartialTranslation, FinalTranslation)):
+            change = self.transcript.apply(event, self.source, conn.offset_ms)
             self._listener(TranscriptChanged(self.source, change))
         elif isinstance(event, Started):
             conn.started.set()
