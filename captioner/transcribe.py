@@ -90,7 +90,18 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
     vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
-                         speaker_labels=args.speaker_labels)
+                         speaker_labels=args.speaker_labels, options=_options(args))
+
+
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    """``--model``; a file sent faster than real time gets the offline engine's
+    ``enhanced`` operating point (accuracy over latency)."""
+    options: dict[str, str] = {}
+    if getattr(args, "model", None):
+        options["model"] = args.model
+    if getattr(args, "file", None) and not getattr(args, "realtime", False):
+        options["operating_point"] = "enhanced"
+    return options
 
 
 def secret_for(provider: str) -> str | None:
