@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from types import TracebackType
 
 from captioner import __version__
 from captioner.config import PROVIDERS
@@ -39,6 +40,9 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--translate", metavar="LANGS", default="",
+                   help="live translation into up to two languages, e.g. es,de "
+                   "(Speechmatics); SRT/VTT output gets one more file per language")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-o", "--output", metavar="OUT", help="write the transcript to OUT")
     tr.add_argument("--realtime", action="store_true",
                     help="send a file at real-time speed, as live audio would arrive")
+    tr.add_argument("--streaming", action="store_true",
+                    help="for a cloud provider, stream the file as live audio instead of "
+                    "using its batch API (the default for files)")
+    tr.add_argument("--vendor-captions", action="store_true",
+                    help="with the batch API and --format srt|vtt, save the vendor's own "
+                    "captions where it offers them")
+    tr.add_argument("--delete-job", action="store_true",
+                    help="with the batch API, delete the job at the vendor once the "
+                    "transcript is fetched")
     tr.add_argument("--source", choices=("mic", "system", "both"),
                     help="caption live input instead of a file (Ctrl-C to end)")
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
@@ -90,11 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a saved session transcript")
     ex.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
     ex.add_argument("--format", choices=FORMATS, default="txt", help="format (default: txt)")
-    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout)")
+    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout); "
+                    "SRT/VTT also get OUT's name with .<language> per live translation")
+    ex.add_argument("--language", metavar="LANG",
+                    help="export the live translation into LANG instead of the speech")
     return parser
 
 
 def _setup_logging(verbosity: int) -> None:
+    from captioner.redact import install_log_redaction
+
+    install_log_redaction()  # before any handler writes a line
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("websockets").setLevel(max(level, logging.INFO))
@@ -123,7 +142,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_crash(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook`` for the command line: the traceback, redacted."""
+    from captioner.redact import format_exception
+
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    print(format_exception(exc.with_traceback(tb)), end="", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    sys.excepthook = _print_crash
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -138,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.file and not args.source:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
+            from captioner.providers.translation import check_targets, parse_targets
+
+            problem = check_targets(args.provider or "local", args.language,
+                                    parse_targets(args.translate))
+            if problem:
+                parser.error(problem)
             return run_transcribe(args)
         if command == "devices":
             from captioner.audio.devices import print_devices
@@ -150,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_history(args)
     except UserFacingError as exc:
-        print(f"captioner: error: {exc}", file=sys.stderr)
+        from captioner.redact import redact
+
+        print(f"captioner: error: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
