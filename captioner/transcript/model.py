@@ -25,7 +25,7 @@ from captioner.providers.base import (
     Final,
     FinalTranslation,
     Partial,
-    PartialTranslation,
+    TranslationEvent,
     Word,
 )
 
@@ -207,7 +207,7 @@ class Transcript:
                 is_final=True,
             )
             return self.add_final(seg)
-        if isinstance(event, (PartialTranslation, FinalTranslation)):
+        if isinstance(event, TranslationEvent):
             return self.add_translation(Translation(
                 language=event.language,
                 text=event.text.strip(),
