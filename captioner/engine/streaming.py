@@ -207,7 +207,10 @@ class StreamingRecognizer(WhisperRecognizer):
             return []
         words, result = decoded
         cost_ms = result.elapsed_s * 1000.0
-        interval_ms = max(self.decode_interval_ms, cost_ms / max(self.partial_budget, 1e-3))
+        # the CPU budget stretches the interval on a slow machine, but never past max_delay
+        budget_ms = cost_ms / max(self.partial_budget, 1e-3)
+        deadline_ms = self.max_delay_ms - 2 * cost_ms - 200.0
+        interval_ms = max(self.decode_interval_ms, min(budget_ms, deadline_ms))
         out: list[Hypothesis] = []
         if result.text:
             agreed = 0
