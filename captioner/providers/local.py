@@ -164,6 +164,8 @@ class LocalProvider(SpeechmaticsProvider):
         start = self.start_recognition()
         tc = start["transcription_config"]
         tc.pop("operating_point", None)  # the Speechmatics mapping of "model"
+        if tc.get("language") in ("multi", "auto"):
+            tc["language"] = "auto"  # detected per utterance (multilingual model)
         options = self.cfg.options
         if options.get("model"):
             tc["model"] = options["model"]  # the engine's own: tiny.en / base
