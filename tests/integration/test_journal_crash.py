@@ -82,6 +82,8 @@ def test_sigkilled_session_keeps_every_reported_final(
     finally:
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
     assert child.returncode == -signal.SIGKILL
 
     rec = smod.load_session(path)
