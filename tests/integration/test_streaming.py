@@ -206,9 +206,10 @@ def _espeak(language: str, text: str, path: Path) -> bytes:
 
 SENTENCES = {
     "es": ("Buenos días a todos. Hoy vamos a hablar del presupuesto del próximo año.",
-           {"hoy", "vamos", "hablar", "presupuesto"}),
+           {"buenos", "días", "todos", "hoy", "vamos", "hablar", "del", "presupuesto",
+            "próximo", "año"}),
     "de": ("Guten Morgen zusammen. Heute sprechen wir über die Zahlen des letzten Quartals.",
-           {"heute", "wir", "über", "die", "zahlen"}),
+           {"guten", "morgen", "heute", "wir", "über", "die", "zahlen", "des", "letzten"}),
 }
 
 
@@ -225,6 +226,6 @@ def test_multilingual_model_captions_and_detects_the_language(factory, language,
     finals = [m for m in messages if m["message"] == "AddTranscript"]
     said = " ".join(m["metadata"]["transcript"] for m in finals).lower()
     heard = set(re.sub(r"[^\w ]+", " ", said).split())
-    assert len(heard & expected_words) >= 3, said
+    assert len(heard & expected_words) >= 4, said  # synthetic speech: not every word
     languages = [r["alternatives"][0]["language"] for m in finals for r in m["results"]]
     assert languages.count(language) >= 0.7 * len(languages)
