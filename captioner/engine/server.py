@@ -143,7 +143,7 @@ class EngineServer:
         try:
             settings = protocol.recognition_settings(config)
             recognizer = await loop.run_in_executor(worker, self._factory, settings)
-        except Exception as exc:  # noqa: BLE001 - reported to the client, logged
+        except Exception as exc:
             log.exception("could not create a recognizer")
             await self._fail(ws, "job_error", f"the offline engine could not start: {exc}")
             return

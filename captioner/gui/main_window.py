@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES
 from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
 from captioner.gui.choices import (
@@ -539,7 +538,7 @@ class MainWindow(QMainWindow):
 
         show_shortcuts(self, self.actions)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.settings.set(Key.WINDOW_GEOMETRY, geometry)
         if self.hide_on_close:
@@ -548,7 +547,4 @@ class MainWindow(QMainWindow):
             return
         event.accept()
         self.quit_requested.emit()
-
-    def provider_title(self) -> str:
-        return PROVIDER_TITLES.get(self.settings.get(Key.PROVIDER), "")
 

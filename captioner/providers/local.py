@@ -85,18 +85,20 @@ class LocalEngine:
 
         def read_stdout() -> None:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                match = _READY.search(line)
-                if match and not found.is_set():
-                    self.url = match.group(1)
-                    found.set()
+            with proc.stdout:  # closed at EOF, when the engine exits
+                for line in proc.stdout:
+                    match = _READY.search(line)
+                    if match and not found.is_set():
+                        self.url = match.group(1)
+                        found.set()
             found.set()
 
         def read_stderr() -> None:
             assert proc.stderr is not None
-            for line in proc.stderr:
-                self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
-                log.debug("engine: %s", line.rstrip())
+            with proc.stderr:
+                for line in proc.stderr:
+                    self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
+                    log.debug("engine: %s", line.rstrip())
 
         threading.Thread(target=read_stdout, daemon=True, name="engine-stdout").start()
         threading.Thread(target=read_stderr, daemon=True, name="engine-stderr").start()
