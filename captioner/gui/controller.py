@@ -120,7 +120,7 @@ class ResumableTranscript(Transcript):
         super().__init__()
         self.base_ms = 0
 
-    def apply(self, event, source: str = "mic", offset_ms: int = 0):  # noqa: ANN001
+    def apply(self, event, source: str = "mic", offset_ms: int = 0):
         return super().apply(event, source, offset_ms + self.base_ms)
 
     def add_gap(self, gap: Gap) -> None:
@@ -217,10 +217,6 @@ class Controller(QObject):
     @property
     def running(self) -> bool:
         return self.run_state in ("starting", "live", "stopping")
-
-    @property
-    def session_open(self) -> bool:
-        return self.journal is not None
 
     def _set_run_state(self, state: str) -> None:
         if state != self.run_state:
@@ -380,7 +376,7 @@ class Controller(QObject):
         transcript = self.transcript
         assert journal is not None and transcript is not None
 
-        async def run(listener, stop):  # noqa: ANN001
+        async def run(listener, stop):
             loop = asyncio.get_running_loop()
             shown = WriteThenShow(journal, listener, loop.call_soon_threadsafe)
 

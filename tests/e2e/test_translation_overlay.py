@@ -68,7 +68,7 @@ def translating_app(tmp_path: Path, virtual_devices: VirtualDevices,
                    CAPTIONER_LOG_DIR=str(tmp_path / "log"), PYTHONUNBUFFERED="1",
                    SPEECHMATICS_API_KEY="test-key",
                    PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-        log = open(tmp_path / "app.out", "w")  # noqa: SIM115 - closed below
+        log = open(tmp_path / "app.out", "w")
         proc = subprocess.Popen([python, "-m", "captioner", "gui", "--start"], cwd=REPO,
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
