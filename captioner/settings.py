@@ -35,6 +35,7 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     ENDPOINT_REVAI = ("endpoints/revai", "")
     ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")
     ENDPOINT_SPEECHMATICS = ("endpoints/speechmatics", "")

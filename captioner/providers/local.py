@@ -156,7 +156,11 @@ class LocalProvider(SpeechmaticsProvider):
         else:
             url = (self.engine or shared_engine()).ensure_running()
         start = self.start_recognition()
-        start["transcription_config"].pop("operating_point", None)
+        tc = start["transcription_config"]
+        if self.cfg.options.get("model") == "enhanced":  # improving a recording: no partials
+            tc["enable_partials"] = False
+        else:  # live captions: the engine's default
+            tc.pop("operating_point", None)
         hs = super().handshake(secret)
         return replace(hs, url=url, first_message=json.dumps(start))
 
