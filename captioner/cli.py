@@ -35,6 +35,9 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--translate", metavar="LANGS", default="",
+                   help="live translation into up to two languages, e.g. es,de "
+                   "(Speechmatics); SRT/VTT output gets one more file per language")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a saved session transcript")
     ex.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
     ex.add_argument("--format", choices=FORMATS, default="txt", help="format (default: txt)")
-    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout)")
+    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout); "
+                    "SRT/VTT also get OUT's name with .<language> per live translation")
+    ex.add_argument("--language", metavar="LANG",
+                    help="export the live translation into LANG instead of the speech")
     ex.add_argument("--version", dest="version", choices=("improved", "live"), default=None,
                     help="which transcript: the improved one (the default when there is one) "
                     "or the live captions")
@@ -149,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
             if args.record and not args.source:
                 parser.error("--record records live input: use it with --source")
+            from captioner.providers.translation import check_targets, parse_targets
+
+            problem = check_targets(args.provider or "local", args.language,
+                                    parse_targets(args.translate))
+            if problem:
+                parser.error(problem)
             return run_transcribe(args)
         if command == "devices":
             from captioner.audio.devices import print_devices

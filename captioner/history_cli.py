@@ -15,6 +15,7 @@ import signal
 import sys
 
 from captioner.errors import UserFacingError
+from captioner.providers.translation import normalize
 from captioner.transcript import codec, store
 from captioner.transcript import export as exporter
 from captioner.transcript.improved import load_version
@@ -51,19 +52,31 @@ def _find(session_id: str) -> store.SessionSummary:
 
 
 def export_command(session_id: str, fmt: str, output: str | None,
-                   version: str | None = None) -> int:
+                   language: str | None = None, version: str | None = None) -> int:
     summary = _find(session_id)
     if not summary.ended and not summary.live:
         store.mark_recovered(summary.path)
+    if language is not None and version is None:
+        version = "live"  # live translations belong to the live captions
     record = load_version(summary.path, version)
-    text = exporter.export(record, fmt)
+    if language is not None:
+        language = normalize(language)
+        have = exporter.languages(record)
+        if language not in have:
+            has = f"it has {', '.join(have)}" if have else "it has no live translation"
+            raise UserFacingError(f"Session {session_id} has no translation into {language}; "
+                                  f"{has}.")
     if output:
         try:
-            exporter.write_atomic(output, text)
+            if language is None:
+                exporter.export_files(record, output, fmt)
+            else:
+                exporter.export_file(record, output, fmt, language=language)
         except (OSError, exporter.ExportError) as exc:
             raise UserFacingError(str(exc)) from exc
-    else:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        return 0
+    text = exporter.export(record, fmt, language=language)
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     return 0
 
 
@@ -130,4 +143,4 @@ def run_history(args: argparse.Namespace) -> int:
         return list_command()
     if args.command == "improve":
         return improve_command(args)
-    return export_command(args.session, args.format, args.output, args.version)
+    return export_command(args.session, args.format, args.output, args.language, args.version)
