@@ -1,0 +1,156 @@
+"""The real app records a session from the rig's virtual microphone, is killed mid-recording,
+and leaves a playable recording and a recoverable journal, which then gets an improved transcript.
+
+Launches ``python -m captioner gui --start`` with recording on (the preference), plays a
+speech WAV into this session's private virtual microphone, waits for its finals in the
+journal and its audio in the FLAC file, then SIGKILLs the app. The recording decodes (and
+correlates with the WAV), ``captioner export`` recovers the session and completes the
+FLAC header, and ``captioner improve`` re-transcribes it with the offline engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+from captioner.audio import recorder
+from captioner.transcript import codec
+from tests.conftest import REPO, reference_text
+from tests.e2e.rig_helpers import DATA, VirtualDevices, best_ncc, read_wav
+
+pytestmark = pytest.mark.rig
+
+WAV = DATA / "librivox-0870.wav"
+
+
+def wait_for(what: str, check: Callable[[], object], timeout_s: float) -> object:
+    """Poll ``check`` until it returns something truthy (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.1)
+    return result
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def _finals(sessions: Path) -> str:
+    texts = []
+    for path in sessions.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("type") == "final":
+                texts.append(record["text"])
+    return " ".join(texts)
+
+
+def _recorded_ms(sessions: Path) -> int:
+    files = list(sessions.glob("*.mic.*.flac"))
+    try:
+        return len(recorder.read_pcm(files[0])) // 32 if files else 0
+    except ValueError:  # nothing decodable yet
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _captioner(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "captioner", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_killed_app_leaves_a_playable_recording_and_a_recoverable_journal(
+        tmp_path: Path, virtual_devices: VirtualDevices, engine: object) -> None:
+    config = tmp_path / "config" / "captioner"
+    config.mkdir(parents=True)
+    (config / "captioner.conf").write_text(
+        "[session]\nprovider=local\nsource=mic\nrecord_audio=true\n"
+        f"mic_device={virtual_devices.mic_id}\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               CAPTIONER_DATA_DIR=str(tmp_path / "data"), CAPTIONER_LOG_DIR=str(tmp_path / "log"),
+               PYTHONUNBUFFERED="1")
+    sessions = tmp_path / "data" / "sessions"
+    expected = _words(reference_text(WAV.name))
+    wav_ms = len(read_wav(WAV)) // 16
+    log = (tmp_path / "app.out").open("w")
+    app = subprocess.Popen([sys.executable, "-m", "captioner", "gui", "--start"], cwd=REPO,
+                           env=env, stdout=log, stderr=subprocess.STDOUT)
+    orphans: list[int] = []
+    try:
+        wait_for("the app recording into a FLAC file",
+                 lambda: list(sessions.glob("*.mic.0.flac")), 60)
+        subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}", str(WAV)], check=True,
+                       timeout=60)
+        wait_for("the spoken words in the journal",
+                 lambda: len(_words(_finals(sessions)) & expected) >= 0.7 * len(expected), 60)
+        wait_for("the spoken audio in the recording",
+                 lambda: _recorded_ms(sessions) >= wav_ms + 1000, 30)
+        assert app.poll() is None, (tmp_path / "app.out").read_text()
+        orphans = _children(app.pid)  # the offline engine child: a killed app can't stop it
+        app.send_signal(signal.SIGKILL)  # mid-recording: the FLAC file is still open
+        assert app.wait(10) == -signal.SIGKILL
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+        for pid in orphans + _children(app.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+    [journal] = sessions.glob("*.jsonl")
+    session_id = journal.stem
+    [(source, start_ms, flac)] = codec.audio_parts(sessions, session_id)
+    assert (source, start_ms) == ("mic", 0)
+    assert recorder.needs_repair(flac)  # killed before its header was completed
+    pcm = recorder.read_pcm(flac)
+    got = np.frombuffer(pcm, "<i2").astype(np.float64)
+    ncc, _lag = best_ncc(got, read_wav(WAV))
+    assert ncc > 0.9, f"the recording does not match what was played (ncc {ncc:.3f})"
+
+    listed = _captioner(env, "sessions")
+    assert "unfinished, recorded" in listed.stdout, listed.stdout
+    live = _captioner(env, "export", session_id, "--format", "json")
+    assert live.returncode == 0, live.stderr
+    assert "recovered, recorded" in _captioner(env, "sessions").stdout
+    assert not recorder.needs_repair(flac)  # recovery completed the header
+    soxi = subprocess.run(["soxi", "-D", str(flac)], capture_output=True, text=True, check=True)
+    assert float(soxi.stdout) * 1000 >= wav_ms
+
+    url = engine.url  # type: ignore[attr-defined]
+    improved = _captioner(env, "improve", session_id, "--endpoint", url)
+    assert improved.returncode == 0, improved.stderr
+    text = _captioner(env, "export", session_id).stdout
+    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(),
+                          jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
+    wer = jiwer.wer(norm(reference_text(WAV.name)), norm(text.replace("Me:", "")))
+    assert wer <= 0.15, (wer, text)
+    live_text = _captioner(env, "export", session_id, "--version", "live").stdout
+    assert len(_words(live_text) & expected) >= 0.7 * len(expected)  # the live one, on request
+    versions = [json.loads(_captioner(env, "export", session_id, "--format", "json",
+                                      *extra).stdout) for extra in ([], ["--version", "live"])]
+    assert versions[0]["meta"]["improved"]["operating_point"] == "enhanced"
+    assert "improved" not in versions[1]["meta"]
+    print(f"recorded {len(pcm) // 32} ms (ncc {ncc:.3f}); improved WER {wer:.1%}: {text!r}")
