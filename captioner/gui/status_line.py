@@ -170,7 +170,7 @@ class StatusLine(QWidget):
         painter.setFont(self.font())
         text = self.text()
         if self.status.recording:  # "REC" in red, as on a recorder
-            rec_w = QFontMetricsF(self.font()).horizontalAdvance("REC ")
+            rec_w = QFontMetricsF(self.font()).horizontalAdvance("REC")
             painter.setPen(QColor(REC_COLOR))
             painter.drawText(QRectF(x, 0, rec_w, h), Qt.AlignmentFlag.AlignVCenter
                              | Qt.AlignmentFlag.AlignLeft, "REC")

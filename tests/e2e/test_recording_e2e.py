@@ -32,6 +32,7 @@ from tests.e2e.rig_helpers import DATA, VirtualDevices, best_ncc, read_wav
 pytestmark = pytest.mark.rig
 
 WAV = DATA / "librivox-0870.wav"
+ARTIFACTS = REPO / "test-artifacts"
 
 
 def wait_for(what: str, check: Callable[[], object], timeout_s: float) -> object:
@@ -106,6 +107,9 @@ def test_killed_app_leaves_a_playable_recording_and_a_recoverable_journal(
         wait_for("the spoken audio in the recording",
                  lambda: _recorded_ms(sessions) >= wav_ms + 1000, 30)
         assert app.poll() is None, (tmp_path / "app.out").read_text()
+        ARTIFACTS.mkdir(exist_ok=True)  # the overlay's status line says REC (looked at by hand)
+        subprocess.run(["import", "-window", "root", str(ARTIFACTS / "recording.png")],
+                       check=True, timeout=30)
         orphans = _children(app.pid)  # the offline engine child: a killed app can't stop it
         app.send_signal(signal.SIGKILL)  # mid-recording: the FLAC file is still open
         assert app.wait(10) == -signal.SIGKILL
@@ -154,3 +158,38 @@ def test_killed_app_leaves_a_playable_recording_and_a_recoverable_journal(
     assert versions[0]["meta"]["improved"]["operating_point"] == "enhanced"
     assert "improved" not in versions[1]["meta"]
     print(f"recorded {len(pcm) // 32} ms (ncc {ncc:.3f}); improved WER {wer:.1%}: {text!r}")
+
+
+def test_cli_records_a_live_session_that_ctrl_c_closes(tmp_path: Path,
+                                                       virtual_devices: VirtualDevices) -> None:
+    env = dict(os.environ, CAPTIONER_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
+    sessions = tmp_path / "data" / "sessions"
+    wav_ms = len(read_wav(WAV)) // 16
+    proc = subprocess.Popen([sys.executable, "-m", "captioner", "transcribe", "--source", "mic",
+                             "--device", virtual_devices.mic_id, "--record"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for("the CLI recording into a FLAC file",
+                 lambda: list(sessions.glob("*.mic.0.flac")), 60)
+        subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}", str(WAV)], check=True,
+                       timeout=60)
+        wait_for("the spoken audio in the recording",
+                 lambda: _recorded_ms(sessions) >= wav_ms + 500, 30)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: ends cleanly
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    [journal] = sessions.glob("*.jsonl")
+    assert f"saved session {journal.stem} with its recording" in err
+    assert "captioning and recording live" not in out  # messages go to stderr
+    [(_source, _start, flac)] = codec.audio_parts(sessions, journal.stem)
+    assert not recorder.needs_repair(flac)  # closed properly
+    ncc, _lag = best_ncc(np.frombuffer(recorder.read_pcm(flac), "<i2").astype(np.float64),
+                         read_wav(WAV))
+    assert ncc > 0.9
+    listed = _captioner(env, "sessions")
+    assert "finished, recorded" in listed.stdout
+    assert "Dashwood" in _captioner(env, "export", journal.stem).stdout  # the live captions
