@@ -154,8 +154,7 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
     Args:
         journal_path: the session's journal.
         cfg: the provider settings (for the offline engine the enhanced
-            operating point is added); the session's language is used when
-            ``cfg`` has none.
+            operating point is added); the language is the session's.
         secret: the provider's key (None for the offline engine).
         on_progress: called on this loop with each :class:`Progress`.
         cancel: set it to stop; then :class:`ImproveCancelled` is raised.
@@ -172,6 +171,7 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
     if not summary.ended:
         await asyncio.to_thread(store.mark_recovered, journal_path)  # completes the headers
     live = await asyncio.to_thread(store.load_session, journal_path)
+    cfg = replace(cfg, language=str(live.meta.get("language") or cfg.language))
     if cfg.provider == "local":
         cfg = replace(cfg, options={**cfg.options, **ENHANCED_OPTIONS})
     total_ms = sum(p.duration_ms for p in parts)
@@ -181,14 +181,19 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
         done_before[index] = offset
         offset += part.duration_ms
 
+    last: list[Progress] = []
+
     def report(part: Part, ms: int) -> None:
         if on_progress is None:
             return
         done = done_before[parts.index(part)] + min(ms, part.duration_ms)
         label = SOURCE_LABELS.get(part.source, part.source)
-        on_progress(Progress(done / total_ms if total_ms else 1.0,
-                             f"{label}: {_clock(min(ms, part.duration_ms))} of "
-                             f"{_clock(part.duration_ms)}"))
+        progress = Progress(round(done / total_ms, 3) if total_ms else 1.0,
+                            f"{label}: {_clock(min(ms, part.duration_ms))} of "
+                            f"{_clock(part.duration_ms)}")
+        if not last or progress != last[0]:  # an hour's recording: ~1000 updates, not 36,000
+            last[:] = [progress]
+            on_progress(progress)
 
     job = asyncio.create_task(_jobs(parts, cfg, secret, report), name="improve")
     waiter = asyncio.create_task((cancel or asyncio.Event()).wait(), name="improve-cancel")

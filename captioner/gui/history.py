@@ -35,12 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES
+from captioner.config import PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.choices import FORMAT_TITLES
 from captioner.gui.improve_job import ImproveJob
 from captioner.gui.transcript_view import TranscriptPane
 from captioner.improve import Progress
+from captioner.secrets import SecretStore, SecretStoreError, resolve_secret
+from captioner.settings import Settings
 from captioner.transcript import export as exporter
 from captioner.transcript import store
 from captioner.transcript.improved import describe, load_version
@@ -146,16 +148,18 @@ class HistoryDialog(QDialog):
         ask_save_path: ``(suggested, filter) -> path or ""`` (tests replace it).
         confirm: ``(question) -> bool`` (tests replace it).
         message_label: the last result or problem, in words.
-        improve_config: the provider settings an improvement uses (the
-            offline engine by default; tests point it at their engine).
+        improve_config: the offline engine's settings for an improvement
+            (from ``settings``: a remote engine's URL; tests point it at theirs).
         job: the running :class:`ImproveJob`, or None.
     """
 
-    def __init__(self, folder: str | Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, folder: str | Path | None = None, parent: QWidget | None = None, *,
+                 settings: Settings | None = None, secrets: SecretStore | None = None) -> None:
         super().__init__(parent)
-        from captioner.config import SessionConfig
-
-        self.improve_config = SessionConfig(provider="local")
+        self.settings = settings
+        self.secrets = secrets
+        self.improve_config = settings.session_config("local") if settings is not None \
+            else SessionConfig(provider="local")
         self.job: ImproveJob | None = None
         self.setWindowTitle("Past sessions")
         self.setAccessibleName("Past sessions")
@@ -337,7 +341,14 @@ class HistoryDialog(QDialog):
         summary = self.selected()
         if summary is None or not summary.recorded or summary.live or self.job is not None:
             return None
-        job = ImproveJob(summary.path, self.improve_config, None, self)
+        cfg = self.improve_config
+        secret = None
+        if cfg.endpoint:  # a remote engine may need its token
+            try:
+                secret, _origin = resolve_secret(cfg.provider, self.secrets)
+            except SecretStoreError:
+                secret = None
+        job = ImproveJob(summary.path, cfg, secret, self)
         job.progressed.connect(self.on_job_progressed)
         job.ended.connect(self.on_job_ended)
         self.job = job

@@ -237,7 +237,8 @@ class AppShell(QObject):
             self._history.refresh()
             self._history.raise_()
             return
-        dialog = HistoryDialog(self.journal_dir, self.window)
+        dialog = HistoryDialog(self.journal_dir, self.window, settings=self.settings,
+                               secrets=self.controller.store)
         dialog.finished.connect(lambda _r: self._forget_history())
         self._history = dialog
         dialog.show()
