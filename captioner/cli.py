@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
     im.add_argument("--provider", choices=PROVIDERS, default="local",
                     help="speech service (default: the offline engine)")
-    im.add_argument("--endpoint", metavar="URL", help="the provider's URL (self-hosted, a fake)")
+    im.add_argument("--endpoint", metavar="URL",
+                    help="the offline engine's WebSocket URL, or a vendor's batch API base URL "
+                    "(EU host, self-hosted, a fake)")
     im.add_argument("--vocabulary", metavar="WORDS", default="",
                     help="comma-separated custom words / key terms")
     im.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")

@@ -109,8 +109,9 @@ def improve_command(args: argparse.Namespace) -> int:
 
     summary = _find(args.session)
     vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
+    local = args.provider == "local"
     cfg = SessionConfig(provider=args.provider, language=summary.language or "en",
-                        endpoint=args.endpoint, vocabulary=vocabulary,
+                        endpoint=args.endpoint if local else None, vocabulary=vocabulary,
                         speaker_labels=args.speaker_labels)
     secret = secret_for(cfg.provider)
     progress = _ProgressLine()
@@ -122,7 +123,7 @@ def improve_command(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(cancel.set))
         try:
             return await improve_session(summary.path, cfg, secret, on_progress=progress,
-                                         cancel=cancel)
+                                         cancel=cancel, endpoint=None if local else args.endpoint)
         finally:
             signal.signal(signal.SIGINT, previous)
 

@@ -31,6 +31,7 @@ from captioner.transcript.improved import save_improved
 log = logging.getLogger(__name__)
 
 ENHANCED_OPTIONS = {"model": "enhanced"}  # → transcription_config.operating_point
+CANCEL_WAIT_S = 30.0  # for a vendor to confirm a cancelled job is deleted
 
 
 class ImproveCancelled(UserFacingError):
@@ -104,15 +105,22 @@ def plan(journal_path: Path) -> list[Part]:
     return parts
 
 
-def _shifted(segments: list[Segment], part: Part, first_index: int) -> list[Segment]:
-    """A job's segments in session time, labelled with its source, numbered on."""
+def _shifted(segments: list[Segment], part: Part, first_index: int,
+             speakers: bool) -> list[Segment]:
+    """A job's segments in session time, labelled with its source, numbered on.
+
+    Without ``speakers`` (the user did not ask for speaker labels) the
+    vendor's diarization is dropped, so lines say "Me" and "Others".
+    """
     out = []
     for index, seg in enumerate(segments, start=first_index):
         words = tuple(replace(w, start_ms=w.start_ms + part.start_ms,
-                              end_ms=w.end_ms + part.start_ms) for w in seg.words)
+                              end_ms=w.end_ms + part.start_ms,
+                              speaker=w.speaker if speakers else None) for w in seg.words)
         out.append(replace(seg, id=f"{part.source}-{index}", source=part.source,
                            start_ms=seg.start_ms + part.start_ms,
-                           end_ms=seg.end_ms + part.start_ms, words=words, is_final=True))
+                           end_ms=seg.end_ms + part.start_ms, words=words, is_final=True,
+                           speaker=seg.speaker if speakers else None))
     return out
 
 
@@ -129,26 +137,54 @@ async def _offline_part(part: Part, cfg: SessionConfig, secret: str | None,
     return list(transcript.finals)
 
 
+async def _batch_part(part: Part, cfg: SessionConfig, secret: str | None,
+                      endpoint: str | None, cancel: asyncio.Event,
+                      report: Callable[[Part, int, str], None]) -> list[Segment]:
+    from captioner.batch import BatchCancelled, BatchProgress, transcribe_file
+
+    await asyncio.to_thread(recorder.repair, part.path)  # a complete header for the vendor
+
+    def on_progress(progress: BatchProgress) -> None:
+        # the upload is the first half of a job; the vendor's work the second
+        if progress.stage == "uploading" and progress.total_bytes:
+            sent = progress.sent_bytes / progress.total_bytes
+            report(part, int(part.duration_ms * sent / 2), f"uploading {sent:.0%}")
+        elif progress.stage in ("queued", "processing", "downloading"):
+            report(part, part.duration_ms // 2,
+                   f"{progress.stage} at {PROVIDER_TITLES.get(cfg.provider)} "
+                   f"({progress.elapsed_s:.0f} s)")
+
+    try:
+        result = await transcribe_file(part.path, cfg.provider, cfg, secret, source=part.source,
+                                       on_progress=on_progress, cancel=cancel,
+                                       endpoint=endpoint)
+    except BatchCancelled:
+        raise ImproveCancelled() from None
+    return list(result.segments)
+
+
 async def _jobs(parts: list[Part], cfg: SessionConfig, secret: str | None,
-                report: Callable[[Part, int], None]) -> list[Segment]:
+                endpoint: str | None, cancel: asyncio.Event,
+                report: Callable[[Part, int, str], None]) -> list[Segment]:
     segments: list[Segment] = []
     counts: dict[str, int] = {}
     for part in parts:
-        report(part, 0)
+        report(part, 0, "")
         if cfg.provider == "local":
-            found = await _offline_part(part, cfg, secret, lambda ms, p=part: report(p, ms))
+            found = await _offline_part(part, cfg, secret,
+                                        lambda ms, p=part: report(p, ms, ""))
         else:
-            raise UserFacingError(f"Improving with {PROVIDER_TITLES.get(cfg.provider)} is not "
-                                  "available yet; use the offline engine.")
-        report(part, part.duration_ms)
-        segments += _shifted(found, part, counts.get(part.source, 0) + 1)
+            found = await _batch_part(part, cfg, secret, endpoint, cancel, report)
+        report(part, part.duration_ms, "")
+        segments += _shifted(found, part, counts.get(part.source, 0) + 1, cfg.speaker_labels)
         counts[part.source] = counts.get(part.source, 0) + len(found)
     return segments
 
 
 async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | None, *,
                           on_progress: ProgressCallback | None = None,
-                          cancel: asyncio.Event | None = None) -> store.SessionRecord:
+                          cancel: asyncio.Event | None = None,
+                          endpoint: str | None = None) -> store.SessionRecord:
     """Re-transcribe a recorded session with ``cfg.provider`` and save the improved version.
 
     Args:
@@ -157,7 +193,10 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
             operating point is added); the language is the session's.
         secret: the provider's key (None for the offline engine).
         on_progress: called on this loop with each :class:`Progress`.
-        cancel: set it to stop; then :class:`ImproveCancelled` is raised.
+        cancel: set it to stop; then :class:`ImproveCancelled` is raised (a
+            vendor's job is deleted where its API allows).
+        endpoint: a batch vendor's REST base URL (EU host, a fake); None for
+            the vendor's own. (The offline engine's URL is ``cfg.endpoint``.)
 
     Returns:
         The improved version as a session record.
@@ -183,28 +222,32 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
 
     last: list[Progress] = []
 
-    def report(part: Part, ms: int) -> None:
+    def report(part: Part, ms: int, note: str) -> None:
         if on_progress is None:
             return
         done = done_before[parts.index(part)] + min(ms, part.duration_ms)
         label = SOURCE_LABELS.get(part.source, part.source)
-        progress = Progress(round(done / total_ms, 3) if total_ms else 1.0,
-                            f"{label}: {_clock(min(ms, part.duration_ms))} of "
-                            f"{_clock(part.duration_ms)}")
+        where = note or f"{_clock(min(ms, part.duration_ms))} of {_clock(part.duration_ms)}"
+        progress = Progress(round(done / total_ms, 3) if total_ms else 1.0, f"{label}: {where}")
         if not last or progress != last[0]:  # an hour's recording: ~1000 updates, not 36,000
             last[:] = [progress]
             on_progress(progress)
 
-    job = asyncio.create_task(_jobs(parts, cfg, secret, report), name="improve")
-    waiter = asyncio.create_task((cancel or asyncio.Event()).wait(), name="improve-cancel")
+    cancel = cancel or asyncio.Event()
+    job = asyncio.create_task(_jobs(parts, cfg, secret, endpoint, cancel, report),
+                              name="improve")
+    waiter = asyncio.create_task(cancel.wait(), name="improve-cancel")
     try:
         await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not job.done() and cfg.provider != "local":
+            # a batch job sees the same event: give it time to delete the remote job
+            await asyncio.wait({job}, timeout=CANCEL_WAIT_S)
     finally:
         waiter.cancel()
         if not job.done():
             job.cancel()
         await asyncio.gather(job, waiter, return_exceptions=True)
-    if job.cancelled():
+    if job.cancelled() or isinstance(job.exception(), ImproveCancelled):
         log.info("improving %s cancelled", live.id)
         raise ImproveCancelled()
     segments = job.result()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,17 +32,19 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from captioner.batch import BATCH_PROVIDERS
 from captioner.config import PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.choices import FORMAT_TITLES
 from captioner.gui.improve_job import ImproveJob
 from captioner.gui.transcript_view import TranscriptPane
 from captioner.improve import Progress
-from captioner.secrets import SecretStore, SecretStoreError, resolve_secret
+from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Settings
 from captioner.transcript import export as exporter
 from captioner.transcript import store
@@ -150,6 +153,8 @@ class HistoryDialog(QDialog):
         message_label: the last result or problem, in words.
         improve_config: the offline engine's settings for an improvement
             (from ``settings``: a remote engine's URL; tests point it at theirs).
+        improve_endpoints: batch API base URLs by provider (tests: the fakes);
+            the vendors' own when absent.
         job: the running :class:`ImproveJob`, or None.
     """
 
@@ -160,6 +165,7 @@ class HistoryDialog(QDialog):
         self.secrets = secrets
         self.improve_config = settings.session_config("local") if settings is not None \
             else SessionConfig(provider="local")
+        self.improve_endpoints: dict[str, str] = {}
         self.job: ImproveJob | None = None
         self.setWindowTitle("Past sessions")
         self.setAccessibleName("Past sessions")
@@ -187,10 +193,23 @@ class HistoryDialog(QDialog):
         self.export_button.setMenu(menu)
         self.delete_button = QPushButton("&Delete", self)
         self.delete_button.clicked.connect(self.delete_selected)
-        self.improve_button = QPushButton("&Improve transcript", self)
+        self.improve_button = QToolButton(self)
+        self.improve_button.setText("&Improve transcript")
+        self.improve_button.setAccessibleName("Improve transcript")
         self.improve_button.setToolTip("Transcribe the session's recording again with the "
-                                       "offline engine at its most accurate settings")
-        self.improve_button.clicked.connect(self.improve_selected)
+                                       "offline engine at its most accurate settings; the "
+                                       "arrow offers the cloud services' batch APIs")
+        self.improve_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.improve_button.clicked.connect(lambda: self.improve_selected("local"))
+        improve_menu = QMenu(self.improve_button)
+        self.improve_actions: dict[str, QAction] = {}
+        for provider in ("local", *BATCH_PROVIDERS):
+            label = "the offline engine (most accurate settings)" if provider == "local" \
+                else f"{PROVIDER_TITLES[provider]} (batch)"
+            action = improve_menu.addAction(f"With {label}")
+            action.triggered.connect(lambda _=False, p=provider: self.improve_selected(p))
+            self.improve_actions[provider] = action
+        self.improve_button.setMenu(improve_menu)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setAccessibleName("Improving the transcript")
         self.progress_bar.setRange(0, 1000)
@@ -335,27 +354,41 @@ class HistoryDialog(QDialog):
 
     # -- improving --------------------------------------------------------------------
 
-    @Slot()
-    def improve_selected(self) -> ImproveJob | None:
+    def improve_selected(self, provider: str = "local") -> ImproveJob | None:
         """Re-transcribe the selected session's recording (progress below the list)."""
         summary = self.selected()
         if summary is None or not summary.recorded or summary.live or self.job is not None:
             return None
-        cfg = self.improve_config
+        if provider == "local":
+            cfg = self.improve_config
+        else:
+            cfg = self.settings.session_config(provider) if self.settings is not None \
+                else SessionConfig(provider=provider)
         secret = None
-        if cfg.endpoint:  # a remote engine may need its token
+        if provider != "local" or cfg.endpoint:  # a remote offline engine may need its token
             try:
-                secret, _origin = resolve_secret(cfg.provider, self.secrets)
-            except SecretStoreError:
-                secret = None
-        job = ImproveJob(summary.path, cfg, secret, self)
+                secret, _origin = resolve_secret(provider, self.secrets)
+            except SecretStoreError as exc:
+                if provider != "local":
+                    self.message_label.setText(str(exc))
+                    return None
+            if secret is None and provider != "local":
+                env = ENV_VARS.get(provider, "")
+                self.message_label.setText(
+                    f"No API key for {PROVIDER_TITLES[provider]}. Add it in Preferences → "
+                    f"Providers{f', or set {env}' if env else ''}; or improve with the offline "
+                    "engine, which needs none.")
+                return None
+        job = ImproveJob(summary.path, cfg, secret, self,
+                         endpoint=self.improve_endpoints.get(provider))
         job.progressed.connect(self.on_job_progressed)
         job.ended.connect(self.on_job_ended)
         self.job = job
         self.progress_bar.setValue(0)
         self.progress_bar.show()
         self.cancel_button.show()
-        self.message_label.setText("Improving the transcript…")
+        self.message_label.setText(f"Improving the transcript with "
+                                   f"{PROVIDER_TITLES.get(provider, provider)}…")
         self.on_table_item_selection_changed()
         job.start()
         return job

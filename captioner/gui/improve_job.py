@@ -24,6 +24,7 @@ class ImproveJob(QThread):
     Attributes:
         journal_path: the session's journal.
         config: the provider settings.
+        endpoint: a batch vendor's API base URL, or None for its own.
 
     Signals:
         progressed(Progress): how far it is (:class:`captioner.improve.Progress`).
@@ -35,12 +36,13 @@ class ImproveJob(QThread):
     ended = Signal(object)
 
     def __init__(self, journal_path: Path, config: SessionConfig, secret: str | None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *, endpoint: str | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ImproveJob")
         self.journal_path = journal_path
         self.config = config
         self._secret = secret
+        self.endpoint = endpoint
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cancel: asyncio.Event | None = None
         self._cancel_requested = False
@@ -57,7 +59,7 @@ class ImproveJob(QThread):
         try:
             result = loop.run_until_complete(improve_session(
                 self.journal_path, self.config, self._secret,
-                on_progress=self.progressed.emit, cancel=cancel))
+                on_progress=self.progressed.emit, cancel=cancel, endpoint=self.endpoint))
         except ImproveCancelled as exc:
             result = exc
         except Exception as exc:  # noqa: BLE001 - shown to the user as the result, and logged

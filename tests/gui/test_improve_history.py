@@ -103,3 +103,33 @@ def test_cancel_stops_improving_and_keeps_the_session_as_it_was(qtbot, dialog, j
     summary = d.selected()
     assert summary is not None and not summary.improved
     assert not codec.improved_path(journal_dir, summary.id).exists()
+
+
+def test_improve_with_a_vendor_from_the_menu(qtbot, dialog, monkeypatch):
+    from captioner.secrets import MemoryStore
+    from captioner.testing.fake_revai_batch import FakeRevAiBatch
+    from captioner.testing.fakes import Utterance
+
+    monkeypatch.delenv("REV_ACCESS_TOKEN", raising=False)
+    d = dialog
+    _select(d, recorded=True)
+    d.secrets = MemoryStore()
+    d.improve_actions["revai"].trigger()  # no key: one clear line, nothing started
+    assert d.job is None
+    assert d.message_label.text().startswith("No API key for Rev AI. Add it in Preferences")
+    d.secrets = MemoryStore({"revai": "rev-key"})
+    script = [Utterance("And Mr. John Dashwood had then leisure.", 300, 3000)]
+    with FakeRevAiBatch(keys=["rev-key"], script=script) as fake:
+        d.improve_endpoints = {"revai": fake.base_url}
+        d.improve_actions["revai"].trigger()
+        job = d.job
+        assert job is not None
+        assert d.message_label.text() == "Improving the transcript with Rev AI…"
+        with qtbot.waitSignal(job.ended, timeout=60_000):
+            pass
+    assert d.message_label.text().startswith("Improved:"), d.message_label.text()
+    viewer = d.open_selected()
+    assert viewer is not None
+    qtbot.addWidget(viewer)
+    assert viewer.version_combo.currentText() == "Improved (Rev AI)"
+    assert viewer.pane.text() == "And Mr. John Dashwood had then leisure."
