@@ -1,8 +1,12 @@
-"""Test helper: a saved session with a recording, as the app leaves one (journal + FLAC files)."""
+"""Test helpers: a saved session with a recording, as the app leaves one (journal + FLAC files),
+and an offline engine to improve it with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from captioner.audio.recorder import Recorder
 from captioner.audio.wavfile import read_audio
@@ -34,3 +38,15 @@ def recorded_session(folder: Path, stretches: list[tuple[str, Path, int]],
     if close:
         journal.close()
     return journal
+
+
+@pytest.fixture(scope="module")
+def engine_url() -> Iterator[str]:
+    """A real offline engine child (``captioner serve``) for a test module."""
+    from captioner.providers.local import LocalEngine
+
+    engine = LocalEngine()
+    try:
+        yield engine.ensure_running()
+    finally:
+        engine.stop()

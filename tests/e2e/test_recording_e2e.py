@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import jiwer
@@ -28,6 +25,7 @@ from captioner.audio import recorder
 from captioner.transcript import codec
 from tests.conftest import REPO, reference_text
 from tests.e2e.rig_helpers import DATA, VirtualDevices, best_ncc, read_wav
+from tests.e2e.test_app_screenshot import finals, wait_for, words
 
 pytestmark = pytest.mark.rig
 
@@ -35,31 +33,11 @@ WAV = DATA / "librivox-0870.wav"
 ARTIFACTS = REPO / "test-artifacts"
 
 
-def wait_for(what: str, check: Callable[[], object], timeout_s: float) -> object:
-    """Poll ``check`` until it returns something truthy (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout_s
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.1)
-    return result
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.lower()))
-
-
-def _finals(sessions: Path) -> str:
-    texts = []
-    for path in sessions.glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("type") == "final":
-                texts.append(record["text"])
-    return " ".join(texts)
+def _record_while_playing(sessions: Path, mic_sink: str, min_ms: int) -> None:
+    """Wait for the recording to start, play the WAV into the mic, wait until it is recorded."""
+    wait_for("a FLAC file being recorded", lambda: list(sessions.glob("*.mic.0.flac")), 60)
+    subprocess.run(["paplay", f"--device={mic_sink}", str(WAV)], check=True, timeout=60)
+    wait_for("the spoken audio in the recording", lambda: _recorded_ms(sessions) >= min_ms, 30)
 
 
 def _recorded_ms(sessions: Path) -> int:
@@ -91,21 +69,17 @@ def test_killed_app_leaves_a_playable_recording_and_a_recoverable_journal(
                CAPTIONER_DATA_DIR=str(tmp_path / "data"), CAPTIONER_LOG_DIR=str(tmp_path / "log"),
                PYTHONUNBUFFERED="1")
     sessions = tmp_path / "data" / "sessions"
-    expected = _words(reference_text(WAV.name))
+    expected = words(reference_text(WAV.name))
     wav_ms = len(read_wav(WAV)) // 16
     log = (tmp_path / "app.out").open("w")
     app = subprocess.Popen([sys.executable, "-m", "captioner", "gui", "--start"], cwd=REPO,
                            env=env, stdout=log, stderr=subprocess.STDOUT)
     orphans: list[int] = []
     try:
-        wait_for("the app recording into a FLAC file",
-                 lambda: list(sessions.glob("*.mic.0.flac")), 60)
-        subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}", str(WAV)], check=True,
-                       timeout=60)
+        _record_while_playing(sessions, virtual_devices.mic_sink, wav_ms + 1000)
         wait_for("the spoken words in the journal",
-                 lambda: len(_words(_finals(sessions)) & expected) >= 0.7 * len(expected), 60)
-        wait_for("the spoken audio in the recording",
-                 lambda: _recorded_ms(sessions) >= wav_ms + 1000, 30)
+                 lambda: len(words(" ".join(finals(sessions.parent))) & expected)
+                 >= 0.7 * len(expected), 60)
         assert app.poll() is None, (tmp_path / "app.out").read_text()
         ARTIFACTS.mkdir(exist_ok=True)  # the overlay's status line says REC (looked at by hand)
         subprocess.run(["import", "-window", "root", str(ARTIFACTS / "recording.png")],
@@ -152,7 +126,7 @@ def test_killed_app_leaves_a_playable_recording_and_a_recoverable_journal(
     wer = jiwer.wer(norm(reference_text(WAV.name)), norm(text.replace("Me:", "")))
     assert wer <= 0.15, (wer, text)
     live_text = _captioner(env, "export", session_id, "--version", "live").stdout
-    assert len(_words(live_text) & expected) >= 0.7 * len(expected)  # the live one, on request
+    assert len(words(live_text) & expected) >= 0.7 * len(expected)  # the live one, on request
     versions = [json.loads(_captioner(env, "export", session_id, "--format", "json",
                                       *extra).stdout) for extra in ([], ["--version", "live"])]
     assert versions[0]["meta"]["improved"]["operating_point"] == "enhanced"
@@ -169,12 +143,7 @@ def test_cli_records_a_live_session_that_ctrl_c_closes(tmp_path: Path,
                              "--device", virtual_devices.mic_id, "--record"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for("the CLI recording into a FLAC file",
-                 lambda: list(sessions.glob("*.mic.0.flac")), 60)
-        subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}", str(WAV)], check=True,
-                       timeout=60)
-        wait_for("the spoken audio in the recording",
-                 lambda: _recorded_ms(sessions) >= wav_ms + 500, 30)
+        _record_while_playing(sessions, virtual_devices.mic_sink, wav_ms + 500)
         proc.send_signal(signal.SIGINT)  # Ctrl-C: ends cleanly
         out, err = proc.communicate(timeout=60)
     finally:

@@ -5,7 +5,6 @@ A real offline engine child improves a recorded real-speech session.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,14 @@ from PySide6.QtCore import Qt
 from captioner.config import SessionConfig
 from captioner.gui.history import HistoryDialog
 from captioner.improve import ImproveCancelled
-from captioner.providers.local import LocalEngine
 from captioner.transcript import Segment, codec
+from tests import recorded
 from tests.conftest import DATA
 from tests.recorded import recorded_session
 
+engine_url = recorded.engine_url  # the fixture
+
 LIVE = [Segment("mic-1", "and mister john dash would", 300, 3000)]
-
-
-@pytest.fixture(scope="module")
-def engine_url() -> Iterator[str]:
-    engine = LocalEngine()
-    try:
-        yield engine.ensure_running()
-    finally:
-        engine.stop()
 
 
 @pytest.fixture

@@ -8,13 +8,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from captioner.audio.recorder import TappedBuffer, read_pcm
 from captioner.gui.shell import AppShell
 from captioner.settings import Key
 from captioner.stream import State, StateChanged
 from captioner.transcript import codec
+from tests.gui import test_controller
+
+make_shell = test_controller.make_shell  # the same shell fixture
 
 SECOND = b"\x01\x00" * 16_000
 
@@ -40,24 +41,6 @@ class AudioScript:
             listener(StateChanged("mic", State.STOPPED))
 
         return run
-
-
-@pytest.fixture
-def make_shell(qtbot, settings, store, journal_dir):
-    shells = []
-
-    def make(script: AudioScript) -> AppShell:
-        shell = AppShell(settings, store, runner_factory=script.factory, journal_dir=journal_dir,
-                         device_lister=lambda: [], use_tray=False)
-        qtbot.addWidget(shell.window)
-        qtbot.addWidget(shell.overlay)
-        shell.show()
-        shells.append(shell)
-        return shell
-
-    yield make
-    for shell in shells:
-        shell.controller.shutdown(3000)
 
 
 def _run_once(qtbot, shell: AppShell, script: AudioScript) -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
@@ -21,27 +20,20 @@ import pytest
 
 from captioner.config import SessionConfig
 from captioner.improve import ImproveCancelled, Progress, improve_session
-from captioner.providers.local import LocalEngine
 from captioner.transcript import Segment, codec, store
 from captioner.transcript import export as exporter
 from captioner.transcript.improved import load_version
+from tests import recorded
 from tests.conftest import DATA, REPO, reference_text
 from tests.recorded import recorded_session
+
+engine_url = recorded.engine_url  # the fixture
 
 LIVE = [Segment("mic-1", "and mister john dash would", 300, 3000),
         Segment("system-2", "had he married a more", 9300, 11000, source="system")]
 STRETCHES = [("mic", DATA / "librivox-0870.wav", 0),
              ("system", DATA / "librivox-0920.wav", 9000),
              ("mic", DATA / "cmu-cards-005.wav", 30_000)]  # a run resumed after a pause
-
-
-@pytest.fixture(scope="module")
-def engine_url() -> Iterator[str]:
-    engine = LocalEngine()
-    try:
-        yield engine.ensure_running()
-    finally:
-        engine.stop()
 
 
 def _wer(reference: str, text: str) -> float:
