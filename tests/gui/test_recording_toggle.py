@@ -105,3 +105,18 @@ def test_preference_records_and_resumed_runs_line_up(qtbot, make_shell, settings
     assert [(s, start) for s, start, _p in parts] == [("mic", 0), ("mic", base_ms)]
     assert all(read_pcm(p) == SECOND for _s, _start, p in parts)
     assert shell.actions.record.isChecked()  # the next session records again
+
+
+def test_the_preference_is_a_checkbox_in_general(qtbot, settings, store):
+    from captioner.gui.preferences import PreferencesDialog
+
+    dialog = PreferencesDialog(settings, store)
+    qtbot.addWidget(dialog)
+    check = dialog.general_page.record_check
+    assert not check.isChecked()  # off by default
+    check.setChecked(True)
+    assert dialog.apply()
+    assert settings.get(Key.RECORD_AUDIO)
+    reopened = PreferencesDialog(settings, store)
+    qtbot.addWidget(reopened)
+    assert reopened.general_page.record_check.isChecked()
