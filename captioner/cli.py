@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-o", "--output", metavar="OUT", help="write the transcript to OUT")
     tr.add_argument("--realtime", action="store_true",
                     help="send a file at real-time speed, as live audio would arrive")
+    tr.add_argument("--streaming", action="store_true",
+                    help="for a cloud provider, stream the file as live audio instead of "
+                    "using its batch API (the default for files)")
+    tr.add_argument("--vendor-captions", action="store_true",
+                    help="with the batch API and --format srt|vtt, save the vendor's own "
+                    "captions where it offers them")
+    tr.add_argument("--delete-job", action="store_true",
+                    help="with the batch API, delete the job at the vendor once the "
+                    "transcript is fetched")
     tr.add_argument("--source", choices=("mic", "system", "both"),
                     help="caption live input instead of a file (Ctrl-C to end)")
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
