@@ -1,4 +1,4 @@
-"""Improve transcript with a cloud vendor's batch API, against the fake Rev AI async API.
+"""Improve transcript with a cloud vendor's batch API, against each vendor's fake batch API.
 
 Each recorded stretch of each source is its own job (the FLAC file as it is);
 the vendor's words come back in session time with their source and speakers,
@@ -18,6 +18,8 @@ import pytest
 
 from captioner.config import SessionConfig
 from captioner.improve import ImproveCancelled, Progress, improve_session
+from captioner.testing.batch_fakes import FAKES
+from captioner.testing.fake_http import FakeHttpServer
 from captioner.testing.fake_revai_batch import FakeRevAiBatch
 from captioner.testing.fakes import Utterance
 from captioner.transcript import Segment, codec, store
@@ -35,8 +37,9 @@ STRETCHES = [("mic", DATA / "librivox-0870.wav", 0),
              ("system", DATA / "librivox-0880.wav", 9000)]
 
 
-def _improve(journal_path: Path, fake: FakeRevAiBatch, **kwargs: object) -> store.SessionRecord:
-    cfg = SessionConfig(provider="revai", speaker_labels=True)
+def _improve(journal_path: Path, fake: FakeHttpServer, provider: str = "revai",
+             **kwargs: object) -> store.SessionRecord:
+    cfg = SessionConfig(provider=provider, speaker_labels=True)
 
     async def bounded() -> store.SessionRecord:
         async with asyncio.timeout(60):
@@ -46,27 +49,29 @@ def _improve(journal_path: Path, fake: FakeRevAiBatch, **kwargs: object) -> stor
     return asyncio.run(bounded())
 
 
-def test_vendor_improve_runs_one_job_per_source_and_keeps_them_apart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("provider", tuple(FAKES))
+def test_vendor_improve_runs_one_job_per_source_and_keeps_them_apart(tmp_path: Path,
+                                                                     provider: str) -> None:
     journal = recorded_session(tmp_path, STRETCHES, LIVE)
     progress: list[Progress] = []
-    with FakeRevAiBatch(keys=[KEY], script=SCRIPT) as fake:
-        improved = _improve(journal.path, fake, on_progress=progress.append)
-        posts = fake.requests_to("POST", "/jobs")
-    assert len(posts) == 2  # Me and Others are separate jobs
-    names = sorted(post.form["media"][0] for post in posts)
-    assert names == [f"{journal.id}.mic.0.flac", f"{journal.id}.system.9000.flac"]
-    sent = {post.form["media"][0]: post.form["media"][2] for post in posts}
-    assert sent[f"{journal.id}.mic.0.flac"] == \
-        codec.audio_path(tmp_path, journal.id, "mic", 0).read_bytes()  # the FLAC as it is
+    flacs = {src: codec.audio_path(tmp_path, journal.id, src, start).read_bytes()
+             for src, _wav, start in STRETCHES}
+    with FAKES[provider](keys=[KEY], script=SCRIPT) as fake:
+        improved = _improve(journal.path, fake, provider, on_progress=progress.append)
+        uploads = [r for r in fake.requests if any(flac in r.body for flac in flacs.values())]
+    # Me and Others are separate jobs, each its FLAC file as it is
+    assert sorted(src for r in uploads for src, flac in flacs.items() if flac in r.body) == \
+        ["mic", "system"]
     by_source = {src: [s for s in improved.segments if s.source == src]
                  for src in ("mic", "system")}
     assert [s.text for s in by_source["mic"]] == ["Good morning, everyone.", "Shall we begin?"]
     assert [s.start_ms for s in by_source["mic"]] == [200, 2000]
     assert [s.start_ms for s in by_source["system"]] == [9200, 11000]  # shifted into session time
     assert all(w.start_ms >= 9000 for s in by_source["system"] for w in s.words)
-    assert [s.speaker for s in by_source["system"]] == ["S0", "S1"]
+    speakers = [s.speaker for s in by_source["system"]]
+    assert all(speakers) and speakers[0] != speakers[1]  # the vendor's diarization, as asked
     assert [s.id for s in by_source["system"]] == ["system-1", "system-2"]
-    assert improved.meta["improved"]["provider"] == "revai"
+    assert improved.meta["improved"]["provider"] == provider
     assert any("uploading" in p.message for p in progress)
     assert progress[-1].fraction == 1.0
 
