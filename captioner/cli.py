@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from types import TracebackType
 
 from captioner import __version__
 from captioner.config import PROVIDERS
@@ -124,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbosity: int) -> None:
+    from captioner.redact import install_log_redaction
+
+    install_log_redaction()  # before any handler writes a line
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("websockets").setLevel(max(level, logging.INFO))
@@ -149,7 +153,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_crash(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook`` for the command line: the traceback, redacted."""
+    from captioner.redact import format_exception
+
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    print(format_exception(exc.with_traceback(tb)), end="", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    sys.excepthook = _print_crash
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -184,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_history(args)
     except UserFacingError as exc:
-        print(f"captioner: error: {exc}", file=sys.stderr)
+        from captioner.redact import redact
+
+        print(f"captioner: error: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
