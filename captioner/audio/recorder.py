@@ -69,7 +69,7 @@ class _RawFile:
         self.error: OSError | None = None
 
     def write(self, data: bytes) -> int:
-        if self.error is not None:
+        if self.error is not None or self._f.closed:
             return 0
         try:
             return self._f.write(data) or 0
@@ -78,13 +78,13 @@ class _RawFile:
             return 0
 
     def read(self, size: int = -1) -> bytes:
-        return self._f.read(size)
+        return b"" if self._f.closed else self._f.read(size)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._f.seek(offset, whence)
+        return -1 if self._f.closed else self._f.seek(offset, whence)
 
     def tell(self) -> int:
-        return self._f.tell()
+        return -1 if self._f.closed else self._f.tell()
 
     def fsync(self) -> None:
         if self.error is None:
@@ -303,9 +303,11 @@ class Recorder:
         part = parts.get(source)
         if part is not None:
             try:
-                part.raw.close()  # NB: not sf.close(): its header rewrite would fail too
-            except OSError:
+                part.sf.close()  # NB: its header rewrite fails too: the file stays as it is
+            except (OSError, RuntimeError, AssertionError):
                 pass
+            finally:
+                part.raw.close()
         parts[source] = None  # later audio of this stretch is ignored
 
 

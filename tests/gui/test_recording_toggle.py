@@ -120,3 +120,27 @@ def test_the_preference_is_a_checkbox_in_general(qtbot, settings, store):
     reopened = PreferencesDialog(settings, store)
     qtbot.addWidget(reopened)
     assert reopened.general_page.record_check.isChecked()
+
+
+def test_a_recording_that_cannot_be_written_is_a_warning_not_a_stop(qtbot, make_shell, settings,
+                                                                   monkeypatch):
+    import errno
+
+    from captioner.audio import recorder as rec
+
+    def no_space(self, path):  # noqa: ANN001
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rec._Part, "__init__", no_space)
+    settings.set(Key.RECORD_AUDIO, True)
+    script = AudioScript()
+    shell = make_shell(script)
+    problems = []
+    shell.controller.problem_posted.connect(problems.append)
+    _run_once(qtbot, shell, script)
+    qtbot.waitUntil(lambda: any(p.key == "recording" for p in problems), timeout=5000)
+    [problem] = [p for p in problems if p.key == "recording"]
+    assert problem.level == "warning"
+    assert problem.message.startswith("The recording stopped: the disk is full.")
+    assert shell.controller.run_state == "live"  # captioning goes on
+    _stop(qtbot, shell)

@@ -167,3 +167,31 @@ def test_recovering_a_crashed_session_completes_its_recording(tmp_path: Path,
     assert store.mark_recovered(journal)
     assert not rec.needs_repair(audio)
     assert rec.read_pcm(audio) == _speech(data_dir)
+
+
+def test_a_full_disk_mid_recording_keeps_what_was_written(tmp_path: Path, data_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    real_write = rec._RawFile.write
+    budget = {"bytes": 20_000}
+
+    def filling_write(self: rec._RawFile, data: bytes) -> int:
+        if budget["bytes"] < len(data):
+            self.error = OSError(errno.ENOSPC, "No space left on device")
+            return 0
+        budget["bytes"] -= len(data)
+        return real_write(self, data)
+
+    monkeypatch.setattr(rec._RawFile, "write", filling_write)
+    pcm = _speech(data_dir)
+    recorder = rec.Recorder(tmp_path, "s6")
+    tap = recorder.tap("mic", 0)
+    _feed(tap, pcm)  # never raises
+    tap.finish()
+    recorder.close()
+    assert recorder.error == ("The recording stopped: the disk is full. Captioning and the "
+                              "transcript continue; what was recorded so far is kept.")
+    [(_s, _start, path)] = codec.audio_parts(tmp_path, "s6")
+    kept = rec.read_pcm(path)
+    assert 0 < len(kept) < len(pcm) and pcm.startswith(kept)
