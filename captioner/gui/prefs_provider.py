@@ -25,8 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.config import PROVIDER_TITLES, PROVIDERS
-from captioner.gui.choices import fill_languages, fill_providers, select_data
+from captioner.gui.choices import (
+    fill_languages,
+    fill_offline_models,
+    fill_providers,
+    select_data,
+)
 from captioner.gui.connection_test import ConnectionTester
+from captioner.gui.prefs_translation import TranslationBox
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError
 from captioner.settings import ENDPOINT_KEYS, Key, Settings
 
@@ -71,6 +77,10 @@ class ProviderPage(QWidget):
         self.language_combo.setAccessibleName("Spoken language")
         fill_languages(self.language_combo)
         top.addRow("Spoken &language:", self.language_combo)
+        self.offline_model_combo = QComboBox(self)
+        self.offline_model_combo.setAccessibleName("Offline engine model")
+        fill_offline_models(self.offline_model_combo)
+        top.addRow("Offline &model:", self.offline_model_combo)
         layout.addLayout(top)
 
         keys = QGroupBox("API keys (stored in your system keychain, never in a file)", self)
@@ -122,6 +132,10 @@ class ProviderPage(QWidget):
             check.setAccessibleName(check.text())
             form.addRow(check)
         layout.addWidget(options)
+        self.translation_box = TranslationBox(settings, self)
+        layout.addWidget(self.translation_box)
+        self.provider_combo.currentIndexChanged.connect(self.on_choice_changed)
+        self.language_combo.currentTextChanged.connect(self.on_choice_changed)
 
         self.advanced_check = QCheckBox("Show advanced settings (endpoints)", self)
         self.advanced_check.setAccessibleName("Show advanced endpoint settings")
@@ -149,11 +163,13 @@ class ProviderPage(QWidget):
         select_data(self.provider_combo, s.get(Key.PROVIDER))
         language = s.get(Key.LANGUAGE)
         select_data(self.language_combo, language, add_missing=language)
+        select_data(self.offline_model_combo, s.get(Key.OFFLINE_MODEL))
         self.vocabulary_edit.setText(s.get(Key.VOCABULARY))
         self.speaker_check.setChecked(s.get(Key.SPEAKER_LABELS))
         self.profanity_check.setChecked(s.get(Key.PROFANITY_FILTER))
         self.disfluency_check.setChecked(s.get(Key.REMOVE_DISFLUENCIES))
         self.fallback_check.setChecked(s.get(Key.FALLBACK_OFFLINE))
+        self.translation_box.load(str(self.provider_combo.currentData()), self.language())
         any_endpoint = False
         for provider, edit in self.endpoint_edits.items():
             value = s.get(ENDPOINT_KEYS[provider])
@@ -184,11 +200,13 @@ class ProviderPage(QWidget):
         s = self.settings
         s.set(Key.PROVIDER, str(self.provider_combo.currentData()))
         s.set(Key.LANGUAGE, self.language())
+        s.set(Key.OFFLINE_MODEL, str(self.offline_model_combo.currentData() or "tiny.en"))
         s.set(Key.VOCABULARY, self.vocabulary_edit.text().strip())
         s.set(Key.SPEAKER_LABELS, self.speaker_check.isChecked())
         s.set(Key.PROFANITY_FILTER, self.profanity_check.isChecked())
         s.set(Key.REMOVE_DISFLUENCIES, self.disfluency_check.isChecked())
         s.set(Key.FALLBACK_OFFLINE, self.fallback_check.isChecked())
+        self.translation_box.save()
         for provider, edit in self.endpoint_edits.items():
             s.set(ENDPOINT_KEYS[provider], edit.text().strip())
         problems: list[str] = []
@@ -207,6 +225,10 @@ class ProviderPage(QWidget):
         if problems:
             self.result_label.setText("\n".join(problems))
         return problems
+
+    @Slot()
+    def on_choice_changed(self, *_args: object) -> None:
+        self.translation_box.update_for(str(self.provider_combo.currentData()), self.language())
 
     # -- test connection ------------------------------------------------------------
 

@@ -128,7 +128,7 @@ def test_a_recording_that_cannot_be_written_is_a_warning_not_a_stop(qtbot, make_
 
     from captioner.audio import recorder as rec
 
-    def no_space(self, path):  # noqa: ANN001
+    def no_space(self, path):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(rec._Part, "__init__", no_space)
