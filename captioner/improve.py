@@ -15,6 +15,7 @@ never changed, and a cancelled or failed run leaves no improved file behind.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -72,6 +73,7 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+Reporter = Callable[..., None]  # (part, ms, note): how far one job is
 
 
 def _clock(ms: int) -> str:
@@ -139,7 +141,7 @@ async def _offline_part(part: Part, cfg: SessionConfig, secret: str | None,
 
 async def _batch_part(part: Part, cfg: SessionConfig, secret: str | None,
                       endpoint: str | None, cancel: asyncio.Event,
-                      report: Callable[[Part, int, str], None]) -> list[Segment]:
+                      report: Reporter) -> list[Segment]:
     from captioner.batch import BatchCancelled, BatchProgress, transcribe_file
 
     await asyncio.to_thread(recorder.repair, part.path)  # a complete header for the vendor
@@ -165,14 +167,14 @@ async def _batch_part(part: Part, cfg: SessionConfig, secret: str | None,
 
 async def _jobs(parts: list[Part], cfg: SessionConfig, secret: str | None,
                 endpoint: str | None, cancel: asyncio.Event,
-                report: Callable[[Part, int, str], None]) -> list[Segment]:
+                report: Reporter) -> list[Segment]:
     segments: list[Segment] = []
     counts: dict[str, int] = {}
     for part in parts:
         report(part, 0, "")
         if cfg.provider == "local":
-            found = await _offline_part(part, cfg, secret,
-                                        lambda ms, p=part: report(p, ms, ""))
+            found = await _offline_part(part, cfg, secret, functools.partial(report, part,
+                                                                             note=""))
         else:
             found = await _batch_part(part, cfg, secret, endpoint, cancel, report)
         report(part, part.duration_ms, "")

@@ -302,7 +302,7 @@ class HistoryDialog(QDialog):
         record = self._load(summary) if summary else None
         if summary is None or record is None:
             return None
-        others = ()
+        others: tuple[store.SessionRecord, ...] = ()
         if summary.improved:
             live = self._load(summary, "live")
             others = (live,) if live is not None else ()
