@@ -36,6 +36,7 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
     OFFLINE_MODEL = ("session/offline_model", "tiny.en")  # tiny.en | base (multilingual)
     ENDPOINT_REVAI = ("endpoints/revai", "")
