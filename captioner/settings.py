@@ -36,6 +36,7 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    CATCH_UP = ("session/catch_up", "live")  # after a drop: live (skip) | complete
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
     ENDPOINT_REVAI = ("endpoints/revai", "")
     ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")

@@ -96,7 +96,8 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
                          speaker_labels=args.speaker_labels,
-                         translate_to=parse_targets(getattr(args, "translate", "") or ""))
+                         translate_to=parse_targets(getattr(args, "translate", "") or ""),
+                         catch_up=getattr(args, "catch_up", None) or "live")
 
 
 def secret_for(provider: str) -> str | None:
@@ -140,7 +141,8 @@ async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, rea
     """Run one session over a recording; returns the finished session."""
     audio = AudioBuffer()
     session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
-                      listener=listener, title=title(cfg.provider))
+                           listener=listener, title=title(cfg.provider), live=realtime,
+                           catch_up=cfg.catch_up)
     feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime))
     try:
         await session.run()

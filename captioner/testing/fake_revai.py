@@ -18,6 +18,7 @@ from typing import Any
 
 from websockets.http11 import Request, Response
 
+from captioner.pacing import PACES
 from captioner.testing.fakes import (
     PUNCTUATION,
     ConnectionLog,
@@ -190,6 +191,7 @@ class FakeRevAi(FakeServer):
     path = PATH
     session_class = RevAiSession
     realtime_only = True
+    max_speed = PACES["revai"].catchup_speed or 1.0  # see captioner.pacing
 
     def __init__(self, *args: Any, auth_failure: str = "close", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
