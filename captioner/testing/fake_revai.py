@@ -8,8 +8,8 @@ give rate/format/channels — else close 4002 with the parameter named; boolean
 parameters must be ``true``/``false`` (4002); unknown parameters are recorded
 as violations. Replies: ``connected``, ``partial`` (bare words, no spaces),
 ``final`` (text + ``punct`` elements), and on ``EOS`` the remaining finals and
-a 1000 close. Faster-than-real-time audio is recorded (Rev documents no close
-code for it).
+a 1000 close. Audio faster than the 3× catch-up pace of :mod:`captioner.pacing`
+is recorded (Rev documents no rate limit and no close code for it).
 """
 
 from __future__ import annotations

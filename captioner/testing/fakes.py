@@ -18,9 +18,10 @@ modules subclass to speak their protocol. The script is:
   ``None``: right after the upgrade, before any greeting) on connection number
   ``connection`` (``None``: on every connection).
 
-Pacing: for vendors that forbid faster-than-real-time audio, audio received
-after the first frame must not exceed wall time since the first frame by more
-than ``realtime_slack_ms``; otherwise a violation is recorded once and the
+Pacing: for vendors that limit the audio rate, audio received after the first
+frame must not exceed wall time since the first frame times
+:attr:`FakeServer.max_speed` (1 = real time) by more than
+``realtime_slack_ms``; otherwise a violation is recorded once and the
 vendor hook :meth:`FakeSession.on_too_fast` runs (AssemblyAI closes 3007).
 """
 
