@@ -153,6 +153,7 @@ class Settings:
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
             options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
+            catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 
