@@ -123,6 +123,7 @@ class RunStatus:
         behind_since_s: clock time from which audio is not captioned yet
             (reconnecting), or 0; ``behind_ms`` when the stream knows better.
         behind_ms: how much audio is waiting to be captioned, if the stream says.
+        recording: the session's audio is being recorded ("REC").
     """
 
     state: str = "idle"
@@ -135,6 +136,7 @@ class RunStatus:
     replaced_provider: str = ""
     behind_since_s: float = 0.0
     behind_ms: int = 0
+    recording: bool = False
 
     @property
     def level(self) -> str:
@@ -194,6 +196,8 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
     if status.click_through:
         keys = f" ({status.click_through_keys} to undo)" if status.click_through_keys else ""
         parts.append(f"Click-through on{keys}")
+    if status.recording:
+        parts.insert(0, "REC")
     return " · ".join(parts)
 
 

@@ -36,6 +36,8 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    CATCH_UP = ("session/catch_up", "live")  # after a drop: live (skip) | complete
+    RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
     OFFLINE_MODEL = ("session/offline_model", "tiny.en")  # tiny.en | base (multilingual)
     ENDPOINT_REVAI = ("endpoints/revai", "")
@@ -151,6 +153,7 @@ class Settings:
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
             options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
+            catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 

@@ -13,6 +13,7 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from captioner.audio.buffer import AudioBuffer
@@ -97,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
                          endpoint=args.endpoint, vocabulary=vocabulary,
                          speaker_labels=args.speaker_labels,
                          translate_to=parse_targets(getattr(args, "translate", "") or ""),
+                         catch_up=getattr(args, "catch_up", None) or "live",
                          options=_options(args))
 
 
@@ -132,8 +134,12 @@ def secret_for(provider: str) -> str | None:
                           f"(stored in your keychain) or set {ENV_VARS[provider]}.")
 
 
-async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
-    """Put a whole recording into ``audio`` in 100 ms blocks, then close it."""
+async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool,
+                   on_fed: Callable[[int], None] | None = None) -> None:
+    """Put a whole recording into ``audio`` in 100 ms blocks, then close it.
+
+    ``on_fed`` gets the bytes put so far after each block (progress).
+    """
     block_bytes = BLOCK_MS * BYTES_PER_MS
     t0 = time.monotonic()
     for pos in range(0, len(pcm), block_bytes):
@@ -144,16 +150,20 @@ async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
         else:
             await audio.wait_below(audio.max_bytes // 2)
         audio.put(pcm[pos:pos + block_bytes])
+        if on_fed is not None:
+            on_fed(min(len(pcm), pos + block_bytes))
     audio.close()
 
 
 async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, realtime: bool,
-                         transcript: Transcript, listener) -> VendorStream:
+                         transcript: Transcript, listener, *, source: str = "mic",
+                         on_fed: Callable[[int], None] | None = None) -> VendorStream:
     """Run one session over a recording; returns the finished session."""
     audio = AudioBuffer()
     session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
-                      listener=listener, title=title(cfg.provider))
-    feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime))
+                           source=source, listener=listener, title=title(cfg.provider),
+                           live=realtime, catch_up=cfg.catch_up)
+    feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime, on_fed))
     try:
         await session.run()
     finally:
@@ -191,7 +201,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         from captioner.live import transcribe_live
 
         session_states = transcribe_live(cfg, secret, args.source, args.device, transcript,
-                                         printer)
+                                         printer, record=getattr(args, "record", False))
     else:
         from captioner.audio.wavfile import read_audio
 

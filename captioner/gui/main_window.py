@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
         captions = bar.addMenu("&Captions")
-        for name in ("start_stop", "pause"):
+        for name in ("start_stop", "pause", "record"):
             captions.addAction(a[name])
         captions.addSeparator()
         for name in ("toggle_overlay", "click_through", "font_bigger", "font_smaller"):

@@ -22,10 +22,12 @@ from captioner.runstate import RunStatus, describe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BANDS", "LEVEL_BARS", "LEVEL_FLOOR_DB", "RunStatus", "StatusLine", "describe"]
+__all__ = ["BANDS", "LEVEL_BARS", "LEVEL_FLOOR_DB", "REC_COLOR", "RunStatus", "StatusLine",
+           "describe"]
 
 # level -> band behind the line (white text on each passes WCAG AA: >= 4.5:1)
 BANDS = {"error": "#b71c1c", "warning": "#a84300", "notice": "#0d47a1"}
+REC_COLOR = "#ef5350"
 LEVEL_FLOOR_DB = -60.0
 LEVEL_BARS = 5
 
@@ -126,10 +128,18 @@ class StatusLine(QWidget):
                 painter.setBrush(color)
                 painter.drawRoundedRect(QRectF(left + i * (bar_w + gap), (h - bar_h) / 2 + 1,
                                                bar_w, bar_h - 2), 1, 1)
-        painter.setPen(text_color)
         painter.setFont(self.font())
+        text = self.text()
+        if self.status.recording:  # "REC" in red, as on a recorder
+            rec_w = QFontMetricsF(self.font()).horizontalAdvance("REC")
+            painter.setPen(QColor("#ffffff" if band is not None else REC_COLOR))
+            painter.drawText(QRectF(x, 0, rec_w, h), Qt.AlignmentFlag.AlignVCenter
+                             | Qt.AlignmentFlag.AlignLeft, "REC")
+            x += rec_w
+            text = text.removeprefix("REC")
+        painter.setPen(text_color)
         rect = QRectF(x, 0, right - x - meter_w - 8, h)
-        text = QFontMetricsF(self.font()).elidedText(self.text(), Qt.TextElideMode.ElideRight,
+        text = QFontMetricsF(self.font()).elidedText(text, Qt.TextElideMode.ElideRight,
                                                      rect.width())
         painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
         painter.end()

@@ -173,6 +173,8 @@ class LocalProvider(SpeechmaticsProvider):
             tc["model"] = options["model"]  # the engine's own: tiny.en / base
         if options.get("operating_point") in ("standard", "enhanced"):
             tc["operating_point"] = options["operating_point"]
+        if options.get("operating_point") == "enhanced":  # improving a recording: no partials
+            tc["enable_partials"] = False
         hs = super().handshake(secret)
         return replace(hs, url=url, first_message=json.dumps(start))
 

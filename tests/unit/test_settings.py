@@ -67,3 +67,12 @@ def test_session_config_from_settings(ini):
     assert cfg.vocabulary == ("Kubernetes", "captioner")
     settings.set(Key.PROVIDER, "nonsense")
     assert settings.session_config().provider == "local"
+
+
+def test_catch_up_preference_reaches_the_session_config(ini):
+    settings = make(ini)
+    assert settings.session_config("revai").catch_up == "live"
+    settings.set(Key.CATCH_UP, "complete")
+    assert settings.session_config("revai").catch_up == "complete"
+    settings.set(Key.CATCH_UP, "nonsense")
+    assert settings.session_config("revai").catch_up == "live"
