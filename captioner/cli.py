@@ -1,4 +1,5 @@
-"""The ``captioner`` command line: gui (default), transcribe, devices, serve, sessions, export.
+"""The ``captioner`` command line: gui (default), transcribe, devices, providers, serve, sessions,
+export.
 
 Exit codes: 0 ok, 2 usage error (argparse), 1 runtime failure with a one-line
 reason on stderr. Heavy imports (Qt, PortAudio, the model) happen inside the
@@ -15,6 +16,8 @@ import sys
 from captioner import __version__
 from captioner.config import PROVIDERS
 from captioner.errors import UserFacingError
+from captioner.options import OptionError
+from captioner.providers_cli import options_from_args, print_providers
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,13 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--profanity-filter", action="store_true", help="mask profanity where offered")
+    p.add_argument("--remove-disfluencies", action="store_true",
+                   help="drop filler words (um, uh) where offered")
+    p.add_argument("--model", help="the provider's model (see `captioner providers`)")
+    p.add_argument("--region", help="the provider's region, e.g. eu or us")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a provider option (repeatable; `captioner providers` lists them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
 
     sub.add_parser("devices", help="list input devices and system-audio sources")
+    sub.add_parser("providers", help="list the speech services with their options and defaults")
 
     serve = sub.add_parser("serve", help="run the offline engine's WebSocket server",
                            description="Serve the offline recognizer over the Speechmatics "
@@ -127,7 +138,14 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.file and not args.source:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
+            try:
+                args.options = options_from_args(args.provider or "local", args.model,
+                                                 args.region, args.option)
+            except OptionError as exc:
+                parser.error(str(exc))
             return run_transcribe(args)
+        if command == "providers":
+            return print_providers()
         if command == "devices":
             from captioner.audio.devices import print_devices
 

@@ -251,11 +251,7 @@ class VendorStream:
         except Exception as exc:  # noqa: BLE001 - token fetch etc.: reported, never raised
             log.warning("%s: handshake preparation failed: %s", self.title,
                         type(exc).__name__)
-            verdict = getattr(provider, "classify_exception", None)
-            if verdict is not None:
-                return verdict(exc), False
-            message = f"Couldn't prepare the {self.title} session: {exc}"
-            return CloseVerdict(CloseKind.RETRY, message), False
+            return provider.classify_exception(exc), False
         try:
             ws = await connect(
                 handshake.url,
@@ -269,10 +265,11 @@ class VendorStream:
         except InvalidStatus as exc:
             status = exc.response.status_code
             log.info("%s: handshake rejected with HTTP %s", self.title, status)
-            return provider.classify_close(status, ""), False
+            return provider.classify_refusal(status, exc.response.headers,
+                                             exc.response.body or b""), False
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             log.info("%s: can't connect: %s", self.title, type(exc).__name__)
-            message = getattr(provider, "unreachable_message", None) or (
+            message = provider.unreachable_message or (
                 f"Can't reach {self.title}. Check the network connection.")
             return CloseVerdict(CloseKind.RETRY, message), False
 
@@ -365,7 +362,6 @@ class VendorStream:
         for _pos, pcm in list(self._replay.blocks):
             await self._send_pcm(conn, pcm)
         # 2) new audio
-        keepalive = getattr(provider, "keepalive_message", None)
         while True:
             if self._session_expired(conn):
                 log.info("%s: rolling over to a new session before the vendor's cap", self.title)
@@ -377,8 +373,9 @@ class VendorStream:
                 async with asyncio.timeout(self.keepalive_s):
                     block = await self.audio.get()
             except TimeoutError:
-                if keepalive is not None and keepalive() is not None:
-                    await conn.ws.send(keepalive())
+                keepalive = provider.keepalive_message()
+                if keepalive is not None:
+                    await conn.ws.send(keepalive)
                 continue
             self._account_drops()
             if block is None:
@@ -388,10 +385,11 @@ class VendorStream:
             self._pos += len(block)
             self._replay.add(pos, block)
             await self._send_pcm(conn, block)
-        flush = getattr(provider, "flush_audio", None)
-        if flush is not None:
-            for frame in flush():
-                await conn.ws.send(frame)
+        for frame in provider.flush_audio():
+            await conn.ws.send(frame)
+        finalize = provider.finalize_message()
+        if finalize is not None:
+            await conn.ws.send(finalize)
         eos = provider.end_of_stream()
         if eos is not None:
             await conn.ws.send(eos)
@@ -399,8 +397,7 @@ class VendorStream:
 
     async def _send_pcm(self, conn: _Conn, pcm: bytes) -> None:
         provider = conn.provider
-        speed = getattr(provider, "max_speed", 1.0 if provider.realtime_only else None)
-        unacked = getattr(provider, "unacked_frames", None)
+        speed = provider.max_speed
         for frame in provider.frame_audio(pcm):
             if conn.t0 is None:
                 conn.t0 = time.monotonic()
@@ -409,7 +406,7 @@ class VendorStream:
                 wait_s = conn.t0 + ahead_s - time.monotonic()
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
-            while unacked is not None and unacked() >= self.max_unacked_frames:
+            while provider.unacked_frames() >= self.max_unacked_frames:
                 if conn.closed:
                     raise ConnectionClosedError(None, None)
                 conn.activity.clear()
@@ -420,7 +417,7 @@ class VendorStream:
     # -- bookkeeping ------------------------------------------------------------
 
     def _session_expired(self, conn: _Conn) -> bool:
-        cap_s = self.max_session_s or getattr(conn.provider, "max_session_s", None)
+        cap_s = self.max_session_s or conn.provider.max_session_s
         return bool(cap_s) and time.monotonic() - conn.opened > cap_s
 
     def _account_drops(self) -> None:

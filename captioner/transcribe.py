@@ -90,7 +90,10 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
     vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
-                         speaker_labels=args.speaker_labels)
+                         speaker_labels=args.speaker_labels,
+                         profanity_filter=args.profanity_filter,
+                         remove_disfluencies=args.remove_disfluencies,
+                         options=args.options)
 
 
 def secret_for(provider: str) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox
 
-from captioner.config import PROVIDER_TITLES, PROVIDERS
+from captioner.vendors import PROVIDERS
+from captioner.vendors import title as vendor_title
 
 LANGUAGES = (
     ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"),
@@ -29,7 +30,7 @@ FORMAT_TITLES = {"txt": "Plain text", "srt": "SubRip subtitles", "vtt": "WebVTT 
 def fill_providers(combo: QComboBox) -> None:
     combo.clear()
     for name in PROVIDERS:
-        combo.addItem(PROVIDER_TITLES.get(name, name), name)
+        combo.addItem(vendor_title(name), name)
 
 
 def fill_languages(combo: QComboBox) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from captioner.bridge import Runner, SessionThread
-from captioner.config import PROVIDER_TITLES, SessionConfig
+from captioner.config import SessionConfig
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def tester_runner(provider: str, secret: str | None, endpoint: str | None,
         from captioner.stream import State, StateChanged, VendorStream
         from captioner.transcript import Transcript
 
-        title = PROVIDER_TITLES.get(provider, provider)
+        title = vendor_title(provider)
         cfg = SessionConfig(provider=provider, language=language, endpoint=endpoint or None)
         audio = AudioBuffer()
         outcome: asyncio.Future[tuple[bool, str]] = asyncio.get_running_loop().create_future()

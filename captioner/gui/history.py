@@ -29,12 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES
 from captioner.gui.choices import FORMAT_TITLES
 from captioner.gui.transcript_view import TranscriptPane
 from captioner.transcript import export as exporter
 from captioner.transcript import store
 from captioner.transcript.render import format_duration
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class SessionViewer(QDialog):
         self.pane.set_segments(record.segments)
         layout = QVBoxLayout(self)
         info = QLabel(f"{title} · {format_duration(record.duration_ms)} · "
-                      f"{PROVIDER_TITLES.get(str(record.meta.get('provider')), '?')} · "
+                      f"{vendor_title(str(record.meta.get('provider') or '?'))} · "
                       f"{record.word_count} words", self)
         layout.addWidget(info)
         layout.addWidget(self.pane, 1)
@@ -161,7 +161,7 @@ class HistoryDialog(QDialog):
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
             values = (started_text(s.started_at), format_duration(s.duration_ms),
-                      PROVIDER_TITLES.get(s.provider or "", s.provider or "?"),
+                      vendor_title(s.provider or "?"),
                       str(s.word_count), status_text(s))
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)

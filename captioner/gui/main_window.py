@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES
 from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
 from captioner.gui.choices import (
@@ -57,6 +56,7 @@ from captioner.gui.status_line import RunStatus, describe
 from captioner.settings import Key, Settings
 from captioner.stream import TranscriptChanged
 from captioner.transcript import export as exporter
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
@@ -548,5 +548,5 @@ class MainWindow(QMainWindow):
         self.quit_requested.emit()
 
     def provider_title(self) -> str:
-        return PROVIDER_TITLES.get(self.settings.get(Key.PROVIDER), "")
+        return vendor_title(self.settings.get(Key.PROVIDER))
 

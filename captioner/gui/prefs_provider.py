@@ -24,15 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES, PROVIDERS
 from captioner.gui.choices import fill_languages, fill_providers, select_data
 from captioner.gui.connection_test import ConnectionTester
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError
 from captioner.settings import ENDPOINT_KEYS, Key, Settings
+from captioner.vendors import PROVIDERS
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
-KEY_TITLES = {p: f"{PROVIDER_TITLES[p]} key" for p in PROVIDERS}
+KEY_TITLES = {p: f"{vendor_title(p)} key" for p in PROVIDERS}
 KEY_TITLES["local"] = "Offline engine token"
 
 
@@ -91,7 +92,7 @@ class ProviderPage(QWidget):
                 QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
             show.toggled.connect(lambda on, b=show: b.setText("Hide" if on else "Show"))
             test = QPushButton("Test connection", keys)
-            test.setAccessibleName(f"Test connection to {PROVIDER_TITLES[provider]}")
+            test.setAccessibleName(f"Test connection to {vendor_title(provider)}")
             test.clicked.connect(lambda _=False, p=provider: self.test(p))
             grid.addWidget(label, row, 0)
             grid.addWidget(edit, row, 1)
@@ -133,8 +134,8 @@ class ProviderPage(QWidget):
             edit.setPlaceholderText("default" if provider != "local"
                                     else "default: the engine built in (ws://host:port/v2 "
                                          "for one on another machine)")
-            edit.setAccessibleName(f"{PROVIDER_TITLES[provider]} endpoint")
-            eform.addRow(f"{PROVIDER_TITLES[provider]}:", edit)
+            edit.setAccessibleName(f"{vendor_title(provider)} endpoint")
+            eform.addRow(f"{vendor_title(provider)}:", edit)
             self.endpoint_edits[provider] = edit
         self.endpoints_box = endpoints
         self.advanced_check.toggled.connect(endpoints.setVisible)
@@ -203,7 +204,7 @@ class ProviderPage(QWidget):
                     self.store.delete(provider)
                 self._loaded_keys[provider] = new
             except SecretStoreError as exc:
-                problems.append(f"The {PROVIDER_TITLES[provider]} key was not saved: {exc}")
+                problems.append(f"The {vendor_title(provider)} key was not saved: {exc}")
         if problems:
             self.result_label.setText("\n".join(problems))
         return problems
@@ -212,7 +213,7 @@ class ProviderPage(QWidget):
 
     def test(self, provider: str) -> bool:
         """Start a connection test with the key and endpoint as typed now."""
-        title = PROVIDER_TITLES[provider]
+        title = vendor_title(provider)
         secret = self.key_edits[provider].text().strip() or None
         if secret is None and provider != "local":
             import os
@@ -235,7 +236,7 @@ class ProviderPage(QWidget):
         for button in self.test_buttons.values():
             button.setEnabled(True)
         mark = "✓" if ok else "✗"
-        self.result_label.setText(f"{mark} {PROVIDER_TITLES.get(provider, provider)}: {message}")
+        self.result_label.setText(f"{mark} {vendor_title(provider)}: {message}")
         self.result_label.setAccessibleDescription(self.result_label.text())
         color = "#1b5e20" if ok else "#b71c1c"
         self.result_label.setStyleSheet(f"color: {color};")

@@ -10,20 +10,22 @@ means the GUI never stalls and an engine crash cannot take the transcript with i
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import re
 import subprocess
 import sys
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
-from captioner.providers.base import CloseKind, CloseVerdict, Handshake
+from captioner.options import ProviderOptions
+from captioner.providers.base import CloseKind, CloseVerdict
 from captioner.providers.speechmatics import SpeechmaticsProvider
 from captioner.providers.wire import build_url
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
@@ -138,29 +140,40 @@ def shared_engine() -> LocalEngine:
     return _shared_engine
 
 
+@dataclass(frozen=True)
+class LocalOptions(ProviderOptions):
+    """The offline engine has no options of its own (English, one model)."""
+
+
 class LocalProvider(SpeechmaticsProvider):
     """Speechmatics protocol to the offline engine; no key, no pacing limit."""
 
     name = "local"
-    title = "the offline engine"
     max_session_s = None
     unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:
-        super().__init__(cfg)
+        super().__init__(replace(cfg, options=None))  # the protocol's defaults
         self.engine = engine
 
-    def handshake(self, secret: str | None) -> Handshake:
-        if self.cfg.endpoint:
-            url = build_url(self.cfg.endpoint, "ws://127.0.0.1/v2", [])
-        else:
-            url = (self.engine or shared_engine()).ensure_running()
-        start = self.start_recognition()
-        start["transcription_config"].pop("operating_point", None)
-        hs = super().handshake(secret)
-        return replace(hs, url=url, first_message=json.dumps(start))
+    @property
+    def title(self) -> str:
+        return "the offline engine"
 
-    def classify_exception(self, exc: Exception) -> CloseVerdict:
+    def language(self) -> str:
+        return self.cfg.language or "en"  # the engine answers 4004 for what it lacks
+
+    def start_recognition(self) -> dict[str, Any]:
+        start = super().start_recognition()
+        start["transcription_config"].pop("model", None)  # one model, no operating points
+        return start
+
+    def base_url(self) -> str:
+        if self.cfg.endpoint:
+            return build_url(self.cfg.endpoint, vendor("local").default_url, [])
+        return (self.engine or shared_engine()).ensure_running()
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
         if isinstance(exc, EngineStartError):
             return CloseVerdict(CloseKind.FATAL, str(exc))
         return CloseVerdict(CloseKind.RETRY, f"The offline engine is not available: {exc}")
