@@ -44,6 +44,9 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", help="the provider's region, e.g. eu or us")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a provider option (repeatable; `captioner providers` lists them)")
+    p.add_argument("--translate", metavar="LANGS", default="",
+                   help="live translation into up to two languages, e.g. es,de "
+                   "(Speechmatics); SRT/VTT output gets one more file per language")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a saved session transcript")
     ex.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
     ex.add_argument("--format", choices=FORMATS, default="txt", help="format (default: txt)")
-    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout)")
+    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout); "
+                    "SRT/VTT also get OUT's name with .<language> per live translation")
+    ex.add_argument("--language", metavar="LANG",
+                    help="export the live translation into LANG instead of the speech")
     return parser
 
 
@@ -143,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
                                                  args.region, args.option)
             except OptionError as exc:
                 parser.error(str(exc))
+            from captioner.providers.translation import check_targets, parse_targets
+
+            problem = check_targets(args.provider or "local", args.language,
+                                    parse_targets(args.translate))
+            if problem:
+                parser.error(problem)
             return run_transcribe(args)
         if command == "providers":
             return print_providers()

@@ -33,6 +33,8 @@ class SessionConfig:
             where offered.
         options: the provider's own typed options (``DeepgramOptions(model=...)``,
             see ``captioner providers``); None means its defaults.
+        translate_to: live translation target languages (at most two), for
+            providers that translate in real time (:mod:`captioner.providers.translation`).
     """
 
     provider: str = "local"
@@ -43,3 +45,4 @@ class SessionConfig:
     remove_disfluencies: bool = False
     speaker_labels: bool = False
     options: ProviderOptions | None = None
+    translate_to: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from captioner.errors import UserFacingError
+from captioner.providers.translation import normalize
 from captioner.transcript import codec, store
 from captioner.transcript import export as exporter
 
@@ -34,7 +35,8 @@ def list_command() -> int:
     return 0
 
 
-def export_command(session_id: str, fmt: str, output: str | None) -> int:
+def export_command(session_id: str, fmt: str, output: str | None,
+                   language: str | None = None) -> int:
     match = [s for s in store.list_sessions() if s.id == session_id]
     if not match:
         raise UserFacingError(f"No saved session {session_id!r}. "
@@ -43,18 +45,28 @@ def export_command(session_id: str, fmt: str, output: str | None) -> int:
     if not summary.ended and not summary.live:
         store.mark_recovered(summary.path)
     record = store.load_session(summary.path)
-    text = exporter.export(record, fmt)
+    if language is not None:
+        language = normalize(language)
+        have = exporter.languages(record)
+        if language not in have:
+            has = f"it has {', '.join(have)}" if have else "it has no live translation"
+            raise UserFacingError(f"Session {session_id} has no translation into {language}; "
+                                  f"{has}.")
     if output:
         try:
-            exporter.write_atomic(output, text)
+            if language is None:
+                exporter.export_files(record, output, fmt)
+            else:
+                exporter.export_file(record, output, fmt, language=language)
         except (OSError, exporter.ExportError) as exc:
             raise UserFacingError(str(exc)) from exc
-    else:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        return 0
+    text = exporter.export(record, fmt, language=language)
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     return 0
 
 
 def run_history(args: argparse.Namespace) -> int:
     if args.command == "sessions":
         return list_command()
-    return export_command(args.session, args.format, args.output)
+    return export_command(args.session, args.format, args.output, args.language)

@@ -19,6 +19,7 @@ from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.providers import make_provider, title
+from captioner.providers.translation import parse_targets
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
 from captioner.stream import (
     GapAdded,
@@ -64,7 +65,11 @@ class CaptionPrinter:
 
     def __call__(self, event: StreamEvent) -> None:
         if isinstance(event, TranscriptChanged):
-            seg = event.change.segment
+            seg, tr = event.change.segment, event.change.translation
+            if tr is not None and tr.is_final:
+                self._clear()
+                self.out.write(f"    [{tr.language}] {tr.text}\n")
+                self.out.flush()
             if seg is None:
                 return
             if seg.is_final:
@@ -93,7 +98,8 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
                          speaker_labels=args.speaker_labels,
                          profanity_filter=args.profanity_filter,
                          remove_disfluencies=args.remove_disfluencies,
-                         options=args.options)
+                         options=args.options,
+                         translate_to=parse_targets(getattr(args, "translate", "") or ""))
 
 
 def secret_for(provider: str) -> str | None:
@@ -149,13 +155,14 @@ async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, rea
 def write_output(transcript: Transcript, fmt: str, output: str | None, cfg: SessionConfig,
                  live_to_stdout: bool) -> None:
     meta = {"provider": cfg.provider, "language": cfg.language}
-    text = exporter.export(transcript, fmt, meta=meta)
     if output:
         try:
-            exporter.write_atomic(output, text)
+            exporter.export_files(transcript, output, fmt, meta=meta)
         except OSError as exc:
             raise UserFacingError(f"Can't write {output}: {exc.strerror or exc}") from exc
-    elif not (live_to_stdout and fmt == "txt"):
+        return
+    text = exporter.export(transcript, fmt, meta=meta)
+    if not (live_to_stdout and fmt == "txt"):
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 
 

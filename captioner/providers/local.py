@@ -150,6 +150,7 @@ class LocalProvider(SpeechmaticsProvider):
 
     name = "local"
     max_session_s = None
+    translates = False
     unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:

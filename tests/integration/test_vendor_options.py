@@ -93,8 +93,6 @@ def sm_received(log: ConnectionLog) -> None:
     assert tc["speaker_diarization_config"] == {"max_speakers": 3}
     assert tc["transcript_filtering_config"] == {"remove_disfluencies": True}
     assert tc["additional_vocab"] == [{"content": "gnocchi"}, {"content": "Keanu Reeves"}]
-    assert log.config["translation_config"] == {"target_languages": ["es", "de"],
-                                                "enable_partials": True}
 
 
 def dg_received(log: ConnectionLog) -> None:
@@ -130,8 +128,8 @@ CASES = {
     "speechmatics": (Case("speechmatics", FakeSpeechmatics, ("--model", "standard",
                                                              "--region", "us"), {
         "model": "standard", "region": "us", "max_delay": "1.5", "max_delay_mode": "fixed",
-        "end_of_utterance_silence_s": "0.8", "max_speakers": "3",
-        "translation_languages": "es,de"}, language="zh", vocabulary="gnocchi, Keanu Reeves",
+        "end_of_utterance_silence_s": "0.8", "max_speakers": "3"}, language="zh",
+        vocabulary="gnocchi, Keanu Reeves",
         speaker_labels=True, remove_disfluencies=True), sm_received),
     "deepgram": (Case("deepgram", FakeDeepgram, ("--model", "nova-2"), {
         "model": "nova-2", "endpointing": "500", "utterance_end_ms": "1000",

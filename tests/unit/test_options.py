@@ -49,8 +49,6 @@ def test_bad_values_cannot_be_built():
         SpeechmaticsOptions(model="turbo")
     with pytest.raises(OptionError, match="from 0.7 to 4"):
         SpeechmaticsOptions(max_delay=5.0)
-    with pytest.raises(OptionError, match="at most 2"):
-        SpeechmaticsOptions(translation_languages=("es", "de", "fr"))
     with pytest.raises(OptionError):
         AssemblyAiOptions(temporary_token="yes")  # type: ignore[arg-type]
 
@@ -67,5 +65,3 @@ def test_parse_pairs_types_and_lists_the_valid_choices():
         parse_pairs(AssemblyAiOptions, {"format_turns": "maybe"})
     with pytest.raises(OptionError, match="whole number from 1 to 10"):
         parse_pairs(AssemblyAiOptions, {"max_speakers": "11"})
-    assert parse_pairs(SpeechmaticsOptions, {"translation_languages": "es, de"}
-                       ).translation_languages == ("es", "de")

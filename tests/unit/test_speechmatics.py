@@ -116,8 +116,8 @@ def test_start_recognition_carries_the_options():
 def test_typed_options_reach_start_recognition():
     opts = SpeechmaticsOptions(model="standard", region="us", max_delay=1.0,
                                max_delay_mode="fixed", end_of_utterance_silence_s=0.5,
-                               max_speakers=3, translation_languages=("es", "de"))
-    hs = provider(speaker_labels=True, options=opts).handshake("k")
+                               max_speakers=3)
+    hs = provider(speaker_labels=True, options=opts, translate_to=("es", "de")).handshake("k")
     assert hs.url == "wss://us.rt.speechmatics.com/v2"
     start = json.loads(hs.first_message)
     tc = start["transcription_config"]
