@@ -169,6 +169,10 @@ def write_output(transcript: Transcript, fmt: str, output: str | None, cfg: Sess
 def run_transcribe(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     secret = secret_for(cfg.provider)
+    from captioner.batch.cli import run_batch, uses_batch
+
+    if uses_batch(args, cfg.provider):  # a file for a cloud vendor: its batch API
+        return run_batch(args, cfg, secret)
     transcript = Transcript()
     # live captions go to stdout on a terminal or when the transcript goes to a file
     live_to_stdout = sys.stdout.isatty() or bool(args.output)

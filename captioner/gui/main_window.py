@@ -48,6 +48,7 @@ from captioner.gui.choices import (
     fill_languages,
     fill_providers,
     fill_sources,
+    saved_message,
     select_data,
 )
 from captioner.gui.controller import Controller, Problem
@@ -426,6 +427,8 @@ class MainWindow(QMainWindow):
             self.transcript.set_partial(seg)
         elif change.cleared_partial:
             self.transcript.set_partial(None, change.cleared_partial)
+        if change.translation is not None:
+            self.transcript.add_translation(change.translation)
 
     @Slot(str)
     def on_controller_run_state_changed(self, state: str) -> None:
@@ -527,8 +530,9 @@ class MainWindow(QMainWindow):
             self.banners.post(Problem(f"{exc} Choose another folder or free some space.",
                                       "error", key="export"))
             return None
-        self.banners.post(Problem(f"Saved the transcript to {written}.", "info", key="export"))
-        return written
+        self.banners.post(Problem(saved_message("Saved the transcript to", written), "info",
+                                  key="export"))
+        return written[0]
 
     # -- misc ---------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from captioner.config import SessionConfig
 from captioner.gui.choices import fill_languages, fill_providers, select_data
 from captioner.gui.connection_test import ConnectionTester
 from captioner.gui.option_form import OptionForm
+from captioner.gui.prefs_translation import TranslationBox
 from captioner.options import OptionError
 from captioner.providers import options_class
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError
@@ -135,6 +136,10 @@ class ProviderPage(QWidget):
             check.setAccessibleName(check.text())
             form.addRow(check)
         layout.addWidget(options)
+        self.translation_box = TranslationBox(settings, self)
+        layout.addWidget(self.translation_box)
+        self.provider_combo.currentIndexChanged.connect(self.on_choice_changed)
+        self.language_combo.currentTextChanged.connect(self.on_choice_changed)
 
         self.vendor_box = QGroupBox("", self)
         vendor_layout = QVBoxLayout(self.vendor_box)
@@ -181,6 +186,7 @@ class ProviderPage(QWidget):
         self.fallback_check.setChecked(s.get(Key.FALLBACK_OFFLINE))
         for provider, page in self.option_forms.items():
             page.set_options(s.vendor_options(provider))
+        self.translation_box.load(str(self.provider_combo.currentData()), self.language())
         any_endpoint = False
         for provider, edit in self.endpoint_edits.items():
             value = s.get(ENDPOINT_KEYS[provider])
@@ -216,6 +222,7 @@ class ProviderPage(QWidget):
         s.set(Key.PROFANITY_FILTER, self.profanity_check.isChecked())
         s.set(Key.REMOVE_DISFLUENCIES, self.disfluency_check.isChecked())
         s.set(Key.FALLBACK_OFFLINE, self.fallback_check.isChecked())
+        self.translation_box.save()
         for provider, edit in self.endpoint_edits.items():
             s.set(ENDPOINT_KEYS[provider], edit.text().strip())
         problems: list[str] = []
@@ -239,6 +246,10 @@ class ProviderPage(QWidget):
         if problems:
             self.result_label.setText("\n".join(problems))
         return problems
+
+    @Slot()
+    def on_choice_changed(self, *_args: object) -> None:
+        self.translation_box.update_for(str(self.provider_combo.currentData()), self.language())
 
     # -- test connection ------------------------------------------------------------
 

@@ -91,9 +91,10 @@ class AssemblyAiOptions(ProviderOptions):
     temporary_token: bool = option(
         False, "send a single-use token per session (GET /v3/token) instead of the key")
     token_expires_in_s: int = option(60, "how long a temporary token may wait for its session",
-                                     minimum=1, maximum=600)
+                                     minimum=1, maximum=600, title="Token valid for (s)")
     max_session_duration_s: int | None = option(
-        None, "cap on a session opened with a temporary token (s)", minimum=60, maximum=10800)
+        None, "cap on a session opened with a temporary token (s)", minimum=60, maximum=10800,
+        title="Token session cap (s)")
     format_turns: bool = option(True, "punctuation and casing on finished turns")
     min_turn_silence: int | None = option(
         None, "silence (ms) that ends a turn when the model is confident", minimum=0,
@@ -103,7 +104,7 @@ class AssemblyAiOptions(ProviderOptions):
         title="Endpointing: max silence (ms)")
     end_of_turn_confidence_threshold: float | None = option(
         None, "confidence needed to end a turn (universal-streaming models)", minimum=0.0,
-        maximum=1.0)
+        maximum=1.0, title="End-of-turn confidence")
     vad_threshold: float | None = option(None, "voice activity threshold", minimum=0.0,
                                          maximum=1.0)
     max_speakers: int | None = option(None, "most speakers told apart (with speaker labels)",

@@ -166,6 +166,7 @@ class Provider:
 
     Attributes:
         name: the vendor's id in :data:`captioner.vendors.VENDORS`.
+        title: its name in messages (set from the vendor table for each subclass).
         max_speed: audio seconds per wall second allowed (None: unlimited).
         max_session_s: the vendor's session cap; the stream rolls over before it.
         unreachable_message: what to say when the host can't be reached (None:
@@ -173,14 +174,16 @@ class Provider:
     """
 
     name: str = ""
+    #: the vendor's name in messages ("AssemblyAI"), from the vendor table unless set
+    title: str = ""
     max_speed: float | None = 1.0
     max_session_s: float | None = None
     unreachable_message: str | None = None
 
-    @property
-    def title(self) -> str:
-        """The vendor's name in messages ("AssemblyAI")."""
-        return vendor_title(self.name)
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "title" not in cls.__dict__:
+            cls.title = vendor_title(cls.name)
 
     # -- the wire (every provider) ------------------------------------------------
 

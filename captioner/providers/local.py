@@ -149,6 +149,7 @@ class LocalProvider(SpeechmaticsProvider):
     """Speechmatics protocol to the offline engine; no key, no pacing limit."""
 
     name = "local"
+    title = "the offline engine"
     max_session_s = None
     translates = False
     unreachable_message = "The offline engine is not answering; trying again."
@@ -157,9 +158,6 @@ class LocalProvider(SpeechmaticsProvider):
         super().__init__(replace(cfg, options=None))  # the protocol's defaults
         self.engine = engine
 
-    @property
-    def title(self) -> str:
-        return "the offline engine"
 
     def language(self) -> str:
         return self.cfg.language or "en"  # the engine answers 4004 for what it lacks

@@ -31,9 +31,11 @@ from captioner.providers.base import (
     Word,
 )
 from captioner.providers.wire import (
+    UnsupportedLanguage,
     build_url,
     generic_verdict,
     is_number,
+    mapped_language,
     parse_guarded,
     safe_url,
     seconds_to_ms,
@@ -90,10 +92,6 @@ class VocabularyError(Exception):
         self.verdict = verdict
 
 
-class UnsupportedLanguage(Exception):
-    """The chosen language is one Rev's streaming API does not take."""
-
-
 class RevAiProvider(Provider):
     """Rev AI streaming protocol, without sockets.
 
@@ -115,11 +113,7 @@ class RevAiProvider(Provider):
 
     def language(self) -> str:
         """Rev's code for the configured language (``zh`` → ``cmn``)."""
-        code = (self.cfg.language or "en").split("-")[0].lower()
-        if code in ("multi", "auto"):
-            raise UnsupportedLanguage("Rev AI needs the spoken language — choose one in "
-                                      "Preferences (it has no automatic detection)")
-        return LANGUAGE_CODES.get(code, code)
+        return mapped_language(self.cfg.language, LANGUAGE_CODES, VENDOR)
 
     def query_params(self, vocabulary_id: str = "") -> list[tuple[str, str]]:
         """The query parameters except ``access_token``, in send order."""

@@ -48,7 +48,14 @@ from captioner.providers.base import (
     Word,
 )
 from captioner.providers.base import Warning as VendorWarning
-from captioner.providers.wire import build_url, load_object, parse_guarded, seconds_to_ms
+from captioner.providers.wire import (
+    UnsupportedLanguage,
+    build_url,
+    load_object,
+    mapped_language,
+    parse_guarded,
+    seconds_to_ms,
+)
 from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
@@ -102,10 +109,6 @@ class SpeechmaticsOptions(ProviderOptions):
     key_url: str = option(TEMP_KEY_URL, "where temporary keys come from",
                           title="Temporary key URL")
 
-
-
-class UnsupportedLanguage(Exception):
-    """The chosen language is one the service does not take."""
 
 
 class TemporaryKeyError(Exception):
@@ -223,11 +226,7 @@ class SpeechmaticsProvider(Provider):
 
     def language(self) -> str:
         """Speechmatics' code for the configured language (``zh`` → ``cmn``)."""
-        code = (self.cfg.language or "en").split("-")[0].lower()
-        if code in ("multi", "auto"):
-            raise UnsupportedLanguage("Speechmatics needs the spoken language — choose one "
-                                      "in Preferences")
-        return LANGUAGE_CODES.get(code, code)
+        return mapped_language(self.cfg.language, LANGUAGE_CODES, self.title)
 
     def start_recognition(self) -> dict[str, Any]:
         cfg, opts = self.cfg, self.opts

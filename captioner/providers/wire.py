@@ -67,6 +67,23 @@ def build_url(base: str, default_url: str, params: list[tuple[str, str]]) -> str
     return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
+class UnsupportedLanguage(Exception):
+    """The chosen language is one the vendor does not take (its message says so)."""
+
+
+def mapped_language(language: str, codes: dict[str, str], vendor: str) -> str:
+    """The vendor's code for ``language`` (``zh-TW`` → ``zh`` → ``codes["zh"]``).
+
+    Raises:
+        UnsupportedLanguage: "multi"/"auto", for a vendor without language detection.
+    """
+    code = (language or "en").split("-")[0].lower()
+    if code in ("multi", "auto"):
+        raise UnsupportedLanguage(f"{vendor} needs the spoken language — choose one in "
+                                  "Preferences (it has no automatic detection)")
+    return codes.get(code, code)
+
+
 def safe_url(url: str) -> str:
     """The URL without its query string (which may hold a token): for logs."""
     parts = urlsplit(url)

@@ -141,8 +141,8 @@ CASES = {
 
 
 def cli_argv(case: Case, wav: Path, endpoint: str) -> list[str]:
-    argv = ["transcribe", str(wav), "--provider", case.provider, "--endpoint", endpoint,
-            "--language", case.language, *case.args]
+    argv = ["transcribe", str(wav), "--streaming", "--provider", case.provider,
+            "--endpoint", endpoint, "--language", case.language, *case.args]
     for key, value in case.options.items():
         if key in ("speech_model", "model", "transcriber") and "--model" in case.args:
             continue
