@@ -113,7 +113,7 @@ def install_qt_message_handler() -> None:
               QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
               QtMsgType.QtFatalMsg: logging.CRITICAL}
 
-    def handler(mode, context, message) -> None:  # noqa: ANN001 - Qt's signature
+    def handler(mode, context, message) -> None:
         where = f" ({context.category})" if getattr(context, "category", "") not in (
             "", "default", None) else ""
         qt_log.log(levels.get(mode, logging.WARNING), "%s%s", message, where)
@@ -173,8 +173,8 @@ class ErrorReporter:
 # -- start-up steps -----------------------------------------------------------------------
 
 
-def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN001
-                   ask=None) -> list[str]:  # noqa: ANN001
+def offer_recovery(parent=None, folder: str | Path | None = None,
+                   ask=None) -> list[str]:
     """Find sessions a crash left open and, if the user agrees, recover them.
 
     Empty ones are closed without asking. Returns the ids recovered.
@@ -209,7 +209,7 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
     return done
 
 
-def prune_history(settings) -> None:  # noqa: ANN001
+def prune_history(settings) -> None:
     from captioner.settings import Key
     from captioner.transcript import store
 
@@ -221,7 +221,7 @@ def prune_history(settings) -> None:  # noqa: ANN001
             log.warning("pruning old sessions failed: %s", exc)
 
 
-def quit_on_signals(app, interval_ms: int = 250):  # noqa: ANN001, ANN201
+def quit_on_signals(app, interval_ms: int = 250):
     """SIGTERM (logout, ``kill``) and SIGINT (Ctrl-C) end the app cleanly: the run stops with
     its trailing finals and the journal is closed, as with Quit.
 

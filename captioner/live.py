@@ -23,13 +23,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from captioner import __version__
 from captioner.audio.buffer import AudioBuffer
 from captioner.audio.capture import CaptureStatus, CaptureStream
+from captioner.audio.recorder import Recorder, TappedBuffer
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
-from captioner.stream import Notice, State, StreamEvent, VendorStream
-from captioner.transcript import Transcript
+from captioner.stream import GapAdded, Notice, State, StreamEvent, TranscriptChanged, VendorStream
+from captioner.transcript import Gap, Transcript
+from captioner.transcript.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class LiveCaptioning:
         on_status: also gets raw :class:`CaptureStatus` (e.g. for a GUI banner).
         provider_factory: overrides ``make_provider(cfg)`` (tests, GUI).
         capture_options: extra keyword arguments for :class:`CaptureStream`.
+        recorder: records each source's audio while ``recorder.enabled``
+            (:mod:`captioner.audio.recorder`); None records nothing.
+        base_ms: the session time this run's audio starts at (a resumed run).
 
     Attributes:
         captures: ``{source: CaptureStream}`` once :meth:`run` has started them
@@ -68,7 +74,8 @@ class LiveCaptioning:
                  system_device: str | int | None = None,
                  on_status: Callable[[CaptureStatus], None] | None = None,
                  provider_factory: Callable[[], Provider] | None = None,
-                 capture_options: dict[str, Any] | None = None) -> None:
+                 capture_options: dict[str, Any] | None = None,
+                 recorder: Recorder | None = None, base_ms: int = 0) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be mic, system or both, not {source!r}")
         self.cfg = cfg
@@ -81,6 +88,8 @@ class LiveCaptioning:
         self.on_status = on_status
         self.provider_factory = provider_factory or (lambda: make_provider(cfg))
         self.capture_options = capture_options or {}
+        self.recorder = recorder
+        self.base_ms = base_ms
         self.captures: dict[str, CaptureStream] = {}
         self.sessions: dict[str, VendorStream] = {}
         self.started = asyncio.Event()
@@ -94,14 +103,16 @@ class LiveCaptioning:
     def _start_capture(self, loop: asyncio.AbstractEventLoop) -> None:
         for index, src in enumerate(SOURCES[self.source]):
             device = self.device if index == 0 else self.system_device
-            buffer = AudioBuffer()
+            buffer = AudioBuffer() if self.recorder is None else \
+                TappedBuffer(self.recorder.tap(src, self.base_ms))
             capture = CaptureStream(src, device, buffer, loop, on_status=self._status,
                                     **self.capture_options)
             capture.start()  # DeviceError: nothing to caption from
             self.captures[src] = capture
             self.sessions[src] = VendorStream(self.provider_factory, buffer, self.transcript,
                                          secret=self.secret, source=src, listener=self.listener,
-                                         title=title(self.cfg.provider))
+                                         title=title(self.cfg.provider), live=True,
+                                         catch_up=self.cfg.catch_up)
 
     async def _stop_capture(self, src: str) -> None:
         capture = self.captures[src]
@@ -157,15 +168,47 @@ async def run_live(cfg: SessionConfig, secret: str | None, source: str,
     return await live.run(stop)
 
 
+def journaling(listener: Listener, journal: Journal,
+               shift_gap: Callable[[Gap], Gap] = lambda gap: gap) -> Listener:
+    """A listener that writes finals and gaps to ``journal`` before passing events on.
+
+    NB: runs on the loop thread; the write comes first, so what is shown is on disk.
+    ``shift_gap`` moves a run's gap into session time (a resumed run).
+    """
+
+    def journaled(event: StreamEvent) -> None:
+        if isinstance(event, TranscriptChanged):
+            seg = event.change.segment
+            if seg is not None and seg.is_final:
+                journal.append_final(seg)
+        elif isinstance(event, GapAdded):
+            event = GapAdded(shift_gap(event.gap))
+            journal.append_gap(event.gap)
+        listener(event)
+
+    return journaled
+
+
 def transcribe_live(cfg: SessionConfig, secret: str | None, source: str,
                     device: str | int | None, transcript: Transcript,
-                    printer: Listener) -> list[tuple[State, str]]:
+                    printer: Listener, *, record: bool = False) -> list[tuple[State, str]]:
     """``captioner transcribe --source``: caption until Ctrl-C; returns each session's end state.
 
     The first Ctrl-C (SIGINT) ends cleanly with the trailing finals; a second
-    one aborts at once (the last words may be missing).
+    one aborts at once (the last words may be missing). With ``record`` the
+    session is saved like the app's (a journal in the sessions folder) with
+    each source's audio beside it, ready for ``captioner improve``.
     """
-    live = LiveCaptioning(cfg, secret, source, device, transcript, printer)
+    journal: Journal | None = None
+    recorder: Recorder | None = None
+    listener = printer
+    if record:
+        journal = Journal.create(None, {"provider": cfg.provider, "language": cfg.language,
+                                        "sources": list(SOURCES[source]),
+                                        "app": f"captioner {__version__}"})
+        recorder = Recorder(journal.dir, journal.id)
+        listener = journaling(printer, journal)
+    live = LiveCaptioning(cfg, secret, source, device, transcript, listener, recorder=recorder)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -198,6 +241,19 @@ def transcribe_live(cfg: SessionConfig, secret: str | None, source: str,
             signal.signal(signal.SIGINT, previous)
 
     if sys.stdin.isatty() or sys.stderr.isatty():
-        print("captioner: captioning live; press Ctrl-C to stop.", file=sys.stderr, flush=True)
-    asyncio.run(main())
+        what = " and recording" if record else ""
+        print(f"captioner: captioning{what} live; press Ctrl-C to stop.", file=sys.stderr,
+              flush=True)
+    try:
+        asyncio.run(main())
+    finally:
+        if recorder is not None:
+            recorder.close()
+            if recorder.error:
+                print(f"captioner: {recorder.error}", file=sys.stderr, flush=True)
+        if journal is not None:
+            journal.close()
+            print(f"captioner: saved session {journal.id} with its recording; "
+                  f"`captioner improve {journal.id}` re-transcribes it more accurately.",
+                  file=sys.stderr, flush=True)
     return [(session.state, session.message) for session in live.sessions.values()]

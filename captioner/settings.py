@@ -10,6 +10,7 @@ live here (see ``secrets.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from typing import Any
@@ -43,7 +44,10 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    CATCH_UP = ("session/catch_up", "live")  # after a drop: live (skip) | complete
+    RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
+    OFFLINE_MODEL = ("session/offline_model", "tiny.en")  # tiny.en | base (multilingual)
     ENDPOINT_REVAI = ("endpoints/revai", "")
     ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")
     ENDPOINT_SPEECHMATICS = ("endpoints/speechmatics", "")
@@ -159,6 +163,13 @@ class Settings:
             else:
                 self.q.setValue(_option_path(provider, spec.name), spec.format(value))
 
+    def _options_for(self, provider: str) -> ProviderOptions:
+        opts = self.vendor_options(provider)
+        if provider == "local":  # the offline model has its own setting (Preferences' combo)
+            model = self.get(Key.OFFLINE_MODEL)
+            opts = dataclasses.replace(opts, model=model if model in ("tiny.en", "base") else "")
+        return opts
+
     def session_config(self, provider: str | None = None) -> SessionConfig:
         provider = provider or self.get(Key.PROVIDER)
         if provider not in PROVIDERS:
@@ -172,9 +183,10 @@ class Settings:
             profanity_filter=self.get(Key.PROFANITY_FILTER),
             remove_disfluencies=self.get(Key.REMOVE_DISFLUENCIES),
             speaker_labels=self.get(Key.SPEAKER_LABELS),
-            options=self.vendor_options(provider),
+            options=self._options_for(provider),
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
+            catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 

@@ -13,12 +13,16 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
+from captioner.options import ProviderOptions
 from captioner.providers import make_provider, title
+from captioner.providers.local import LocalOptions
 from captioner.providers.translation import parse_targets
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
 from captioner.stream import (
@@ -98,8 +102,21 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
                          speaker_labels=args.speaker_labels,
                          profanity_filter=args.profanity_filter,
                          remove_disfluencies=args.remove_disfluencies,
-                         options=args.options,
-                         translate_to=parse_targets(getattr(args, "translate", "") or ""))
+                         translate_to=parse_targets(getattr(args, "translate", "") or ""),
+                         catch_up=getattr(args, "catch_up", None) or "live",
+                         options=_options(args))
+
+
+def _options(args: argparse.Namespace) -> ProviderOptions | None:
+    """The provider's options from ``--model/--region/--option``; a file sent to the
+    offline engine faster than real time gets its ``enhanced`` operating point (accuracy
+    over latency) unless one was chosen."""
+    options: ProviderOptions | None = getattr(args, "options", None)
+    if (isinstance(options, LocalOptions) and getattr(args, "file", None)
+            and not getattr(args, "realtime", False)
+            and not any(o.startswith("operating_point=") for o in getattr(args, "option", []))):
+        options = replace(options, operating_point="enhanced")
+    return options
 
 
 def secret_for(provider: str) -> str | None:
@@ -123,8 +140,12 @@ def secret_for(provider: str) -> str | None:
                           f"(stored in your keychain) or set {ENV_VARS[provider]}.")
 
 
-async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
-    """Put a whole recording into ``audio`` in 100 ms blocks, then close it."""
+async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool,
+                   on_fed: Callable[[int], None] | None = None) -> None:
+    """Put a whole recording into ``audio`` in 100 ms blocks, then close it.
+
+    ``on_fed`` gets the bytes put so far after each block (progress).
+    """
     block_bytes = BLOCK_MS * BYTES_PER_MS
     t0 = time.monotonic()
     for pos in range(0, len(pcm), block_bytes):
@@ -135,16 +156,20 @@ async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
         else:
             await audio.wait_below(audio.max_bytes // 2)
         audio.put(pcm[pos:pos + block_bytes])
+        if on_fed is not None:
+            on_fed(min(len(pcm), pos + block_bytes))
     audio.close()
 
 
 async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, realtime: bool,
-                         transcript: Transcript, listener) -> VendorStream:
+                         transcript: Transcript, listener, *, source: str = "mic",
+                         on_fed: Callable[[int], None] | None = None) -> VendorStream:
     """Run one session over a recording; returns the finished session."""
     audio = AudioBuffer()
     session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
-                      listener=listener, title=title(cfg.provider))
-    feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime))
+                           source=source, listener=listener, title=title(cfg.provider),
+                           live=realtime, catch_up=cfg.catch_up)
+    feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime, on_fed))
     try:
         await session.run()
     finally:
@@ -182,7 +207,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         from captioner.live import transcribe_live
 
         session_states = transcribe_live(cfg, secret, args.source, args.device, transcript,
-                                         printer)
+                                         printer, record=getattr(args, "record", False))
     else:
         from captioner.audio.wavfile import read_audio
 

@@ -14,6 +14,10 @@ from typing import Protocol
 from captioner.providers.base import Word
 
 
+class ModelUnavailableError(RuntimeError):
+    """A speech model is missing, unknown or does not match its checksum; says what to install."""
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """A recognizer result.
@@ -23,6 +27,7 @@ class Hypothesis:
         start_ms, end_ms: span of audio it covers, from the first sample fed.
         words: per-word times when the model gives them.
         is_final: True when this text will not change.
+        language: the language it was recognized in.
     """
 
     text: str
@@ -30,6 +35,7 @@ class Hypothesis:
     end_ms: int
     words: tuple[Word, ...] = ()
     is_final: bool = False
+    language: str = "en"
 
 
 class Recognizer(Protocol):

@@ -23,7 +23,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -191,10 +191,10 @@ class CaptionView(QWidget):
         fit = int((self.height() - 2 * PAD_Y_PX + 1) // max(1.0, self.line_height_px))
         return max(1, min(self.style.lines, fit))
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(int(self.style.font_pt * 30), self.height_for_lines(self.style.lines))
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def minimumSizeHint(self) -> QSize:
         return QSize(int(self.style.font_pt * 6), self.height_for_lines(1))
 
     def _text_width_px(self) -> float:
@@ -317,10 +317,6 @@ class CaptionView(QWidget):
     def is_live(self) -> bool:
         return self._anchor is None
 
-    @property
-    def new_while_scrolled(self) -> int:
-        return self._new_while_scrolled
-
     def _count(self, index: int) -> int:
         return len(self._final_laid(index).lines)
 
@@ -362,7 +358,7 @@ class CaptionView(QWidget):
             self.scroll_changed.emit(anchor is None, self._new_while_scrolled)
         self.update()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.scroll_by(-1 if steps > 0 else 1)
@@ -376,7 +372,7 @@ class CaptionView(QWidget):
         """What the last paint drew, top to bottom."""
         return list(self._drawn)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         try:
             self.paint_captions(painter)
@@ -490,15 +486,6 @@ class CaptionView(QWidget):
                          self.placeholder)
         painter.restore()
 
-    # -- keyboard ------------------------------------------------------------------
-
-    @Slot()
-    def on_action_scroll_back(self) -> None:
-        self.scroll_by(-1)
-
-    @Slot()
-    def on_action_scroll_forward(self) -> None:
-        self.scroll_by(1)
 
 
 def _ring(radius_px: float) -> list[QPointF]:

@@ -37,14 +37,17 @@ class OptionForm(QWidget):
     """
 
     def __init__(self, cls: type[ProviderOptions], vendor_title: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, hidden: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
         self.cls = cls
         self.widgets: dict[str, QWidget] = {}
+        self._kept: dict[str, Any] = {}  # hidden options (set elsewhere): kept as loaded
+        self._hidden = hidden
         form = QFormLayout(self)
-        if not specs(cls):
-            form.addRow(QLabel(f"{vendor_title} has no settings of its own.", self))
-        for spec in specs(cls):
+        shown = [spec for spec in specs(cls) if spec.name not in hidden]
+        if not shown:
+            form.addRow(QLabel(f"{vendor_title} has no further settings.", self))
+        for spec in shown:
             widget = self._editor(spec)
             widget.setToolTip(spec.help)
             widget.setAccessibleName(f"{vendor_title}: {spec.label}")
@@ -92,7 +95,10 @@ class OptionForm(QWidget):
     def set_options(self, opts: ProviderOptions) -> None:
         """Show ``opts`` (the vendor's stored or default options)."""
         for spec in specs(self.cls):
-            self._show(spec, self.widgets[spec.name], getattr(opts, spec.name))
+            if spec.name in self._hidden:
+                self._kept[spec.name] = getattr(opts, spec.name)
+            else:
+                self._show(spec, self.widgets[spec.name], getattr(opts, spec.name))
 
     def _show(self, spec: OptionSpec, widget: QWidget, value: Any) -> None:
         if isinstance(widget, QCheckBox):
@@ -110,8 +116,8 @@ class OptionForm(QWidget):
         Raises:
             OptionError: a typed value the vendor does not accept (in words).
         """
-        values = {spec.name: self._value(spec, self.widgets[spec.name])
-                  for spec in specs(self.cls)}
+        values = {spec.name: self._kept.get(spec.name, spec.default) if spec.name in self._hidden
+                  else self._value(spec, self.widgets[spec.name]) for spec in specs(self.cls)}
         return self.cls(**values)
 
     def _value(self, spec: OptionSpec, widget: QWidget) -> Any:

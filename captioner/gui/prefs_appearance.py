@@ -80,7 +80,7 @@ class PreviewWidget(QWidget):
         self._place()
         self.update()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place()
 
@@ -88,7 +88,7 @@ class PreviewWidget(QWidget):
         h = min(self.height() - 20, self.view.height_for_lines(self.style_.lines))
         self.view.setGeometry(10, self.height() - h - 10, self.width() - 20, h)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         gradient = QLinearGradient(0, 0, self.width(), self.height())
         gradient.setColorAt(0.0, QColor("#87b5e5"))

@@ -29,7 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.config import SessionConfig
-from captioner.gui.choices import fill_languages, fill_providers, select_data
+from captioner.gui.choices import (
+    fill_languages,
+    fill_offline_models,
+    fill_providers,
+    select_data,
+)
 from captioner.gui.connection_test import ConnectionTester
 from captioner.gui.option_form import OptionForm
 from captioner.gui.prefs_translation import TranslationBox
@@ -82,6 +87,10 @@ class ProviderPage(QWidget):
         self.language_combo.setAccessibleName("Spoken language")
         fill_languages(self.language_combo)
         top.addRow("Spoken &language:", self.language_combo)
+        self.offline_model_combo = QComboBox(self)
+        self.offline_model_combo.setAccessibleName("Offline engine model")
+        fill_offline_models(self.offline_model_combo)
+        top.addRow("Offline &model:", self.offline_model_combo)
         layout.addLayout(top)
 
         keys = QGroupBox("API keys (stored in your system keychain, never in a file)", self)
@@ -131,8 +140,11 @@ class ProviderPage(QWidget):
         self.disfluency_check = QCheckBox("Remove filler words (“um”, “uh”)", options)
         self.fallback_check = QCheckBox("If a cloud provider fails, continue with the offline "
                                         "engine", options)
+        self.stay_live_check = QCheckBox("After a connection drop, stay live: skip what can't "
+                                         "be caught up in time (unchecked: keep every word, "
+                                         "captions may lag)", options)
         for check in (self.speaker_check, self.profanity_check, self.disfluency_check,
-                      self.fallback_check):
+                      self.fallback_check, self.stay_live_check):
             check.setAccessibleName(check.text())
             form.addRow(check)
         layout.addWidget(options)
@@ -145,7 +157,9 @@ class ProviderPage(QWidget):
         vendor_layout = QVBoxLayout(self.vendor_box)
         self.vendor_stack = QStackedWidget(self.vendor_box)
         for provider in PROVIDERS:
-            page = OptionForm(options_class(provider), vendor_title(provider), self.vendor_stack)
+            # the offline model has its own combo above (it says what is installed)
+            page = OptionForm(options_class(provider), vendor_title(provider), self.vendor_stack,
+                              hidden=("model",) if provider == "local" else ())
             self.vendor_stack.addWidget(page)
             self.option_forms[provider] = page
         vendor_layout.addWidget(self.vendor_stack)
@@ -179,6 +193,7 @@ class ProviderPage(QWidget):
         select_data(self.provider_combo, s.get(Key.PROVIDER))
         language = s.get(Key.LANGUAGE)
         select_data(self.language_combo, language, add_missing=language)
+        select_data(self.offline_model_combo, s.get(Key.OFFLINE_MODEL))
         self.vocabulary_edit.setText(s.get(Key.VOCABULARY))
         self.speaker_check.setChecked(s.get(Key.SPEAKER_LABELS))
         self.profanity_check.setChecked(s.get(Key.PROFANITY_FILTER))
@@ -186,6 +201,7 @@ class ProviderPage(QWidget):
         self.fallback_check.setChecked(s.get(Key.FALLBACK_OFFLINE))
         for provider, page in self.option_forms.items():
             page.set_options(s.vendor_options(provider))
+        self.stay_live_check.setChecked(s.get(Key.CATCH_UP) != "complete")
         self.translation_box.load(str(self.provider_combo.currentData()), self.language())
         any_endpoint = False
         for provider, edit in self.endpoint_edits.items():
@@ -217,11 +233,13 @@ class ProviderPage(QWidget):
         s = self.settings
         s.set(Key.PROVIDER, str(self.provider_combo.currentData()))
         s.set(Key.LANGUAGE, self.language())
+        s.set(Key.OFFLINE_MODEL, str(self.offline_model_combo.currentData() or "tiny.en"))
         s.set(Key.VOCABULARY, self.vocabulary_edit.text().strip())
         s.set(Key.SPEAKER_LABELS, self.speaker_check.isChecked())
         s.set(Key.PROFANITY_FILTER, self.profanity_check.isChecked())
         s.set(Key.REMOVE_DISFLUENCIES, self.disfluency_check.isChecked())
         s.set(Key.FALLBACK_OFFLINE, self.fallback_check.isChecked())
+        s.set(Key.CATCH_UP, "live" if self.stay_live_check.isChecked() else "complete")
         self.translation_box.save()
         for provider, edit in self.endpoint_edits.items():
             s.set(ENDPOINT_KEYS[provider], edit.text().strip())

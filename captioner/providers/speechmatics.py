@@ -140,7 +140,7 @@ def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 60,
         headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             reply = load_object(response.read(65536))
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):

@@ -11,8 +11,8 @@ codes, which name Mandarin ``cmn`` and have no automatic detection (``zh`` or
 parameter closes 4002 with it named); unknown parameters are recorded
 as violations. Replies: ``connected``, ``partial`` (bare words, no spaces),
 ``final`` (text + ``punct`` elements), and on ``EOS`` the remaining finals and
-a 1000 close. Faster-than-real-time audio is recorded (Rev documents no close
-code for it).
+a 1000 close. Audio faster than the 3× catch-up pace of :mod:`captioner.pacing`
+is recorded (Rev documents no rate limit and no close code for it).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from websockets.http11 import Request, Response
 
+from captioner.pacing import PACES
 from captioner.testing.fakes import (
     PUNCTUATION,
     ConnectionLog,
@@ -201,6 +202,7 @@ class FakeRevAi(FakeServer):
     path = PATH
     session_class = RevAiSession
     realtime_only = True
+    max_speed = PACES["revai"].catchup_speed or 1.0  # see captioner.pacing
 
     def __init__(self, *args: Any, auth_failure: str = "close", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

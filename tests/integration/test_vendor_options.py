@@ -274,7 +274,7 @@ def test_assemblyai_temporary_token_options_reach_the_token_request(tmp_path) ->
     (["--provider", "deepgram", "--option", "endpointing=soon"], "a whole number"),
     (["--provider", "assemblyai", "--model", "nova-3"], "one of auto, u3-rt-pro"),
     (["--provider", "speechmatics", "--region", "mars"], "one of eu, us"),
-    (["--provider", "local", "--model", "tiny"], "has no model choice"),
+    (["--provider", "local", "--model", "tiny"], "tiny.en, base"),
     (["--provider", "deepgram", "--region", "eu"], "has no region choice"),
     (["--provider", "revai", "--option", "nonsense"], "key=value"),
 ])

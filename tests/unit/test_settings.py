@@ -123,3 +123,12 @@ def test_upgrade_from_version_1_turns_regional_endpoints_into_regions(ini):
     assert settings.get(Key.ENDPOINT_SPEECHMATICS) == ""
     assert settings.get(Key.ENDPOINT_DEEPGRAM) == "ws://127.0.0.1:9000"
     assert int(settings.q.value("settings_version")) == SETTINGS_VERSION == 2
+
+
+def test_catch_up_preference_reaches_the_session_config(ini):
+    settings = make(ini)
+    assert settings.session_config("revai").catch_up == "live"
+    settings.set(Key.CATCH_UP, "complete")
+    assert settings.session_config("revai").catch_up == "complete"
+    settings.set(Key.CATCH_UP, "nonsense")
+    assert settings.session_config("revai").catch_up == "live"
