@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--source", choices=("mic", "system", "both"),
                     help="caption live input instead of a file (Ctrl-C to end)")
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
+    tr.add_argument("--no-journal", action="store_true",
+                    help="keep no session journal (files only; live input is always saved)")
 
     sub.add_parser("devices", help="list input devices and system-audio sources")
 
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.file and not args.source:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
+            if args.source and args.no_journal:
+                parser.error("--no-journal is for files; live captions are always saved")
             return run_transcribe(args)
         if command == "devices":
             from captioner.audio.devices import print_devices

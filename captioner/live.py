@@ -9,17 +9,15 @@ stops, the buffers are closed, and each session does the vendor's
 end-of-stream handshake and delivers its trailing finals. Capture faults
 (device lost/back, silence) reach the listener as :class:`Notice` events.
 
-``transcribe_live`` is ``captioner transcribe --source ...``: Ctrl-C stops
-cleanly, a second Ctrl-C aborts. The GUI bridge uses :func:`run_live` or
-:class:`LiveCaptioning` on its own loop with its own stop event.
+``captioner transcribe --source ...`` (with its journal and stop signals, see
+:mod:`captioner.transcribe`) and the GUI bridge use :func:`run_live` or
+:class:`LiveCaptioning` on their own loop with their own stop event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +26,7 @@ from captioner.audio.capture import CaptureStatus, CaptureStream
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
-from captioner.stream import Notice, State, StreamEvent, VendorStream
+from captioner.stream import Notice, StreamEvent, VendorStream
 from captioner.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -155,49 +153,3 @@ async def run_live(cfg: SessionConfig, secret: str | None, source: str,
     """Run :class:`LiveCaptioning` until ``stop`` is set; returns ``{source: VendorStream}``."""
     live = LiveCaptioning(cfg, secret, source, device, transcript, listener, **kwargs)
     return await live.run(stop)
-
-
-def transcribe_live(cfg: SessionConfig, secret: str | None, source: str,
-                    device: str | int | None, transcript: Transcript,
-                    printer: Listener) -> list[tuple[State, str]]:
-    """``captioner transcribe --source``: caption until Ctrl-C; returns each session's end state.
-
-    The first Ctrl-C (SIGINT) ends cleanly with the trailing finals; a second
-    one aborts at once (the last words may be missing).
-    """
-    live = LiveCaptioning(cfg, secret, source, device, transcript, printer)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        run = asyncio.create_task(live.run(stop))
-        presses = 0
-
-        def on_sigint() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                print("captioner: stopping… (Ctrl-C again to quit now)", file=sys.stderr,
-                      flush=True)
-                stop.set()
-            else:
-                run.cancel()
-
-        # NB: signal.signal (not loop.add_signal_handler, missing on Windows); the
-        # handler runs in the main thread between bytecodes, so hop onto the loop.
-        previous = signal.signal(signal.SIGINT,
-                                 lambda *_: loop.call_soon_threadsafe(on_sigint))
-        try:
-            await run
-        except asyncio.CancelledError:
-            if not run.cancelled():
-                raise
-            print("captioner: aborted; the last words may be missing.", file=sys.stderr,
-                  flush=True)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    if sys.stdin.isatty() or sys.stderr.isatty():
-        print("captioner: captioning live; press Ctrl-C to stop.", file=sys.stderr, flush=True)
-    asyncio.run(main())
-    return [(session.state, session.message) for session in live.sessions.values()]
