@@ -7,11 +7,14 @@ Sessions that were never closed (the app or the machine died) are listed as
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 
 from captioner.errors import UserFacingError
 from captioner.transcript import codec, store
 from captioner.transcript import export as exporter
+from captioner.transcript.files import describe_os_error, write_stdout
+
+log = logging.getLogger(__name__)
 
 
 def _duration(ms: int) -> str:
@@ -41,16 +44,20 @@ def export_command(session_id: str, fmt: str, output: str | None) -> int:
                               "See `captioner sessions` for the list.")
     summary = match[0]
     if not summary.ended and not summary.live:
-        store.mark_recovered(summary.path)
-    record = store.load_session(summary.path)
+        try:
+            store.mark_recovered(summary.path)
+        except OSError as exc:  # a full or read-only disk: export what is there anyway
+            log.warning("can't mark %s as recovered: %s", summary.path, exc)
+    try:
+        record = store.load_session(summary.path)
+    except OSError as exc:
+        raise UserFacingError(f"Can't read session {session_id}: "
+                              f"{describe_os_error(exc)}.") from exc
     text = exporter.export(record, fmt)
     if output:
-        try:
-            exporter.write_atomic(output, text)
-        except (OSError, exporter.ExportError) as exc:
-            raise UserFacingError(str(exc)) from exc
+        exporter.write_atomic(output, text)  # ExportError: one line, exit 1
     else:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        write_stdout(text)
     return 0
 
 

@@ -43,7 +43,7 @@ from captioner.stream import (
 )
 from captioner.transcript import SOURCE_LABELS, Transcript
 from captioner.transcript import export as exporter
-from captioner.transcript.files import describe_os_error
+from captioner.transcript.files import write_stdout
 from captioner.transcript.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -219,25 +219,6 @@ def write_output(transcript: Transcript, fmt: str, output: str | None, cfg: Sess
         exporter.write_atomic(output, text)  # ExportError: one line, exit 1
     elif not (live_to_stdout and fmt == "txt"):
         write_stdout(text)
-
-
-def write_stdout(text: str) -> None:
-    """The transcript to stdout; a full disk or closed pipe is one line, not a traceback.
-
-    Raises:
-        UserFacingError: stdout could not be written.
-    """
-    try:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-        sys.stdout.flush()
-    except OSError as exc:
-        # NB: the unwritten data would fail again when Python flushes at exit
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        raise UserFacingError(f"Can't write the transcript to standard output: "
-                              f"{describe_os_error(exc)}.") from exc
 
 
 def open_journal(cfg: SessionConfig, sources: list[str], args: argparse.Namespace
