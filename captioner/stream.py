@@ -28,6 +28,7 @@ import collections
 import enum
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,6 +160,17 @@ class _Conn:
 _DONE = CloseVerdict(CloseKind.NORMAL)
 
 
+_RETRY_CLAUSE = re.compile(r"\s*[;,]\s*(trying again|reconnecting|retrying|restarting it)\b"
+                           r"[^.]*\.?\s*$|\s*\b(trying again|reconnecting)\W*$", re.IGNORECASE)
+
+
+def gave_up_message(message: str, attempts: int) -> str:
+    """A retry message turned final: "X is not answering; trying again." → "X is not
+    answering. Gave up after 8 attempts." (never both "trying again" and "gave up")."""
+    core = _RETRY_CLAUSE.sub("", message.strip()).rstrip(" .;,")
+    return f"{core}. Gave up after {attempts} attempts."
+
+
 class VendorStream:
     """Streams one audio source to one provider until the input ends.
 
@@ -232,7 +244,7 @@ class VendorStream:
             attempt = 1 if delivered else attempt + 1
             if self.policy.gives_up(attempt):
                 msg = verdict.message or f"Lost the connection to {self.title}."
-                self._set_state(State.FAILED, f"{msg} Gave up after {attempt - 1} attempts.")
+                self._set_state(State.FAILED, gave_up_message(msg, attempt - 1))
                 self.audio.close()
                 return self.state
             delay_s = 0.0 if verdict.kind is CloseKind.NORMAL else self.policy.delay_s(

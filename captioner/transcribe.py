@@ -30,6 +30,7 @@ from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.live import SOURCES, Listener, run_live
 from captioner.providers import make_provider, title
+from captioner.providers.wire import endpoint_problem
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
 from captioner.stopsignals import SignalOutcome, run_until_signalled
 from captioner.stream import (
@@ -114,6 +115,14 @@ class CaptionPrinter:
 
 
 def config_from_args(args: argparse.Namespace) -> SessionConfig:
+    """The session settings from the command line.
+
+    Raises:
+        UserFacingError: an endpoint that can never work (bad URL, port, scheme).
+    """
+    problem = endpoint_problem(args.endpoint)
+    if problem:
+        raise UserFacingError(problem)
     vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
