@@ -37,6 +37,9 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--translate", metavar="LANGS", default="",
+                   help="live translation into up to two languages, e.g. es,de "
+                   "(Speechmatics); SRT/VTT output gets one more file per language")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a saved session transcript")
     ex.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
     ex.add_argument("--format", choices=FORMATS, default="txt", help="format (default: txt)")
-    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout)")
+    ex.add_argument("-o", "--output", metavar="OUT", help="file to write (default: stdout); "
+                    "SRT/VTT also get OUT's name with .<language> per live translation")
+    ex.add_argument("--language", metavar="LANG",
+                    help="export the live translation into LANG instead of the speech")
     return parser
 
 
@@ -167,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
             if args.source and args.no_journal:
                 parser.error("--no-journal is for files; live captions are always saved")
+            from captioner.providers.translation import check_targets, parse_targets
+
+            problem = check_targets(args.provider or "local", args.language,
+                                    parse_targets(args.translate))
+            if problem:
+                parser.error(problem)
             return run_transcribe(args)
         if command == "devices":
             from captioner.audio.devices import print_devices

@@ -35,6 +35,8 @@ class SessionConfig:
         profanity_filter, remove_disfluencies, speaker_labels: vendor options
             where offered.
         options: further vendor-specific settings (``{"model": "nova-3"}``).
+        translate_to: live translation target languages (at most two), for
+            providers that translate in real time (:mod:`captioner.providers.translation`).
     """
 
     provider: str = "local"
@@ -45,3 +47,4 @@ class SessionConfig:
     remove_disfluencies: bool = False
     speaker_labels: bool = False
     options: dict[str, str] = field(default_factory=dict)
+    translate_to: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ import argparse
 import logging
 
 from captioner.errors import UserFacingError
+from captioner.providers.translation import normalize
 from captioner.transcript import codec, store
 from captioner.transcript import export as exporter
 from captioner.transcript.files import describe_os_error, write_stdout
@@ -37,7 +38,8 @@ def list_command() -> int:
     return 0
 
 
-def export_command(session_id: str, fmt: str, output: str | None) -> int:
+def export_command(session_id: str, fmt: str, output: str | None,
+                   language: str | None = None) -> int:
     match = [s for s in store.list_sessions() if s.id == session_id]
     if not match:
         raise UserFacingError(f"No saved session {session_id!r}. "
@@ -53,15 +55,25 @@ def export_command(session_id: str, fmt: str, output: str | None) -> int:
     except OSError as exc:
         raise UserFacingError(f"Can't read session {session_id}: "
                               f"{describe_os_error(exc)}.") from exc
-    text = exporter.export(record, fmt)
+    if language is not None:
+        language = normalize(language)
+        have = exporter.languages(record)
+        if language not in have:
+            has = f"it has {', '.join(have)}" if have else "it has no live translation"
+            raise UserFacingError(f"Session {session_id} has no translation into {language}; "
+                                  f"{has}.")
     if output:
-        exporter.write_atomic(output, text)  # ExportError: one line, exit 1
-    else:
-        write_stdout(text)
+        # ExportError: one line, exit 1
+        if language is None:
+            exporter.export_files(record, output, fmt)
+        else:
+            exporter.export_file(record, output, fmt, language=language)
+        return 0
+    write_stdout(exporter.export(record, fmt, language=language))
     return 0
 
 
 def run_history(args: argparse.Namespace) -> int:
     if args.command == "sessions":
         return list_command()
-    return export_command(args.session, args.format, args.output)
+    return export_command(args.session, args.format, args.output, args.language)

@@ -48,7 +48,9 @@ from captioner.providers.base import (
     CloseVerdict,
     Ended,
     Final,
+    FinalTranslation,
     Partial,
+    PartialTranslation,
     Provider,
     Started,
     VendorError,
@@ -61,19 +63,54 @@ log = logging.getLogger(__name__)
 
 
 class State(enum.Enum):
+    """Where one source's stream is.
+
+    ``DEGRADED``: the cloud vendor is unreachable and the captions come from the
+    offline engine standing in for it (hot standby) until the cloud is back.
+    """
+
     CONNECTING = "connecting"
     LIVE = "live"
     RECONNECTING = "reconnecting"
+    DEGRADED = "degraded"
     STOPPED = "stopped"
     FAILED = "failed"
 
 
+class FailureKind:
+    """Values of :attr:`StateChanged.kind`: why a stream failed, so a UI can offer a fix."""
+
+    NONE = ""
+    #: never live: the endpoint can't be reached, refused the connection or timed out
+    #: (offer "Use the offline engine")
+    UNREACHABLE = "unreachable"
+    #: the endpoint setting itself is invalid (scheme, host, port): fix it in Preferences
+    ENDPOINT = "endpoint"
+
+
 @dataclass(frozen=True)
 class StateChanged:
+    """One source's stream changed state.
+
+    Attributes:
+        source: ``"mic"`` or ``"system"``.
+        state: the new :class:`State`.
+        message: plain words for the user (never a URL query or a secret).
+        retry_in_s: with ``RECONNECTING``, when the next attempt starts.
+        replaced_provider: with ``DEGRADED``, the cloud provider (``"revai"``, …)
+            the offline engine is standing in for.
+        behind_ms: audio captured but not captioned yet (e.g. while reconnecting
+            or catching up after a drop).
+        kind: with ``FAILED``, a :class:`FailureKind` value.
+    """
+
     source: str
     state: State
     message: str = ""
     retry_in_s: float = 0.0
+    replaced_provider: str = ""
+    behind_ms: int = 0
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -356,6 +393,9 @@ class VendorStream:
             if isinstance(event, Final):
                 conn.got_final = True
                 self._replay.trim_before(conn.offset_bytes + event.end_ms * BYTES_PER_MS)
+            self._listener(TranscriptChanged(self.source, change))
+        elif isinstance(event, (PartialTranslation, FinalTranslation)):
+            change = self.transcript.apply(event, self.source, conn.offset_ms)
             self._listener(TranscriptChanged(self.source, change))
         elif isinstance(event, Started):
             conn.started.set()

@@ -30,6 +30,7 @@ from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.live import SOURCES, Listener, run_live
 from captioner.providers import make_provider, title
+from captioner.providers.translation import parse_targets
 from captioner.providers.wire import endpoint_problem
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
 from captioner.stopsignals import SignalOutcome, run_until_signalled
@@ -45,7 +46,7 @@ from captioner.stream import (
 from captioner.transcript import SOURCE_LABELS, Transcript
 from captioner.transcript import export as exporter
 from captioner.transcript.files import write_stdout
-from captioner.transcript.journal import Journal
+from captioner.transcript.journal import Journal, WriteThenShow
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,10 @@ class CaptionPrinter:
 
     def __call__(self, event: StreamEvent) -> None:
         if isinstance(event, TranscriptChanged):
-            seg = event.change.segment
+            seg, tr = event.change.segment, event.change.translation
+            if tr is not None and tr.is_final:
+                self._clear()
+                self._write(self.out, f"    [{tr.language}] {tr.text}\n")
             if seg is None:
                 return
             if seg.is_final:
@@ -126,7 +130,8 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
     vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
-                         speaker_labels=args.speaker_labels)
+                         speaker_labels=args.speaker_labels,
+                         translate_to=parse_targets(getattr(args, "translate", "") or ""))
 
 
 def secret_for(provider: str) -> str | None:
@@ -192,41 +197,57 @@ async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, rea
     return session
 
 
-def journaled(journal: Journal | None, listener: Listener) -> Listener:
-    """Finals and gaps go to the journal *before* they are printed (as in the app)."""
-    if journal is None:
-        return listener
+class Journaled:
+    """Finals, gaps and final translations go to the journal, and each event is printed
+    only once its line has been written (as in the app), without waiting on the disk.
 
-    def on_event(event: StreamEvent) -> None:
+    Loop thread only. Every second it asks the journal to retry a failing disk
+    and says (once) when the transcript can't be saved.
+    """
+
+    def __init__(self, journal: Journal, printer: CaptionPrinter,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.journal = journal
+        self.printer = printer
+        self._shown = WriteThenShow(journal, printer, loop.call_soon_threadsafe)
+        self._watch = loop.create_task(self._watch_health())
+
+    def __call__(self, event: StreamEvent) -> None:
+        seq = 0
         if isinstance(event, TranscriptChanged):
-            seg = event.change.segment
-            if seg is not None and seg.is_final:
-                journal.append_final(seg)
-        elif isinstance(event, GapAdded):
-            journal.append_gap(event.gap)
-        listener(event)
+            seg, tr = event.change.segment, event.change.translation
+            if seg is not None and seg.is_final and self.journal.append_final(seg):
+                seq = self.journal.appended_seq
+            if tr is not None and tr.is_final and self.journal.append_translation(tr):
+                seq = self.journal.appended_seq
+        elif isinstance(event, GapAdded) and self.journal.append_gap(event.gap):
+            seq = self.journal.appended_seq
+        self._shown.submit(event, seq)
 
-    return on_event
+    async def aclose(self) -> None:
+        """Print what still waits for the disk (the run is over)."""
+        self._watch.cancel()
+        await asyncio.to_thread(self.journal.flush)
+        self._shown.close()
 
-
-async def sync_journal(journal: Journal, printer: CaptionPrinter) -> None:
-    """fsync the journal once a second and say when it can't be written (until cancelled)."""
-    reported = ""
-    while True:
-        await asyncio.sleep(JOURNAL_SYNC_S)
-        error = "" if await asyncio.to_thread(journal.sync) else journal.last_error
-        if error and error != reported:
-            printer.notify(error)
-        reported = error
+    async def _watch_health(self) -> None:
+        reported = ""
+        while True:
+            await asyncio.sleep(JOURNAL_SYNC_S)
+            error = "" if self.journal.sync() else self.journal.last_error
+            if error and error != reported:
+                self.printer.notify(error)
+            reported = error
 
 
 def write_output(transcript: Transcript, fmt: str, output: str | None, cfg: SessionConfig,
                  live_to_stdout: bool) -> None:
     meta = {"provider": cfg.provider, "language": cfg.language}
-    text = exporter.export(transcript, fmt, meta=meta)
     if output:
-        exporter.write_atomic(output, text)  # ExportError: one line, exit 1
-    elif not (live_to_stdout and fmt == "txt"):
+        exporter.export_files(transcript, output, fmt, meta=meta)  # ExportError: one line
+        return
+    text = exporter.export(transcript, fmt, meta=meta)
+    if not (live_to_stdout and fmt == "txt"):
         write_stdout(text)
 
 
@@ -257,11 +278,11 @@ def run_transcribe(args: argparse.Namespace) -> int:
                              labels=args.source == "both")
     sources = list(SOURCES[args.source]) if args.source else ["mic"]
     journal = open_journal(cfg, sources, args)
-    listener = journaled(journal, printer)
     outcome = SignalOutcome()
 
     async def main(stop: asyncio.Event) -> list[tuple[State, str]]:
-        syncer = asyncio.create_task(sync_journal(journal, printer)) if journal else None
+        journaled = Journaled(journal, printer, asyncio.get_running_loop()) if journal else None
+        listener: Listener = journaled or printer
         try:
             if args.source:
                 sessions = await run_live(cfg, secret, args.source, args.device, transcript,
@@ -271,8 +292,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
                                            listener, stop)
             return [(session.state, session.message)]
         finally:
-            if syncer is not None:
-                syncer.cancel()
+            if journaled is not None:
+                await journaled.aclose()
 
     if args.source and (sys.stdin.isatty() or sys.stderr.isatty()):
         saved = f" Saved as you go: session {journal.id}." if journal else ""

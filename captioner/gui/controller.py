@@ -18,6 +18,7 @@ session carries on with the offline engine, and the status says so.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,7 +40,7 @@ from captioner.settings import Key, Settings
 from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptChanged
 from captioner.transcript import Gap, Segment, Transcript
 from captioner.transcript import export as exporter
-from captioner.transcript.journal import Journal
+from captioner.transcript.journal import Journal, WriteThenShow
 
 log = logging.getLogger(__name__)
 
@@ -377,18 +378,27 @@ class Controller(QObject):
         assert journal is not None and transcript is not None
 
         async def run(listener, stop):  # noqa: ANN001
+            loop = asyncio.get_running_loop()
+            shown = WriteThenShow(journal, listener, loop.call_soon_threadsafe)
+
             def journaled(event: Any) -> None:
-                # NB: loop thread. Write first, then let the GUI show it.
+                # NB: loop thread. Written first, then the GUI may show it (in order).
+                seq = 0
                 if isinstance(event, TranscriptChanged):
                     seg = event.change.segment
-                    if seg is not None and seg.is_final:
-                        journal.append_final(seg)
+                    if seg is not None and seg.is_final and journal.append_final(seg):
+                        seq = journal.appended_seq
                 elif isinstance(event, GapAdded):
                     event = GapAdded(transcript.shifted(event.gap))
-                    journal.append_gap(event.gap)
-                listener(event)
+                    if journal.append_gap(event.gap):
+                        seq = journal.appended_seq
+                shown.submit(event, seq)
 
-            return await runner(journaled, stop)
+            try:
+                return await runner(journaled, stop)
+            finally:
+                await asyncio.to_thread(journal.flush)
+                shown.close()
 
         return run
 

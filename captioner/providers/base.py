@@ -60,6 +60,41 @@ class Final:
 
 
 @dataclass(frozen=True)
+class PartialTranslation:
+    """A translation of the speech not yet translated for good, in one target
+    language; replaces the previous partial translation of that language.
+
+    Attributes:
+        language: the target language code (``"es"``).
+        text: the translated words.
+        start_ms, end_ms: the span of source audio it translates.
+        speaker: the vendor's speaker label, if any.
+    """
+
+    language: str
+    text: str
+    start_ms: int
+    end_ms: int
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class FinalTranslation:
+    """A fixed translation (one sentence, usually) in one target language.
+
+    Translations arrive separately from, and later than, the finals they
+    translate; they are tied to those finals by time. Same attributes as
+    :class:`PartialTranslation`.
+    """
+
+    language: str
+    text: str
+    start_ms: int
+    end_ms: int
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
 class Warning:  # the event name is fixed by design.md
     """A non-fatal notice from the vendor (idle timeout coming, etc.)."""
 
@@ -81,7 +116,8 @@ class Ended:
     """The vendor confirmed end of stream: every final has been delivered."""
 
 
-Event = Started | Partial | Final | Warning | VendorError | Ended
+Event = (Started | Partial | Final | PartialTranslation | FinalTranslation | Warning
+         | VendorError | Ended)
 
 
 class CloseKind(enum.Enum):

@@ -210,6 +210,7 @@ class LocalProvider(SpeechmaticsProvider):
     name = "local"
     title = "the offline engine"
     max_session_s = None
+    translates = False
     unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:

@@ -5,6 +5,20 @@ Also the protocol of the bundled offline engine (``captioner serve``), which the
 with ``AudioAdded``; :meth:`SpeechmaticsProvider.unacked_frames` lets the session
 hold back instead of flooding the server. Wire facts:
 ``../shared/reference/realtime-protocols.md`` §3.
+
+Live translation (checked 2026-12-01 against docs.speechmatics.com
+"Translation", the RT API reference's message list, speechmatics-python
+``RTTranslationConfig`` at fc97b09 and speechmatics-python-sdk ``sdk/rt`` at
+a57ee8d): ``StartRecognition`` may carry ``translation_config:
+{target_languages: [...], enable_partials: bool}``; up to five targets; pairs
+are English to and from 34 languages (:data:`TRANSLATION_LANGUAGES`). The
+server then sends, per target, ``AddPartialTranslation`` (replaces the
+previous partial of that language) and ``AddTranslation`` (final), each
+``{format, language, results: [{content, start_time, end_time, speaker?}]}``
+with one sentence per result, timed by the first and last source word; finals
+may come up to ~5 s after the source's ``AddTranscript``. An unsupported pair
+is not an error: a ``Warning`` ``unsupported_translation_pair`` names it and
+transcription goes on (``empty_translation_target_list`` likewise).
 """
 
 from __future__ import annotations
@@ -21,8 +35,10 @@ from captioner.providers.base import (
     Ended,
     Event,
     Final,
+    FinalTranslation,
     Handshake,
     Partial,
+    PartialTranslation,
     Started,
     VendorError,
     Word,
@@ -35,6 +51,19 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "wss://eu.rt.speechmatics.com/v2"
 TEMP_KEY_URL = "https://mp.speechmatics.com/v1/api_keys?type=rt"
 MAX_FRAME_BYTES = 16_000  # 0.5 s; the SDK uses 4096-byte chunks, no documented rule
+MAX_TRANSLATION_TARGETS = 5  # the vendor's limit per session
+#: languages translated to and from English (docs.speechmatics.com, checked 2026-12-01)
+TRANSLATION_LANGUAGES = frozenset(
+    "bg ca cmn cs da de el es et fi fr gl hi hr hu id it ja ko lt lv ms nl no pl pt ro ru sk "
+    "sl sv tr uk vi".split()
+)
+
+
+def translation_targets(language: str) -> frozenset[str]:
+    """What speech in ``language`` can be translated into live."""
+    if language == "en":
+        return TRANSLATION_LANGUAGES
+    return frozenset({"en"}) if language in TRANSLATION_LANGUAGES else frozenset()
 
 
 def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 3600,
@@ -92,6 +121,10 @@ def join_results(results: list[Any], delimiter: str = " ") -> tuple[str, tuple[W
     return text, tuple(words)
 
 
+def _speaker(value: Any) -> str | None:
+    return value if isinstance(value, str) and value and value != "UU" else None
+
+
 class SpeechmaticsProvider:
     """Speechmatics RT v2 client side.
 
@@ -102,6 +135,7 @@ class SpeechmaticsProvider:
 
     name = "speechmatics"
     title = "Speechmatics"
+    translates = True  # live translation (the offline engine speaks the protocol without it)
     realtime_only = False  # paced by AudioAdded acks instead
     max_speed = None
     max_session_s = 47 * 3600.0  # sessions end at 48 h
@@ -129,11 +163,15 @@ class SpeechmaticsProvider:
             tc["transcript_filtering_config"] = {"remove_disfluencies": True}
         if cfg.profanity_filter:
             log.debug("Speechmatics has no profanity filter; option ignored")
-        return {
+        start: dict[str, Any] = {
             "message": "StartRecognition",
             "audio_format": {"type": "raw", "encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE_HZ},
             "transcription_config": tc,
         }
+        if cfg.translate_to and self.translates:
+            start["translation_config"] = {"target_languages": list(cfg.translate_to),
+                                           "enable_partials": True}
+        return start
 
     def handshake(self, secret: str | None) -> Handshake:
         url = build_url(self.cfg.endpoint, DEFAULT_URL, []) if self.cfg.endpoint else DEFAULT_URL
@@ -182,6 +220,8 @@ class SpeechmaticsProvider:
             speaker = speakers.pop() if len(speakers) == 1 else None
             cls = Final if kind == "AddTranscript" else Partial
             return [cls(text=text, start_ms=start_ms, end_ms=end_ms, words=words, speaker=speaker)]
+        if kind in ("AddPartialTranslation", "AddTranslation"):
+            return self._translation(msg, final=kind == "AddTranslation")
         if kind == "RecognitionStarted":
             info = msg.get("language_pack_info")
             if isinstance(info, dict) and isinstance(info.get("word_delimiter"), str):
@@ -198,6 +238,28 @@ class SpeechmaticsProvider:
                                 code=code)]
         log.debug("ignoring Speechmatics message %r", kind if isinstance(kind, str) else "?")
         return []
+
+    def _translation(self, msg: dict[str, Any], *, final: bool) -> list[Event]:
+        language, results = msg.get("language"), msg.get("results")
+        if not isinstance(language, str) or not isinstance(results, list):
+            log.debug("ignoring a translation without language or results")
+            return []
+        sentences = [r for r in results
+                     if isinstance(r, dict) and isinstance(r.get("content"), str)]
+        parts = [(r["content"].strip(), _seconds_to_ms(r.get("start_time")),
+                  _seconds_to_ms(r.get("end_time")), r.get("speaker")) for r in sentences]
+        parts = [p for p in parts if p[0]]
+        if final:
+            return [FinalTranslation(language, text, start_ms, max(start_ms, end_ms),
+                                     _speaker(speaker))
+                    for text, start_ms, end_ms, speaker in parts]
+        # a partial is the whole untranslated-for-good remainder: one event
+        if not parts:
+            return [PartialTranslation(language, "", 0, 0)]
+        speakers = {_speaker(p[3]) for p in parts} - {None}
+        return [PartialTranslation(language, " ".join(p[0] for p in parts), parts[0][1],
+                                   max(p[2] for p in parts),
+                                   speakers.pop() if len(speakers) == 1 else None)]
 
     def error_message(self, code: str, reason: str) -> str:
         verdict = self.classify_close(None, code)

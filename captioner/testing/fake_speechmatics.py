@@ -19,6 +19,21 @@ Replies: ``RecognitionStarted`` (+ ``Info`` messages), ``AddPartialTranscript``
 (``close_after_end=True`` makes the fake close with 1000 itself). Pacing is
 not enforced by default (the offline engine speaks this protocol faster than
 real time); ``enforce_realtime=True`` records a violation.
+
+Live translation (checked 2026-12-01, see :mod:`captioner.providers.speechmatics`):
+``translation_config`` must be an object with a list ``target_languages``
+(strings) and an optional boolean ``enable_partials`` (else ``invalid_config``);
+more than five targets is refused with ``invalid_config`` (the documented limit;
+the error type is the fake's choice); an empty list or a target the source
+language can't be translated into gets a ``Warning``
+(``empty_translation_target_list`` / ``unsupported_translation_pair``) and no
+translations for it, as the service does. For each remaining target, each
+final is followed, ``translation_delay_ms`` of audio later (or at end of
+stream, before ``EndOfTranscript``), by an ``AddTranslation`` with one result
+per sentence, timed by the sentence's first and last word; with partials on,
+each partial transcript is followed by an ``AddPartialTranslation`` of the
+words heard so far. Texts come from the ``phrasebook`` (``{language:
+{sentence: translation}}``), else are the sentence tagged ``"(<language>)"``.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ from typing import Any
 
 from websockets.http11 import Request, Response
 
+from captioner.providers.speechmatics import MAX_TRANSLATION_TARGETS, translation_targets
 from captioner.testing.fakes import (
     PUNCTUATION,
     ConnectionLog,
@@ -98,6 +114,29 @@ CLOSE_FOR_ERROR = {
 ERROR_FOR_CLOSE = {code: kind for kind, code in CLOSE_FOR_ERROR.items()}
 
 
+TRANSLATION_FIELDS = frozenset({"target_languages", "enable_partials"})
+SENTENCE_END = ".?!"
+
+
+def translation_error(start: dict[str, Any]) -> tuple[str, str] | None:
+    """``(error type, reason)`` for a ``translation_config`` the service refuses."""
+    if "translation_config" not in start:
+        return None
+    tr = start["translation_config"]
+    if not isinstance(tr, dict) or set(tr) - TRANSLATION_FIELDS:
+        return "invalid_config", "translation_config takes target_languages and enable_partials"
+    targets = tr.get("target_languages")
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        return "invalid_config", "translation_config.target_languages must list language codes"
+    if len(targets) > MAX_TRANSLATION_TARGETS:
+        return "invalid_config", (
+            f"at most {MAX_TRANSLATION_TARGETS} translation target languages, got {len(targets)}"
+        )
+    if not isinstance(tr.get("enable_partials", False), bool):
+        return "invalid_config", "translation_config.enable_partials must be a boolean"
+    return None
+
+
 def config_error(start: dict[str, Any]) -> tuple[str, str] | None:
     """``(error type, reason)`` for a bad ``StartRecognition``, or None."""
     extra = set(start) - START_FIELDS
@@ -136,7 +175,7 @@ def config_error(start: dict[str, Any]) -> tuple[str, str] | None:
         for v in vocab
     ):
         return "invalid_config", "additional_vocab must list strings or {content, sounds_like}"
-    return None
+    return translation_error(start)
 
 
 class SpeechmaticsSession(FakeSession):
@@ -152,6 +191,9 @@ class SpeechmaticsSession(FakeSession):
         self.diarization = "none"
         self.eou_trigger_s = 0.0
         self.forced = False  # rendering a ForceEndOfUtterance reply
+        self.targets: list[str] = []  # translation languages being served
+        self.translation_partials = False
+        self.due_translations: list[tuple[int, dict[str, Any]]] = []  # (at audio ms, message)
 
     async def _error(self, kind: str, reason: str, code: int | None = None) -> None:
         self.violate(f"{kind}: {reason}")
@@ -219,6 +261,7 @@ class SpeechmaticsSession(FakeSession):
         conversation = tc.get("conversation_config") or {}
         self.eou_trigger_s = float(conversation.get("end_of_utterance_silence_trigger", 0) or 0)
         self.started = True
+        warnings = self._choose_targets(msg)
         await self.send(
             {
                 "message": "RecognitionStarted",
@@ -235,7 +278,30 @@ class SpeechmaticsSession(FakeSession):
         )
         if self.server.send_info:
             await self.send_all(_info_messages())
+        await self.send_all(warnings)
         return not await self.run_actions(0)
+
+    def _choose_targets(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        """Keep the targets the source language can be translated into; warn about the rest."""
+        tr = msg.get("translation_config")
+        if tr is None:
+            return []
+        self.translation_partials = tr.get("enable_partials", False)
+        if not tr["target_languages"]:
+            return [{"message": "Warning", "type": "empty_translation_target_list",
+                     "reason": "translation_config.target_languages is empty"}]
+        source = msg["transcription_config"]["language"]
+        offered = translation_targets(source)
+        warnings = []
+        for target in dict.fromkeys(tr["target_languages"]):
+            if target in offered:
+                self.targets.append(target)
+            else:
+                self.log.notes.append(f"unsupported translation pair {source}->{target}")
+                warnings.append({"message": "Warning", "type": "unsupported_translation_pair",
+                                 "reason": f"Translation from {source} to {target} "
+                                 "is not supported"})
+        return warnings
 
     async def _end_of_stream(self, msg: dict[str, Any]) -> bool:
         self.log.eos_received = True
@@ -258,6 +324,7 @@ class SpeechmaticsSession(FakeSession):
     async def _end_of_transcript(self) -> None:
         self.eos = True
         await self.finalize_all()
+        await self._send_due_translations(flush=True)
         await self.send({"message": "EndOfTranscript"})
         if self.server.close_after_end:
             await self.close(1000, "")
@@ -286,7 +353,37 @@ class SpeechmaticsSession(FakeSession):
         self.log.notes.append(f"{msg['message']} not simulated")
         return True
 
+    async def advance(self) -> None:
+        await super().advance()
+        await self._send_due_translations()
+
+    async def _send_due_translations(self, *, flush: bool = False) -> None:
+        pos = self.log.audio_ms
+        due = [m for at_ms, m in self.due_translations if flush or at_ms <= pos]
+        self.due_translations = [(a, m) for a, m in self.due_translations
+                                 if not (flush or a <= pos)]
+        await self.send_all(due)
+
     # -- rendering -----------------------------------------------------------
+
+    def _translation(self, kind: str, language: str, utt: Utterance, words: list) -> dict:
+        """One translation message: a result per sentence of ``words``."""
+        sentences: list[list[tuple[str, int, int]]] = [[]]
+        for word in words:
+            sentences[-1].append(word)
+            if word[0][-1:] in SENTENCE_END:
+                sentences.append([])
+        speaker = {}
+        if self.diarization in ("speaker", "channel_and_speaker") and utt.speaker is not None:
+            speaker = {"speaker": f"S{utt.speaker + 1}"}
+        book = self.server.phrasebook.get(language, {})
+        results = []
+        for sentence in (s for s in sentences if s):
+            source = " ".join(w for w, _, _ in sentence)
+            content = book.get(source, f"{source} ({language})")
+            results.append({"content": content, "start_time": sentence[0][1] / 1000,
+                            "end_time": sentence[-1][2] / 1000, **speaker})
+        return {"message": kind, "format": "2.1", "language": language, "results": results}
 
     def _results(self, utt: Utterance, words: list, formatted: bool) -> list[dict[str, Any]]:
         results = []
@@ -347,11 +444,22 @@ class SpeechmaticsSession(FakeSession):
     def partial_messages(self, index: int, utt: Utterance, n_words: int, pos_ms: int) -> list:
         if not self.partials:
             return []
-        return [self._transcript("AddPartialTranscript", utt, utt.words()[:n_words], False)]
+        words = utt.words()[:n_words]
+        messages = [self._transcript("AddPartialTranscript", utt, words, False)]
+        if self.translation_partials:
+            messages += [self._translation("AddPartialTranslation", lang, utt, words)
+                         for lang in self.targets]
+        return messages
 
     def final_messages(self, index: int, utt: Utterance, n_words: int | None = None) -> list:
         words = utt.words()[:n_words] if n_words is not None else utt.words()
         messages = [self._transcript("AddTranscript", utt, words, True)]
+        if words:
+            at_ms = words[-1][2] + self.server.translation_delay_ms
+            self.due_translations += [
+                (at_ms, self._translation("AddTranslation", lang, utt, words))
+                for lang in self.targets
+            ]
         if self.partials:
             messages.append(self._transcript("AddPartialTranscript", utt, [], False))
         if self.eou_trigger_s > 0 or self.forced:
@@ -417,6 +525,9 @@ class FakeSpeechmatics(FakeServer):
         send_info: send the two ``Info`` messages after ``RecognitionStarted``.
         close_after_end: close with 1000 after ``EndOfTranscript`` (default:
             wait for the client to close, as the official SDK does).
+        phrasebook: ``{language: {source sentence: translation}}``.
+        translation_delay_ms: audio that must arrive after a final before its
+            translations are sent.
     """
 
     vendor = "Speechmatics"
@@ -425,11 +536,19 @@ class FakeSpeechmatics(FakeServer):
     realtime_only = False
 
     def __init__(
-        self, *args: Any, send_info: bool = True, close_after_end: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        send_info: bool = True,
+        close_after_end: bool = False,
+        phrasebook: dict[str, dict[str, str]] | None = None,
+        translation_delay_ms: int = 1000,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.send_info = send_info
         self.close_after_end = close_after_end
+        self.phrasebook = phrasebook or {}
+        self.translation_delay_ms = translation_delay_ms
 
     def check_request(self, conn_log: ConnectionLog, request: Request) -> Response | None:
         if conn_log.path != "/v2" and not conn_log.path.startswith("/v2/"):

@@ -15,6 +15,14 @@ Modules, by what they hold:
 The model's names are re-exported here, as they are what most callers need.
 """
 
-from captioner.transcript.model import SOURCE_LABELS, SOURCES, Change, Gap, Segment, Transcript
+from captioner.transcript.model import (
+    SOURCE_LABELS,
+    SOURCES,
+    Change,
+    Gap,
+    Segment,
+    Transcript,
+    Translation,
+)
 
-__all__ = ["SOURCE_LABELS", "SOURCES", "Change", "Gap", "Segment", "Transcript"]
+__all__ = ["SOURCE_LABELS", "SOURCES", "Change", "Gap", "Segment", "Transcript", "Translation"]

@@ -1,6 +1,6 @@
 """The on-disk form of a session: where journals live, how they are named, and
-segments, words and gaps to and from the JSON-ready dicts that journal lines and
-the JSON export are made of.
+segments, words, gaps and translations to and from the JSON-ready dicts that
+journal lines and the JSON export are made of.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import platformdirs
 
 from captioner.providers.base import Word
-from captioner.transcript.model import Gap, Segment
+from captioner.transcript.model import Gap, Segment, Translation
 
 VERSION = 1
 ENV_DATA_DIR = "CAPTIONER_DATA_DIR"
@@ -119,4 +119,33 @@ def gap_from_dict(data: Mapping[str, Any]) -> Gap:
         end_ms=int(data["end_ms"]),
         source=str(data.get("source") or "mic"),
         reason=str(data.get("reason") or ""),
+    )
+
+
+def translation_to_dict(tr: Translation) -> dict[str, Any]:
+    """A final translation as JSON-ready data (journal ``translation`` lines, JSON export)."""
+    return {
+        "language": tr.language,
+        "text": tr.text,
+        "start_ms": tr.start_ms,
+        "end_ms": tr.end_ms,
+        "source": tr.source,
+        "speaker": tr.speaker,
+    }
+
+
+def translation_from_dict(data: Mapping[str, Any]) -> Translation:
+    """Inverse of :func:`translation_to_dict`; the result is final.
+
+    Raises:
+        KeyError, TypeError, ValueError: malformed data.
+    """
+    speaker = data.get("speaker")
+    return Translation(
+        language=str(data["language"]),
+        text=str(data["text"]),
+        start_ms=int(data["start_ms"]),
+        end_ms=int(data["end_ms"]),
+        source=str(data.get("source") or "mic"),
+        speaker=None if speaker is None else str(speaker),
     )

@@ -5,6 +5,11 @@ by :meth:`Transcript.apply`; a new partial replaces the old one for its source,
 a final is inserted in time order and clears that source's partial. Finals are
 never changed once added. Gaps record stretches of audio that never reached the
 recognizer (dropped connection, overflow), so exports can mark them.
+
+Live translations are kept per target language beside the finals: a partial
+translation replaces the previous one of its source and language, a final one
+is appended. They arrive separately and later than the finals they translate
+and are tied to them by time (:func:`attach_translations`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from captioner.providers.base import Event, Final, Partial, Word
+from captioner.providers.base import (
+    Event,
+    Final,
+    FinalTranslation,
+    Partial,
+    PartialTranslation,
+    Word,
+)
 
 SOURCES = ("mic", "system")
 SOURCE_LABELS = {"mic": "Me", "system": "Others"}
@@ -56,6 +68,28 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """Translated text for a stretch of one source's speech.
+
+    Attributes:
+        language: the target language code (``"es"``).
+        text: the translation; ``""`` on a partial means "no partial any more".
+        start_ms, end_ms: the span of source audio it translates (session time).
+        source: ``"mic"`` or ``"system"``.
+        speaker: the vendor's speaker label, if any.
+        is_final: False for a live partial translation.
+    """
+
+    language: str
+    text: str
+    start_ms: int
+    end_ms: int
+    source: str = "mic"
+    speaker: str | None = None
+    is_final: bool = True
+
+
+@dataclass(frozen=True)
 class Change:
     """What one :meth:`Transcript.apply` did, for views to redraw cheaply.
 
@@ -63,11 +97,14 @@ class Change:
         segment: the partial or final that changed, or None if nothing did.
         index: for a final, its position in :attr:`Transcript.finals`.
         cleared_partial: the source whose partial was removed, if any.
+        translation: a translation that arrived (a partial one replaces the
+            partial of its source and language).
     """
 
     segment: Segment | None = None
     index: int | None = None
     cleared_partial: str | None = None
+    translation: Translation | None = None
 
 
 def _shift_words(words: Iterable[Word], offset_ms: int) -> tuple[Word, ...]:
@@ -89,6 +126,8 @@ class Transcript:
         self._keys: list[tuple[int, int]] = []  # (start_ms, seq) parallel to _finals
         self._partials: dict[str, Segment] = {}
         self._gaps: list[Gap] = []
+        self._translations: list[Translation] = []  # finals, by start_ms
+        self._partial_translations: dict[tuple[str, str], Translation] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -106,6 +145,24 @@ class Transcript:
     def gaps(self) -> tuple[Gap, ...]:
         with self._lock:
             return tuple(self._gaps)
+
+    @property
+    def translations(self) -> tuple[Translation, ...]:
+        """Final translations of every language, by start time."""
+        with self._lock:
+            return tuple(self._translations)
+
+    @property
+    def partial_translations(self) -> dict[tuple[str, str], Translation]:
+        """``{(source, language): partial translation}``."""
+        with self._lock:
+            return dict(self._partial_translations)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Target languages with a final translation, in order of first arrival."""
+        with self._lock:
+            return tuple(dict.fromkeys(t.language for t in self._translations))
 
     def __len__(self) -> int:
         return len(self._finals)
@@ -150,7 +207,40 @@ class Transcript:
                 is_final=True,
             )
             return self.add_final(seg)
+        if isinstance(event, (PartialTranslation, FinalTranslation)):
+            return self.add_translation(Translation(
+                language=event.language,
+                text=event.text.strip(),
+                start_ms=event.start_ms + offset_ms,
+                end_ms=max(event.end_ms, event.start_ms) + offset_ms,
+                source=source,
+                speaker=event.speaker,
+                is_final=isinstance(event, FinalTranslation),
+            ))
         return Change()
+
+    def add_translation(self, tr: Translation) -> Change:
+        """Append a final translation (in time order) or replace a partial one.
+
+        A final translation also drops its language's partial when the final
+        reaches as far, so the same words are never shown twice.
+        """
+        key = (tr.source, tr.language)
+        with self._lock:
+            if not tr.is_final:
+                if tr.text:
+                    self._partial_translations[key] = tr
+                else:
+                    self._partial_translations.pop(key, None)
+                return Change(translation=tr)
+            if not tr.text:
+                return Change()
+            index = bisect.bisect_right([t.start_ms for t in self._translations], tr.start_ms)
+            self._translations.insert(index, tr)
+            partial = self._partial_translations.get(key)
+            if partial is not None and partial.end_ms <= tr.end_ms:
+                del self._partial_translations[key]
+        return Change(translation=tr)
 
     def add_final(self, seg: Segment) -> Change:
         """Insert a final segment in time order and clear its source's partial."""
@@ -172,9 +262,49 @@ class Transcript:
             self._gaps.append(gap)
             self._gaps.sort(key=lambda g: g.start_ms)
 
+    def translated_segments(self, language: str) -> tuple[Segment, ...]:
+        """The final translations into ``language`` as segments (for caption files)."""
+        return translation_segments(self.translations, language)
+
     def text(self) -> str:
         """All final text, one segment a line."""
         return "\n".join(s.text for s in self.finals)
 
     def word_count(self) -> int:
         return sum(len(s.text.split()) for s in self.finals)
+
+
+def translation_segments(translations: Iterable[Translation], language: str) -> tuple[Segment, ...]:
+    """Final translations into ``language`` as final segments, by start time."""
+    chosen = sorted((t for t in translations if t.language == language and t.is_final),
+                    key=lambda t: t.start_ms)
+    return tuple(
+        Segment(id=f"{t.source}-{language}-{n}", text=t.text, start_ms=t.start_ms,
+                end_ms=t.end_ms, speaker=t.speaker, source=t.source)
+        for n, t in enumerate(chosen, start=1)
+    )
+
+
+def attach_translations(
+    segments: Iterable[Segment], translations: Iterable[Translation]
+) -> dict[str, dict[str, str]]:
+    """Which segment each translation goes under: ``{segment id: {language: text}}``.
+
+    A translation belongs to the segment of its source that started last at
+    or before the translation's start (the sentence's first word), or to the
+    source's first segment if it starts earlier. Several translations under
+    one segment are joined with a space, in time order.
+    """
+    by_source: dict[str, list[Segment]] = {}
+    for seg in sorted(segments, key=lambda s: s.start_ms):
+        by_source.setdefault(seg.source, []).append(seg)
+    starts = {src: [s.start_ms for s in segs] for src, segs in by_source.items()}
+    out: dict[str, dict[str, str]] = {}
+    for tr in sorted(translations, key=lambda t: t.start_ms):
+        segs = by_source.get(tr.source)
+        if not segs or not tr.text:
+            continue
+        index = max(0, bisect.bisect_right(starts[tr.source], tr.start_ms) - 1)
+        langs = out.setdefault(segs[index].id, {})
+        langs[tr.language] = f"{langs[tr.language]} {tr.text}" if tr.language in langs else tr.text
+    return out

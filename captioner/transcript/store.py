@@ -31,9 +31,10 @@ from captioner.transcript.codec import (
     now_iso,
     resolve_folder,
     segment_from_dict,
+    translation_from_dict,
 )
 from captioner.transcript.journal import Journal, is_live
-from captioner.transcript.model import Gap, Segment, Transcript
+from captioner.transcript.model import Gap, Segment, Transcript, Translation
 
 try:
     import fcntl
@@ -60,6 +61,7 @@ class SessionRecord:
         path: the file read.
         skipped_lines: damaged lines that were skipped.
         end: the end record, if any.
+        translations: the final live translations (none in older journals).
     """
 
     meta: dict[str, Any]
@@ -70,6 +72,7 @@ class SessionRecord:
     path: Path | None = None
     skipped_lines: int = 0
     end: dict[str, Any] | None = field(default=None, compare=False)
+    translations: tuple[Translation, ...] = ()
 
     @property
     def id(self) -> str:
@@ -90,6 +93,8 @@ class SessionRecord:
             t.add_final(seg)
         for gap in self.gaps:
             t.add_gap(gap)
+        for tr in self.translations:
+            t.add_translation(tr)
         return t
 
 
@@ -180,6 +185,7 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
     meta: dict[str, Any] = {}
     segments: list[Segment] = []
     gaps: list[Gap] = []
+    translations: list[Translation] = []
     end: dict[str, Any] | None = None
     for number, rec in enumerate(records, start=1):
         kind = rec.get("type")
@@ -194,6 +200,8 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
                 segments.append(segment_from_dict(rec))
             elif kind == "gap":
                 gaps.append(gap_from_dict(rec))
+            elif kind == "translation":
+                translations.append(translation_from_dict(rec))
             elif kind == "end":
                 end = rec
             else:
@@ -210,6 +218,7 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
         path=p,
         skipped_lines=skipped,
         end=end,
+        translations=tuple(translations),
     )
 
 

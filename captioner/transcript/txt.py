@@ -1,11 +1,12 @@
-"""Plain-text export: one line per final, optional timestamps and speaker labels."""
+"""Plain-text export: one line per final, optional timestamps and speaker labels,
+and under each line its live translations (``    [es] Hola a todos.``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from captioner.transcript.cues import line_text
-from captioner.transcript.model import Gap, Segment
+from captioner.transcript.model import Gap, Segment, Translation, attach_translations
 from captioner.transcript.render import (
     finals,
     gap_text,
@@ -24,6 +25,7 @@ def to_txt(
     *,
     timestamps: bool = False,
     labels: bool = True,
+    translations: Iterable[Translation] = (),
 ) -> str:
     """Plain text, one line per final segment.
 
@@ -44,6 +46,7 @@ def to_txt(
     names = labelled(items)
     prefixes = label_prefixes(items, names, labels)
     multi = multi_source(segs, gap_list)
+    under = attach_translations(segs, translations)
     lines: list[str] = []
     for i, item in enumerate(items):
         stamp = f"[{hms(item.start_ms)}] " if timestamps else ""
@@ -58,4 +61,6 @@ def to_txt(
                 lines.append("")
             text = f"{prefixes[i]}: {text}"
         lines.append(stamp + text)
+        for language, translated in under.get(item.id, {}).items():
+            lines.append(f"{' ' * len(stamp)}    [{language}] {line_text(translated)}")
     return "\n".join(lines) + "\n" if lines else ""

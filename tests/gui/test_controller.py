@@ -294,3 +294,35 @@ def test_shortcuts_work_from_the_control_window(qtbot, make_shell):
     qtbot.keyClick(shell.window.transcript.text_edit, Qt.Key.Key_T,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert not shell.overlay.click_through
+
+
+def test_a_disk_whose_fsync_never_returns_delays_nothing(qtbot, make_shell, journal_dir,
+                                                        monkeypatch):
+    """The journal used to fsync on the stream's loop and under a lock the GUI's 1 s timer
+    took, so a slow disk froze captions and audio pacing. Now only the syncer thread waits."""
+    import os
+    import threading
+
+    stuck = threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        stuck.wait(30)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    script = Script([("state", State.LIVE)] + [("final", f"Line {i}.") for i in range(20)])
+    shell = make_shell(script)
+    shown = []
+    shell.controller.segment_finalized.connect(lambda seg: shown.append(seg.text))
+    try:
+        shell.controller.start()
+        qtbot.waitUntil(lambda: len(shown) == 20, timeout=5000)
+        shell.controller.on_journal_timer_timeout()  # the 1 s timer: must not wait either
+        texts = [r.get("text") for r in journal_lines(journal_dir) if r["type"] == "final"]
+        assert texts == shown  # written (to the OS) before shown, fsync or not
+        shell.controller.stop()
+        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+        assert not stuck.is_set()
+    finally:
+        stuck.set()

@@ -26,6 +26,7 @@ journal.append_final(Segment("mic-1", "Good morning everyone.", 0, 1800))
 journal.append_gap(Gap(1800, 4000, "mic", "connection lost"))
 journal.append_final(Segment("system-2", "Thanks, can you hear me?", 4000, 6000,
                              source="system"))
+journal.flush()  # the writer thread handed them to the OS (milliseconds after each append)
 os._exit(9)
 """
     subprocess.run([sys.executable, "-c", child], cwd=REPO, check=False, timeout=60)

@@ -109,4 +109,7 @@ def test_range_and_gain_shift(n_samples, gain, seed):
     assert out.max() - out.min() <= 2.0 + 1e-5  # dynamic range clamp: 8 log10 units / 4
     # Scaling the signal by g shifts every unclamped log-mel value by log10(g^2).
     a, b = F.log_mel(audio), F.log_mel(audio * np.float32(gain))
-    np.testing.assert_allclose(b - a, 2 * np.log10(gain), atol=1e-3)
+    # (values the scaled signal pushed near the floor are clamped, not shifted: a quiet
+    # bin at the edge of the band, found by hypothesis with gain 0.0117)
+    unclamped = a + 2 * np.log10(gain) > np.log10(F.LOG_FLOOR) + 1.0
+    np.testing.assert_allclose((b - a)[unclamped], 2 * np.log10(gain), atol=1e-3)

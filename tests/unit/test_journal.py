@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import re
+import stat
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -154,7 +156,7 @@ def test_torn_last_line_is_tolerated(tmp_path: Path, caplog: pytest.LogCaptureFi
     j = Journal.create(tmp_path, META)
     for i in range(3):
         j.append_final(seg(i))
-    j.sync()
+    assert j.flush()
     with open(j.path, "ab") as f:
         f.write(b'{"type":"final","id":"mic-9","text":"half a li')
     rec = smod.load_session(j.path)
@@ -169,6 +171,7 @@ def test_damaged_line_in_the_middle_is_skipped_with_warning(
 ) -> None:
     j = Journal.create(tmp_path, META)
     j.append_final(seg(1))
+    assert j.flush()  # the writer is idle now
     os.write(j._fd, b'{"type":"final","id":"x"}\n\xff\xfe\n')  # malformed, then not UTF-8
     j.append_final(seg(2))
     j.close()
@@ -196,6 +199,7 @@ def _crashed(folder: Path, n: int, torn: bool = False) -> Path:
     j = Journal.create(folder, META)
     for i in range(n):
         j.append_final(seg(i))
+    assert j.flush()
     if torn:
         os.write(j._fd, b'{"type":"final","te')
     j._close_fd()  # what the kernel does when the process dies
@@ -241,36 +245,40 @@ def test_find_unfinished_excludes_given_ids(tmp_path: Path) -> None:
 # -- fsync batching -------------------------------------------------------------------
 
 
-def test_fsync_is_batched_at_most_a_second_apart(
+def test_fsync_follows_writes_batched_an_interval_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = FakeClock()
+    interval_s = 0.2
     synced: list[float] = []
+    lines_at_sync: list[int] = []
+    one_more = threading.Event()
     real_fsync = os.fsync
-    monkeypatch.setattr(
-        jmod.os, "fsync", lambda fd: (synced.append(clock.now_s), real_fsync(fd))[1]
-    )
-    j = Journal.create(tmp_path, META, clock=clock)
-    assert len(synced) == 2  # the file and its folder at creation
-    synced.clear()
+    j: Journal | None = None
 
-    for i in range(10):  # 0.0 .. 0.9 s after the last fsync
-        clock.now_s = 100.0 + i / 10
+    def spy(fd: int) -> None:
+        real_fsync(fd)
+        if j is not None and stat.S_ISREG(os.fstat(fd).st_mode):  # not the folder's fsync
+            synced.append(time.monotonic())
+            lines_at_sync.append(len(j.path.read_bytes().splitlines()))
+            one_more.set()
+
+    monkeypatch.setattr(jmod.os, "fsync", spy)
+    j = Journal.create(tmp_path, META, fsync_interval_s=interval_s)
+    assert one_more.wait(5)  # the header, at most an interval after creation
+    one_more.clear()
+    for i in range(20):
         j.append_final(seg(i))
-    assert synced == []
-    clock.now_s = 101.0
-    j.append_final(seg(10))  # 1.0 s: this append fsyncs
-    assert synced == [clock.now_s]
-    j.append_final(seg(11))
-    assert len(synced) == 1
-
-    clock.now_s += 0.3
-    assert j.sync()  # the timer: fsyncs what was written
-    assert len(synced) == 2
-    j.sync()  # nothing new written: no fsync
-    assert len(synced) == 2
+    assert one_more.wait(5)  # the appends are fsynced without anyone asking
+    assert j.flush()
+    deadline = time.monotonic() + 5
+    while lines_at_sync[-1] < 21 and time.monotonic() < deadline:
+        one_more.clear()
+        one_more.wait(1)
+    assert lines_at_sync[-1] == 21
+    gaps_s = [b - a for a, b in zip(synced, synced[1:], strict=False)]
+    assert all(g >= interval_s * 0.9 for g in gaps_s), gaps_s  # batched, never back to back
     j.close()
-    assert len(synced) == 3
+    assert j.wait_closed()
 
 
 def test_each_line_is_one_write_of_the_whole_line(
@@ -287,6 +295,7 @@ def test_each_line_is_one_write_of_the_whole_line(
     monkeypatch.setattr(jmod.os, "write", spy)
     j.append_final(seg(1))
     j.append_gap(Gap(0, 10))
+    assert j.flush()
     assert len(writes) == 2
     assert all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
     assert smod.load_session(j.path).segments == (seg(1),)  # readable before any fsync
@@ -382,22 +391,25 @@ def _full_disk_scenario(disk: InjectedFullDisk | TmpfsFullDisk, tmp_path: Path) 
     finals = [seg(i, f"final {i} " + "padding " * 5) for i in range(40)]
     for s in finals[:10]:
         assert j.append_final(s)
+    assert j.flush()
 
     disk.fill()
     # no exception; once a line can't be written it and all later ones wait
     # (on a real disk the first few may still fit in the file's last block)
-    results = [j.append_final(s) for s in finals[10:30]]
-    assert False in results
-    assert not any(results[results.index(False) :])
+    for s in finals[10:30]:
+        j.append_final(s)
+    assert not j.flush(timeout_s=5)
     j.append_gap(Gap(30_000, 31_000, "mic", "test"))
     assert not j.healthy
     assert j.last_error == DISK_FULL
-    assert j.pending_lines >= 20 - results.index(False)
+    assert j.pending_lines >= 2
     assert not j.sync()
 
     disk.free()
     for s in finals[30:]:
-        assert j.append_final(s)
+        j.append_final(s)
+    j.sync()
+    assert j.flush()
     assert j.healthy and j.last_error == "" and j.pending_lines == 0
     assert j.close()
 
@@ -426,8 +438,11 @@ def test_full_disk_then_sync_alone_writes_the_backlog(
     j = Journal.create(tmp_path, META)
     disk.fill()
     j.append_final(seg(1))
+    assert not j.flush(timeout_s=5)
     disk.free()
-    assert j.sync()
+    j.sync()
+    assert j.flush()
+    assert j.healthy
     assert smod.load_session(j.path).segments == (seg(1),)
     j.close()
 
@@ -441,6 +456,7 @@ def test_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert 0 < j.dropped_lines < 50
     disk.free()
     j.sync()
+    assert j.flush()
     assert not j.healthy
     assert "export the transcript" in j.last_error
     j.close()
@@ -474,7 +490,8 @@ def test_unwritable_folder_gives_clear_message_and_recovers(
     assert not j.path.exists()
 
     allow()
-    assert j.sync()
+    j.sync()
+    assert j.flush() and j.healthy
     j.close()
     rec = smod.load_session(j.path)
     assert rec.meta["id"] == j.id and rec.segments == (seg(1),) and rec.ended
@@ -498,6 +515,7 @@ def test_io_error_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(jmod.os, "write", eio)
     j.append_final(seg(1))
+    assert not j.flush()
     assert j.last_error.startswith("Can't save the transcript: the disk reported an error.")
     monkeypatch.undo()
     j.close()
@@ -513,6 +531,7 @@ def _session(folder: Path, started_at: str, n_words: int, *, end: bool = True) -
     if end:
         j.close()
     else:
+        assert j.flush()
         j._close_fd()
     return j
 
