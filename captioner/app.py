@@ -80,6 +80,9 @@ def log_dir() -> Path:
 
 def setup_logging() -> Path | None:
     """Add a rotating log file (INFO and up); returns its path, or None if it can't be written."""
+    from captioner.redact import install_log_redaction
+
+    install_log_redaction()  # no secret reaches the file (or the console)
     root = logging.getLogger()
     for handler in root.handlers:
         if handler.level == logging.NOTSET:
@@ -139,7 +142,9 @@ class ErrorReporter:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, exc, tb)
             return
-        details = "".join(traceback.format_exception(kind, exc, tb))
+        from captioner.redact import redact
+
+        details = redact("".join(traceback.format_exception(kind, exc, tb)))
         log.error("unexpected error:\n%s", details)
         from PySide6.QtCore import QThread
         from PySide6.QtWidgets import QApplication

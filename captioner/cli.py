@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+from types import TracebackType
 
 from captioner import __version__
 from captioner.config import PROVIDERS
@@ -68,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-o", "--output", metavar="OUT", help="write the transcript to OUT")
     tr.add_argument("--realtime", action="store_true",
                     help="send a file at real-time speed, as live audio would arrive")
+    tr.add_argument("--streaming", action="store_true",
+                    help="for a cloud provider, stream the file as live audio instead of "
+                    "using its batch API (the default for files)")
+    tr.add_argument("--vendor-captions", action="store_true",
+                    help="with the batch API and --format srt|vtt, save the vendor's own "
+                    "captions where it offers them")
+    tr.add_argument("--delete-job", action="store_true",
+                    help="with the batch API, delete the job at the vendor once the "
+                    "transcript is fetched")
     tr.add_argument("--source", choices=("mic", "system", "both"),
                     help="caption live input instead of a file (Ctrl-C to end)")
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
@@ -103,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbosity: int) -> None:
+    from captioner.redact import install_log_redaction
+
+    install_log_redaction()  # before any handler writes a line
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("websockets").setLevel(max(level, logging.INFO))
@@ -156,7 +169,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_crash(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook`` for the command line: the traceback, redacted."""
+    from captioner.redact import format_exception
+
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    print(format_exception(exc.with_traceback(tb)), end="", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    sys.excepthook = _print_crash
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -191,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_history(args)
     except UserFacingError as exc:
-        print(f"captioner: error: {exc}", file=sys.stderr)
+        from captioner.redact import redact
+
+        print(f"captioner: error: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -29,6 +29,8 @@ import enum
 import logging
 import random
 import re
+import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,11 +40,13 @@ from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedError,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
 )
 
 from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS
+from captioner.endpoints import EndpointError, check_ws_url, where
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -56,6 +60,13 @@ from captioner.providers.base import (
     VendorError,
 )
 from captioner.providers.base import Warning as VendorWarning
+from captioner.redact import (
+    describe_exception,
+    format_exception,
+    redact,
+    register_handshake,
+    register_secret,
+)
 from captioner.retry import RetryPolicy
 from captioner.transcript import Change, Gap, Transcript
 
@@ -223,6 +234,13 @@ class VendorStream:
 
     lead_ms = 300  # how far ahead of real time a paced sender may run
     keepalive_s = 5.0
+    #: a stream that was never live gives up after this many quick retries …
+    quick_retries = 2
+    #: … or once this much time has passed since its first connection attempt
+    fail_fast_s = 9.0
+    #: WebSocket pings detect a silent network loss within about their sum
+    ping_interval_s = 5.0
+    ping_timeout_s = 5.0
 
     def __init__(
         self,
@@ -262,11 +280,29 @@ class VendorStream:
         self.state = State.STOPPED
         self.message = ""
         self.reconnects = 0
+        self.ever_live = False
+        self._first_try_s: float | None = None
+        self._fatal_kind = FailureKind.NONE
+        register_secret(secret)
 
     # -- public ---------------------------------------------------------------
 
     async def run(self) -> State:
-        """Run until the input ends and the vendor confirms, or a fatal error."""
+        """Run until the input ends and the vendor confirms, or a fatal error.
+
+        Never raises (but for cancellation): whatever goes wrong ends as
+        ``FAILED`` with a redacted one-line message.
+        """
+        try:
+            return await self._run()
+        except Exception as exc:  # noqa: BLE001 - the stream boundary: report, never raise
+            log.error("%s: stream failed: %s", self.title, format_exception(exc))
+            self._set_state(State.FAILED, f"Captioning with {self.title} stopped because of an "
+                            f"unexpected error ({describe_exception(exc, [self._secret])}).")
+            self.audio.close()
+            return self.state
+
+    async def _run(self) -> State:
         attempt = 0
         self._set_state(State.CONNECTING)
         while True:
@@ -275,14 +311,21 @@ class VendorStream:
                 self._set_state(State.STOPPED)
                 return self.state
             if verdict.kind is CloseKind.FATAL:
-                self._set_state(State.FAILED, verdict.message)
-                self.audio.close()
+                self._fail(verdict)
                 return self.state
+            if not self.ever_live:
+                # never live: a wrong or unreachable endpoint; say so within seconds
+                attempt += 1
+                delay_s = min(self.policy.delay_s(attempt, self._rng), 1.0)
+                if attempt > self.quick_retries or delay_s >= self._fail_fast_left_s():
+                    self._fail(verdict, attempt, FailureKind.UNREACHABLE)
+                    return self.state
+                self._set_state(State.CONNECTING, verdict.message, delay_s)
+                await asyncio.sleep(delay_s)
+                continue
             attempt = 1 if delivered else attempt + 1
             if self.policy.gives_up(attempt):
-                msg = verdict.message or f"Lost the connection to {self.title}."
-                self._set_state(State.FAILED, gave_up_message(msg, attempt - 1))
-                self.audio.close()
+                self._fail(verdict, attempt - 1)
                 return self.state
             delay_s = 0.0 if verdict.kind is CloseKind.NORMAL else self.policy.delay_s(
                 attempt, self._rng, verdict.retry_after_s
@@ -290,6 +333,19 @@ class VendorStream:
             self.reconnects += 1
             self._set_state(State.RECONNECTING, verdict.message, delay_s)
             await asyncio.sleep(delay_s)
+
+    def _fail(self, verdict: CloseVerdict, attempts: int = 0, kind: str = "") -> None:
+        message = verdict.message or f"Lost the connection to {self.title}."
+        if attempts > 1:
+            message = gave_up_message(message, attempts)
+        self._set_state(State.FAILED, message, kind=kind or self._fatal_kind)
+        self.audio.close()
+
+    def _fail_fast_left_s(self) -> float:
+        """Seconds left of the never-live budget (counted from the first connection attempt)."""
+        if self._first_try_s is None:
+            return self.fail_fast_s
+        return self.fail_fast_s - (time.monotonic() - self._first_try_s)
 
     # -- one vendor connection -------------------------------------------------
 
@@ -299,31 +355,42 @@ class VendorStream:
             handshake = await asyncio.to_thread(provider.handshake, self._secret)
         except Exception as exc:  # noqa: BLE001 - token fetch etc.: reported, never raised
             log.warning("%s: handshake preparation failed: %s", self.title,
-                        type(exc).__name__)
+                        describe_exception(exc, [self._secret]))
             verdict = getattr(provider, "classify_exception", None)
             if verdict is not None:
-                return verdict(exc), False
-            message = f"Couldn't prepare the {self.title} session: {exc}"
+                return redact_verdict(verdict(exc), self._secret), False
+            message = (f"Couldn't prepare the {self.title} session "
+                       f"({describe_exception(exc, [self._secret])}).")
             return CloseVerdict(CloseKind.RETRY, message), False
+        register_handshake(handshake.url, handshake.headers)
+        try:
+            check_ws_url(handshake.url, self.title)
+        except EndpointError as exc:
+            self._fatal_kind = FailureKind.ENDPOINT
+            return CloseVerdict(CloseKind.FATAL, redact(str(exc))), False
+        if self._first_try_s is None:
+            self._first_try_s = time.monotonic()
+        open_timeout_s = self.open_timeout_s
+        if not self.ever_live:
+            open_timeout_s = max(1.0, min(open_timeout_s, self._fail_fast_left_s()))
         try:
             ws = await connect(
                 handshake.url,
                 additional_headers=handshake.headers,
-                open_timeout=self.open_timeout_s,
-                ping_interval=20,
-                ping_timeout=60,
+                open_timeout=open_timeout_s,
+                ping_interval=self.ping_interval_s,
+                ping_timeout=self.ping_timeout_s,
                 close_timeout=5,
                 max_size=2**23,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
             log.info("%s: handshake rejected with HTTP %s", self.title, status)
-            return provider.classify_close(status, ""), False
-        except (OSError, TimeoutError, InvalidHandshake) as exc:
-            log.info("%s: can't connect: %s", self.title, type(exc).__name__)
-            message = getattr(provider, "unreachable_message", None) or (
-                f"Can't reach {self.title}. Check the network connection.")
-            return CloseVerdict(CloseKind.RETRY, message), False
+            return redact_verdict(provider.classify_close(status, ""), self._secret), False
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is reported, redacted
+            log.info("%s: can't connect to %s: %s", self.title, where(handshake.url),
+                     describe_exception(exc, [self._secret]))
+            return self._unreachable(provider, handshake.url, exc, open_timeout_s), False
 
         offset = self._replay.start()
         if offset is None:
@@ -352,10 +419,14 @@ class VendorStream:
             for task in (receiver, sender):
                 task.cancel()
             results = await asyncio.gather(receiver, sender, return_exceptions=True)
-            for result in results:
-                if isinstance(result, Exception) and not isinstance(result, ConnectionClosed):
-                    log.error("%s: session task failed", self.title, exc_info=result)
             await ws.close()
+        for result in results:
+            if isinstance(result, TimeoutError) and not conn.started.is_set():
+                # the vendor accepted the upgrade but never said it was ready
+                return CloseVerdict(CloseKind.RETRY, f"{self.title} did not start the "
+                                    "session in time."), False
+            if isinstance(result, Exception) and not isinstance(result, ConnectionClosed):
+                raise result  # a bug, not a network problem: run() reports it
         delivered = conn.got_final or conn.sent_bytes > 0
         if conn.eos_sent and (conn.ended.is_set() or ws.close_code in (1000, None)):
             if self._input_done:
@@ -471,6 +542,34 @@ class VendorStream:
 
     # -- bookkeeping ------------------------------------------------------------
 
+    def _unreachable(self, provider: Provider, url: str, exc: Exception,
+                     open_timeout_s: float) -> CloseVerdict:
+        """What to say when the connection could not be opened at all (retryable)."""
+        own = getattr(provider, "unreachable_message", None)
+        if own:
+            return CloseVerdict(CloseKind.RETRY, own)
+        host = where(url) or self.title
+        if isinstance(exc, ConnectionRefusedError):
+            message = (f"Nothing answers at {host}: {self.title} refused the connection. "
+                       "Check the endpoint, or use the offline engine.")
+        elif isinstance(exc, socket.gaierror):
+            message = (f"Can't find the {self.title} server {host.rsplit(':', 1)[0]}. Check the "
+                       "network connection and the endpoint.")
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            message = (f"The server at {host} did not prove it is {self.title} (its certificate "
+                       "is not valid for that address). Check the endpoint.")
+        elif isinstance(exc, TimeoutError):
+            message = (f"{self.title} at {host} did not answer within {open_timeout_s:.0f} s. "
+                       "Check the network connection.")
+        elif isinstance(exc, (InvalidHandshake, InvalidMessage)):
+            message = (f"{host} did not answer as a {self.title} WebSocket server. "
+                       "Check the endpoint.")
+        else:
+            message = (f"Can't reach {self.title} at {host} "
+                       f"({describe_exception(exc, [self._secret])}). "
+                       "Check the network connection.")
+        return CloseVerdict(CloseKind.RETRY, message)
+
     def _session_expired(self, conn: _Conn) -> bool:
         cap_s = self.max_session_s or getattr(conn.provider, "max_session_s", None)
         return bool(cap_s) and time.monotonic() - conn.opened > cap_s
@@ -496,10 +595,20 @@ class VendorStream:
         log.warning("%s: gap of %d ms (%s)", self.source, gap.end_ms - gap.start_ms, reason)
         self._listener(GapAdded(gap))
 
-    def _set_state(self, state: State, message: str = "", retry_in_s: float = 0.0) -> None:
+    def _set_state(self, state: State, message: str = "", retry_in_s: float = 0.0, *,
+                   kind: str = "", replaced_provider: str = "", behind_ms: int = 0) -> None:
+        message = redact(message, [self._secret])
+        if state is State.LIVE:
+            self.ever_live = True
         self.state = state
         self.message = message
-        self._listener(StateChanged(self.source, state, message, retry_in_s))
+        self._listener(StateChanged(self.source, state, message, retry_in_s,
+                                    replaced_provider=replaced_provider, behind_ms=behind_ms,
+                                    kind=kind))
 
     def _notice(self, message: str, level: str = "warning") -> None:
-        self._listener(Notice(self.source, message, level))
+        self._listener(Notice(self.source, redact(message, [self._secret]), level))
+
+
+def redact_verdict(verdict: CloseVerdict, secret: str | None) -> CloseVerdict:
+    return CloseVerdict(verdict.kind, redact(verdict.message, [secret]), verdict.retry_after_s)

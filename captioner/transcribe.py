@@ -266,6 +266,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
     """``captioner transcribe``; returns the exit code (see the module docstring)."""
     cfg = config_from_args(args)
     secret = secret_for(cfg.provider)
+    from captioner.batch.cli import run_batch, uses_batch
+
+    if uses_batch(args, cfg.provider):  # a file for a cloud vendor: its batch API
+        return run_batch(args, cfg, secret)
     pcm = b""
     if not args.source:
         from captioner.audio.wavfile import read_audio

@@ -45,7 +45,8 @@ def tester_runner(provider: str, secret: str | None, endpoint: str | None,
                 outcome.set_result((True, f"Connected to {title}: it accepted the key and "
                                           "is ready to caption."))
                 audio.close()  # end the session cleanly
-            elif event.state in (State.FAILED, State.RECONNECTING):
+            elif event.state in (State.FAILED, State.RECONNECTING) or (
+                    event.state is State.CONNECTING and event.message):
                 # NB: the first refusal is the answer; no retries
                 outcome.set_result((False, event.message or f"{title} refused the connection."))
 

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 import wave
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -148,6 +148,23 @@ def default_script(duration_ms: int, sentence_ms: int = 4_000) -> list[Utterance
     return utterances
 
 
+def _fmt_ts(ms: int, sep: str) -> str:
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def simple_captions(utterances: list[Utterance], fmt: str) -> str:
+    """One cue per utterance, as a vendor's caption endpoint would give."""
+    sep = "," if fmt == "srt" else "."
+    cues = []
+    for n, u in enumerate(utterances, 1):
+        times = f"{_fmt_ts(u.start_ms, sep)} --> {_fmt_ts(u.end_ms, sep)}"
+        cues.append(f"{n}\n{times}\n{u.text}\n" if fmt == "srt" else f"{times}\n{u.text}\n")
+    return ("WEBVTT\n\n" if fmt == "vtt" else "") + "\n".join(cues)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -226,7 +243,8 @@ class FakeHttpServer:
         self.requests: list[Request] = []
         self.jobs: dict[str, FakeJob] = {}
         self._faults: list[Fault] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -319,7 +337,19 @@ class FakeHttpServer:
 
     # -- dispatch --------------------------------------------------------------
 
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+        """Wait until ``predicate()`` holds, checked after each request (for tests)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout_s)
+
     def dispatch(self, request: Request) -> Reply:
+        try:
+            return self._dispatch(request)
+        finally:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _dispatch(self, request: Request) -> Reply:
         with self._lock:
             self.requests.append(request)
             for fault in self._faults:

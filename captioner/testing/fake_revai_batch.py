@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from captioner.testing.fake_http import FakeHttpServer, FakeJob, Reply, Request
-from captioner.testing.fakes import PUNCTUATION, Utterance, new_id
+from captioner.testing.fake_http import FakeHttpServer, FakeJob, Reply, Request, simple_captions
+from captioner.testing.fakes import PUNCTUATION, new_id
 
 BASE = "/speechtotext/v1"
 TRANSCRIPT_TYPE = "application/vnd.rev.transcript.v1.0+json"
@@ -52,23 +52,6 @@ class Vocabulary:
         if time.monotonic() < self.ready_at:
             return "in_progress"
         return "failed" if self.failure else "complete"
-
-
-def _fmt_ts(ms: int, sep: str) -> str:
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def simple_captions(utterances: list[Utterance], fmt: str) -> str:
-    """One cue per utterance, as a vendor's caption endpoint would give."""
-    sep = "," if fmt == "srt" else "."
-    cues = []
-    for n, u in enumerate(utterances, 1):
-        times = f"{_fmt_ts(u.start_ms, sep)} --> {_fmt_ts(u.end_ms, sep)}"
-        cues.append(f"{n}\n{times}\n{u.text}\n" if fmt == "srt" else f"{times}\n{u.text}\n")
-    return ("WEBVTT\n\n" if fmt == "vtt" else "") + "\n".join(cues)
 
 
 class FakeRevAiBatch(FakeHttpServer):
