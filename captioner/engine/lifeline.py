@@ -35,7 +35,15 @@ PR_SET_PDEATHSIG = 1
 
 
 def exit_with_parent(parent_pid: int) -> None:
-    """In the engine child: end this process when ``parent_pid`` ends (see the module doc)."""
+    """In the engine child: end this process when ``parent_pid`` ends (see the module doc).
+
+    Ctrl-C and a closed terminal signal the whole foreground process group; the
+    parent decides when its engine stops (it is finishing the last words), so
+    this child ignores SIGINT and SIGHUP.
+    """
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         _set_pdeathsig(signal.SIGTERM)
     if os.getppid() != parent_pid:  # it died before we were watching
