@@ -82,13 +82,15 @@ def pid_dir() -> Path:
 
 
 def process_start_ticks(pid: int) -> int | None:
-    """A process's start time (Linux ``/proc``), which tells a reused pid apart; else None."""
+    """A live process's start time (Linux ``/proc``), which tells a reused pid apart; else
+    None (no such process, a zombie, or not Linux)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     try:  # the command name (field 2) may hold spaces; fields after it are plain
-        return int(stat.rsplit(")", 1)[1].split()[19])
+        fields = stat.rsplit(")", 1)[1].split()
+        return None if fields[0] == "Z" else int(fields[19])  # a zombie has ended
     except (IndexError, ValueError):
         return None
 
