@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import time
 import wave
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from tests.conftest import DATA, REPO
 
@@ -68,6 +69,39 @@ class Lines:
         while not self._queue.empty():
             self.seen.append(self._queue.get())
         return "".join(self.seen)
+
+
+def reap(proc: subprocess.Popen[Any]) -> None:
+    """Kill ``proc`` if it is still running (a test failed half-way)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def signal_and_wait(proc: subprocess.Popen[Any], sig: int, timeout_s: float = 30) -> int:
+    """Send ``sig``; returns the exit code (the child is killed if it outlives ``timeout_s``)."""
+    try:
+        proc.send_signal(sig)
+        return proc.wait(timeout_s)
+    finally:
+        reap(proc)
+
+
+def check_signalled_cli(sig: int, code: int, clean_code: int, stdout: Lines, stderr: Lines,
+                        pid: int, env: Mapping[str, str], out: Path) -> None:
+    """After a signal to ``transcribe -o OUT``: nothing printed is lost, no engine is left,
+    and a clean stop (not SIGKILL) exited with ``clean_code`` having written ``out``."""
+    printed = stdout.rest().splitlines()
+    errors = stderr.rest()
+    assert "Traceback" not in errors
+    assert_no_engine_survives(pid)
+    assert_recovered(printed, env)
+    if sig == signal.SIGKILL:
+        assert code == -signal.SIGKILL
+        return
+    assert code == clean_code, errors
+    written = out.read_text()
+    assert all(line.strip() in written for line in printed if line.strip())
 
 
 def speech_wav(path: Path) -> Path:

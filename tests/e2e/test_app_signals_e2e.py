@@ -15,7 +15,14 @@ import pytest
 from tests.conftest import REPO
 from tests.e2e.rig_helpers import VirtualDevices
 from tests.e2e.test_app_screenshot import finals, recording_from
-from tests.lifecycle import assert_no_engine_survives, assert_recovered, speech_wav, wait_for
+from tests.lifecycle import (
+    assert_no_engine_survives,
+    assert_recovered,
+    reap,
+    signal_and_wait,
+    speech_wav,
+    wait_for,
+)
 
 pytestmark = pytest.mark.rig
 
@@ -44,15 +51,12 @@ def test_app_killed_by_any_signal_keeps_what_it_showed(
         player = subprocess.Popen(["paplay", f"--device={virtual_devices.mic_sink}", str(wav)])
         shown = wait_for("two finals", lambda: (lambda f: f if len(f) >= 2 else None)(
             finals(tmp_path / "data")), 90, 0.2)
-        proc.send_signal(sig)
-        code = proc.wait(15)  # the app's own deadline is 5 s
+        code = signal_and_wait(proc, sig, 15)  # the app's own deadline is 5 s
     finally:
         if player is not None:
             player.terminate()
             player.wait(10)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
     log = (tmp_path / "app.out").read_text()
     assert "Traceback" not in log
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 0), log

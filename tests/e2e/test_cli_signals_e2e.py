@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.e2e.rig_helpers import VirtualDevices
-from tests.lifecycle import Lines, assert_no_engine_survives, assert_recovered, speech_wav
+from tests.lifecycle import Lines, check_signalled_cli, reap, signal_and_wait, speech_wav
 
 pytestmark = pytest.mark.rig
 
@@ -51,20 +51,7 @@ def test_live_cli_killed_by_any_signal_keeps_the_printed_finals(
         player.append(subprocess.Popen(["paplay", f"--device={virtual_devices.mic_sink}",
                                         str(wav)]))
         stdout.wait_lines(2, 90)
-        proc.send_signal(sig)
-        code = proc.wait(30)
+        code = signal_and_wait(proc, sig)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    printed = stdout.rest().splitlines()
-    errors = stderr.rest()
-    assert "Traceback" not in errors
-    assert_no_engine_survives(proc.pid)
-    assert_recovered(printed, env)
-    if sig == signal.SIGKILL:
-        assert code == -signal.SIGKILL
-        return
-    assert code == 0, errors
-    written = out.read_text()
-    assert all(line.strip() in written for line in printed if line.strip())
+        reap(proc)
+    check_signalled_cli(sig, code, 0, stdout, stderr, proc.pid, env, out)

@@ -17,7 +17,7 @@ from pathlib import Path
 from captioner.transcript.codec import segment_to_dict
 from captioner.transcript.model import Segment
 from tests.conftest import REPO
-from tests.lifecycle import assert_no_engine_survives, captioner, wait_for
+from tests.lifecycle import assert_no_engine_survives, captioner, reap, signal_and_wait, wait_for
 
 
 def crashed_session(data_dir: Path) -> str:
@@ -57,12 +57,9 @@ def test_sigterm_ends_the_app_while_the_recover_dialog_is_open(tmp_path: Path) -
     try:
         wait_for("the recover dialog", lambda: log_has(tmp_path, "asking whether to recover"),
                  60)
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(15)  # the app's own deadline is 5 s
+        code = signal_and_wait(proc, signal.SIGTERM, 15)  # the app's own deadline is 5 s
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
     assert code == 0, (tmp_path / "app.out").read_text()
     assert "Traceback" not in (tmp_path / "app.out").read_text()
     listing = captioner("sessions", env=env).stdout
@@ -77,12 +74,9 @@ def test_start_recovers_silently_and_captions(tmp_path: Path) -> None:
         wait_for("a new session journal",
                  lambda: len(list((tmp_path / "data" / "sessions").glob("*.jsonl"))) == 2, 60)
         assert not log_has(tmp_path, "asking whether to recover")
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(15)
+        code = signal_and_wait(proc, signal.SIGTERM, 15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
     assert code == 0, (tmp_path / "app.out").read_text()
     assert_no_engine_survives(proc.pid)
     rows = {line.split()[0]: line.split()[-1]

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, REPO
-from tests.lifecycle import Lines, assert_no_engine_survives, assert_recovered, speech_wav
+from tests.lifecycle import (
+    Lines,
+    assert_no_engine_survives,
+    assert_recovered,
+    check_signalled_cli,
+    reap,
+    signal_and_wait,
+    speech_wav,
+)
 
 FINALS_BEFORE_SIGNAL = 2
 
@@ -42,26 +50,12 @@ def test_a_signal_keeps_every_printed_final_and_ends_the_engine(
     out = tmp_path / "out.txt"
     proc, stdout, stderr = start(wav, out, env)
     try:
-        printed = stdout.wait_lines(FINALS_BEFORE_SIGNAL, 90)
-        proc.send_signal(sig)
-        code = proc.wait(30)
+        stdout.wait_lines(FINALS_BEFORE_SIGNAL, 90)
+        code = signal_and_wait(proc, sig)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    printed = stdout.rest().splitlines()
-    errors = stderr.rest()
-    assert "Traceback" not in errors
-    assert_no_engine_survives(proc.pid)
-    assert_recovered(printed, env)
-    if sig == signal.SIGKILL:
-        assert code == -signal.SIGKILL
-        return
-    # a clean stop: the last words finished, -o written, 128 + the signal (file not done)
-    assert code == 128 + sig, errors
-    assert "stopping" in errors
-    written = out.read_text()
-    assert all(line.strip() in written for line in printed if line.strip())
+        reap(proc)
+    # a clean stop finishes the last words, writes -o, exits 128 + the signal (file not done)
+    check_signalled_cli(sig, code, 128 + sig, stdout, stderr, proc.pid, env, out)
 
 
 def test_a_second_signal_quits_at_once_with_the_journal_intact(wav: Path,
@@ -72,12 +66,9 @@ def test_a_second_signal_quits_at_once_with_the_journal_intact(wav: Path,
         stdout.wait_lines(1, 90)
         proc.send_signal(signal.SIGTERM)
         stderr.wait_for("stopping", 10)
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(10)
+        code = signal_and_wait(proc, signal.SIGTERM, 10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        reap(proc)
     assert code == 128 + signal.SIGTERM
     assert "aborted" in stderr.rest()
     assert_no_engine_survives(proc.pid)

@@ -73,6 +73,14 @@ async def with_server(body, **kwargs):
         await server.close()
 
 
+async def start_and_end(ws) -> None:
+    """StartRecognition, then EndOfStream at once, up to EndOfTranscript."""
+    await ws.send(json.dumps(START))
+    await ws.recv()
+    await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
+    assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
+
+
 async def full_session(url, frames: int = 25, frame_bytes: int = 3200, headers=None):
     messages = []
     async with connect(url, additional_headers=headers or {}) as ws:
@@ -161,10 +169,7 @@ def test_server_survives_bad_clients_and_serves_the_next():
 def test_audio_after_end_of_stream_gets_a_warning():
     async def body(url, _):
         async with connect(url) as ws:
-            await ws.send(json.dumps(START))
-            await ws.recv()
-            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
-            assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
+            await start_and_end(ws)
             await ws.send(b"\0\0" * 100)
             return json.loads(await ws.recv())
     warning = run(with_server(body))
@@ -278,10 +283,7 @@ def test_session_slot_is_held_until_close_so_the_limit_cannot_be_bypassed():
 def test_a_client_that_stays_after_end_of_stream_is_closed_however_chatty():
     async def body(url, _):
         async with connect(url) as ws:
-            await ws.send(json.dumps(START))
-            await ws.recv()
-            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
-            assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
+            await start_and_end(ws)
             with pytest.raises(ConnectionClosed):
                 while True:  # keep talking: the deadline is for the whole stay
                     await ws.send(json.dumps({"message": "SetRecognitionConfig"}))
