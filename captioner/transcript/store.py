@@ -302,7 +302,7 @@ def list_sessions(folder: str | os.PathLike[str] | None = None) -> list[SessionS
     out = []
     for path in root.glob(f"*{SUFFIX}"):
         if not is_regular_file(path):
-            log.warning("skipping %s: not a regular file", path)
+            log.info("skipping %s: not a regular file", path)
             continue
         try:
             out.append(summarize(path))

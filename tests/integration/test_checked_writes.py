@@ -92,10 +92,11 @@ def test_a_fifo_or_folder_named_jsonl_is_skipped_not_waited_on(session: str,
     os.mkfifo(tmp_path / "sessions" / "20261201-000000-fifo.jsonl")
     (tmp_path / "sessions" / "20261201-000001-dir0.jsonl").mkdir()
     listing = captioner("sessions", data_dir=tmp_path)  # timeout=30: a hang fails
-    assert listing.returncode == 0 and session in listing.stdout
+    assert listing.returncode == 0 and session in listing.stdout and not listing.stderr
     assert len(listing.stdout.splitlines()) == 2, listing.stdout
     exported = captioner("export", session, data_dir=tmp_path)
     assert exported.returncode == 0 and "Checked writes only." in exported.stdout
+    assert not exported.stderr
 
 
 def test_a_full_disk_never_tears_the_recovery_mark_and_export_still_works(
