@@ -16,8 +16,13 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +249,8 @@ class SignalQuitter:
         signum: the first signal received, or None.
     """
 
-    def __init__(self, app, before_quit=None, interval_ms: int = 250) -> None:  # noqa: ANN001
+    def __init__(self, app: QCoreApplication, before_quit: Callable[[], None] | None = None,
+                 interval_ms: int = 250) -> None:
         import signal
 
         from PySide6.QtCore import QTimer
@@ -291,7 +297,8 @@ class SignalQuitter:
         self.app.quit()
 
 
-def quit_on_signals(app, before_quit=None, interval_ms: int = 250) -> SignalQuitter:  # noqa: ANN001
+def quit_on_signals(app: QCoreApplication, before_quit: Callable[[], None] | None = None,
+                    interval_ms: int = 250) -> SignalQuitter:
     """Install a :class:`SignalQuitter` for ``app``."""
     return SignalQuitter(app, before_quit, interval_ms)
 
