@@ -118,7 +118,7 @@ def install_qt_message_handler() -> None:
               QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
               QtMsgType.QtFatalMsg: logging.CRITICAL}
 
-    def handler(mode, context, message) -> None:  # noqa: ANN001 - Qt's signature
+    def handler(mode, context, message) -> None:
         where = f" ({context.category})" if getattr(context, "category", "") not in (
             "", "default", None) else ""
         qt_log.log(levels.get(mode, logging.WARNING), "%s%s", message, where)
@@ -178,8 +178,8 @@ class ErrorReporter:
 # -- start-up steps -----------------------------------------------------------------------
 
 
-def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN001
-                   ask=None, silent: bool = False) -> list[str]:  # noqa: ANN001
+def offer_recovery(parent=None, folder: str | Path | None = None,
+                   ask=None, silent: bool = False) -> list[str]:
     """Find sessions a crash left open and, if the user agrees, recover them.
 
     Empty ones are closed without asking; with ``silent`` (``--start`` at login,
@@ -217,7 +217,7 @@ def offer_recovery(parent=None, folder: str | Path | None = None,  # noqa: ANN00
     return done
 
 
-def prune_history(settings) -> None:  # noqa: ANN001
+def prune_history(settings) -> None:
     from captioner.settings import Key
     from captioner.transcript import store
 

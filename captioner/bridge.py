@@ -65,7 +65,7 @@ class SessionThread(QThread):
         result: object = None
         try:
             result = loop.run_until_complete(self._runner(self._emit, self._stop))
-        except Exception as exc:  # noqa: BLE001 - handed to the GUI as a banner, and logged
+        except Exception as exc:
             log.exception("captioning run failed")
             result = exc
         finally:

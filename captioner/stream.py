@@ -52,11 +52,10 @@ from captioner.providers.base import (
     CloseVerdict,
     Ended,
     Final,
-    FinalTranslation,
     Partial,
-    PartialTranslation,
     Provider,
     Started,
+    TranslationEvent,
     VendorError,
 )
 from captioner.providers.base import Warning as VendorWarning
@@ -465,7 +464,7 @@ class VendorStream:
                 conn.got_final = True
                 self._replay.trim_before(conn.offset_bytes + event.end_ms * BYTES_PER_MS)
             self._listener(TranscriptChanged(self.source, change))
-        elif isinstance(event, (PartialTranslation, FinalTranslation)):
+        elif isinstance(event, TranslationEvent):
             change = self.transcript.apply(event, self.source, conn.offset_ms)
             self._listener(TranscriptChanged(self.source, change))
         elif isinstance(event, Started):

@@ -131,7 +131,19 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
                          speaker_labels=args.speaker_labels,
-                         translate_to=parse_targets(getattr(args, "translate", "") or ""))
+                         translate_to=parse_targets(getattr(args, "translate", "") or ""),
+                         options=_options(args))
+
+
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    """``--model``; a file sent faster than real time gets the offline engine's
+    ``enhanced`` operating point (accuracy over latency)."""
+    options: dict[str, str] = {}
+    if getattr(args, "model", None):
+        options["model"] = args.model
+    if getattr(args, "file", None) and not getattr(args, "realtime", False):
+        options["operating_point"] = "enhanced"
+    return options
 
 
 def secret_for(provider: str) -> str | None:

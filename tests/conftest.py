@@ -46,3 +46,78 @@ def reference_text(name: str) -> str:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+# -- nothing left running -------------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> tuple[int, str, int] | None:
+    """(ppid, state, start time in clock ticks) of a process, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return int(fields[1]), fields[0], int(fields[19])
+
+
+# every process this run starts inherits it, so orphans can be told from others' processes
+RUN_MARKER = f"CAPTIONER_TEST_RUN={os.getpid()}-{os.urandom(4).hex()}"
+os.environ["CAPTIONER_TEST_RUN"] = RUN_MARKER.split("=", 1)[1]
+
+
+def _read(pid: int, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return b""
+
+
+def leftover_processes() -> list[str]:
+    """Processes this test run started that are still running: our descendants, and
+    orphans (a child whose parent died without stopping it) that carry this run's marker."""
+    me = os.getpid()
+    mine = _proc_stat(me)
+    if mine is None:  # no /proc (not Linux): nothing to check
+        return []
+    started = mine[2]
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            table[int(entry.name)] = stat
+    found = []
+    for pid, (ppid, state, start) in table.items():
+        if pid == me or state == "Z" or start < started:
+            continue
+        chain, p = set(), ppid
+        while p > 1 and p not in chain and p != me:
+            chain.add(p)
+            p = table.get(p, (0, "", 0))[0]
+        if p == me or RUN_MARKER.encode() in _read(pid, "environ").split(b"\0"):
+            cmd = _read(pid, "cmdline").replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{pid}: {cmd.strip()[:200]}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test left a process running (and end those processes)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    import signal
+    import time
+
+    deadline = time.monotonic() + 10  # give children that are exiting a moment
+    left = leftover_processes()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = leftover_processes()
+    if not left:
+        return
+    for line in left:
+        try:
+            os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+        except OSError:
+            pass
+    session.config.get_terminal_writer().line(
+        "\nFAILED: tests left processes running (now killed):\n  " + "\n  ".join(left), red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

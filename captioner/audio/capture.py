@@ -83,10 +83,6 @@ class _Opened:
         return self.resolved.info.pulse_name
 
 
-def _what(source: str) -> str:
-    return "system audio source" if source == "system" else "microphone"
-
-
 class CaptureStream:
     """Captures one source into ``buffer`` until stopped, surviving device loss.
 
@@ -188,7 +184,8 @@ class CaptureStream:
         try:
             opened = self._open(resolved)
         except self._sd.PortAudioError as exc:
-            raise devices.DeviceError(f"Can't open the {_what(self.source)} '{resolved.name}': "
+            what = devices.source_noun(self.source)
+            raise devices.DeviceError(f"Can't open the {what} '{resolved.name}': "
                                       f"{exc.args[0] if exc.args else exc}") from exc
         self._want = resolved.info
         self._adopt(opened)
@@ -347,7 +344,7 @@ class CaptureStream:
         self._fill_silence(now - self._gap_t)
         want = self._want
         self._fell_back = want is not None and opened.resolved.info.id != want.id
-        what, name = _what(self.source), opened.resolved.name
+        what, name = devices.source_noun(self.source), opened.resolved.name
         if self._fell_back and want is not None:
             message = (f"The {what} '{want.name}' is still missing; captioning from the "
                        f"default {what} '{name}' instead.")
@@ -382,7 +379,7 @@ class CaptureStream:
         self._resume_pending = False
         if report and not self.lost:
             self.lost = True
-            what, name = _what(self.source), opened.resolved.name
+            what, name = devices.source_noun(self.source), opened.resolved.name
             self._status("lost", f"Lost the {what} '{name}'. Captioning pauses until it is back.",
                          name)
         self._reconnecting = True

@@ -337,7 +337,8 @@ def list_devices() -> list[DeviceInfo]:
 # -- resolution -------------------------------------------------------------------------
 
 
-def _what(source: str) -> str:
+def source_noun(source: str) -> str:
+    """What a source is called in messages: "microphone" or "system audio source"."""
     return "system audio source" if source == "system" else "microphone"
 
 
@@ -423,10 +424,10 @@ def resolve(device: str | int | None, source: str = "mic", catalog: Catalog | No
         dev, env = opening(info, catalog)
         return Resolved(dev, env, info.name, False, info, requested=device)
     if strict:
-        raise DeviceError(f"The {_what(source)} '{device}' is not connected.")
+        raise DeviceError(f"The {source_noun(source)} '{device}' is not connected.")
     info = default_device(source, catalog)
     dev, env = opening(info, catalog)
-    notice = (f"The {_what(source)} '{device}' is not connected; using the default "
+    notice = (f"The {source_noun(source)} '{device}' is not connected; using the default "
               f"'{info.name}' instead.")
     log.info("%s", notice)
     return Resolved(dev, env, info.name, True, info, notice, requested=device)

@@ -23,6 +23,7 @@ class Hypothesis:
         start_ms, end_ms: span of audio it covers, from the first sample fed.
         words: per-word times when the model gives them.
         is_final: True when this text will not change.
+        language: the language it was recognized in.
     """
 
     text: str
@@ -30,6 +31,7 @@ class Hypothesis:
     end_ms: int
     words: tuple[Word, ...] = ()
     is_final: bool = False
+    language: str = "en"
 
 
 class Recognizer(Protocol):

@@ -4,6 +4,12 @@ Pure: builds the JSON the engine sends (RecognitionStarted, AudioAdded,
 AddPartialTranscript / AddTranscript with ``results[]``, Error, Warning) and
 validates ``StartRecognition``. Shapes follow the vendor spec
 (``../shared/reference/realtime-protocols.md`` §3) so any Speechmatics client works.
+
+From ``transcription_config`` the engine honours ``language`` (a code, or
+``auto`` with the multilingual model), ``max_delay`` (0.7-4 s, default 2: the
+longest time before a word is final) and ``operating_point`` (``standard``:
+live, low latency; ``enhanced``: accuracy over latency). ``model``
+(``tiny.en`` or ``base``) is this engine's own addition; other engines ignore it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any
 
 from captioner.engine.base import Hypothesis
 
-SUPPORTED_LANGUAGES = ("en",)
+SUPPORTED_LANGUAGES = ("en",)  # without the multilingual model
+OPERATING_POINTS = ("standard", "enhanced")
+MULTILINGUAL_HINT = "pip install 'captioner[multilingual]'"
 ENCODINGS = ("pcm_s16le", "pcm_f32le")
 _LEADING = re.compile(r"^([\"'(\[¿¡]+)")
 _TRAILING = re.compile(r"([.,!?;:\"')\]…]+)$")
@@ -55,9 +63,42 @@ def load_message(raw: str) -> dict[str, Any] | None:
     return msg if isinstance(msg, dict) else None
 
 
-def parse_start(raw: str | bytes) -> tuple[AudioFormat, dict[str, Any]]:
+@dataclass(frozen=True)
+class RecognitionSettings:
+    """What a session asked for (from ``transcription_config``).
+
+    Attributes:
+        language: a language code, or None to detect it per utterance.
+        max_delay_ms: longest time from a word's end to its final.
+        operating_point: ``standard`` or ``enhanced``.
+        model: an engine model name, or None for the engine's choice.
+    """
+
+    language: str | None = "en"
+    max_delay_ms: int = 2000
+    operating_point: str = "standard"
+    model: str | None = None
+
+
+def recognition_settings(tc: dict[str, Any]) -> RecognitionSettings:
+    """Settings from a transcription_config that :func:`parse_start` accepted."""
+    language = tc.get("language", "en")
+    return RecognitionSettings(
+        language=None if language == "auto" else language,
+        max_delay_ms=round(float(tc.get("max_delay", 2.0)) * 1000),
+        operating_point=tc.get("operating_point") or "standard",
+        model=tc.get("model") or None,
+    )
+
+
+def parse_start(raw: str | bytes, languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
+                models: tuple[str, ...] = ("tiny.en",)) -> tuple[AudioFormat, dict[str, Any]]:
     """Validate a StartRecognition message.
 
+    Args:
+        languages: the language codes the installed models know (``auto`` is
+            accepted when there is more than one).
+        models: the engine models installed.
     Returns:
         the audio format and the transcription_config.
     Raises:
@@ -84,9 +125,21 @@ def parse_start(raw: str | bytes) -> tuple[AudioFormat, dict[str, Any]]:
     tc = msg.get("transcription_config")
     if not isinstance(tc, dict) or not isinstance(tc.get("language"), str):
         raise ProtocolError("invalid_config", "transcription_config.language is required")
-    if tc["language"] not in SUPPORTED_LANGUAGES:
-        raise ProtocolError("invalid_language", f"language {tc['language']!r} is not available "
-                            "offline; this engine supports English (en)")
+    language = tc["language"]
+    if language not in languages and not (language == "auto" and len(languages) > 1):
+        if len(languages) > 1:
+            raise ProtocolError("invalid_language", f"language {language[:20]!r} is not one the "
+                                "offline models know")
+        raise ProtocolError("invalid_language", f"language {language[:20]!r} needs the "
+                            f"multilingual model; install it with: {MULTILINGUAL_HINT}")
+    point = tc.get("operating_point", "standard")
+    if point not in OPERATING_POINTS:
+        raise ProtocolError("invalid_config", "operating_point must be standard or enhanced")
+    model = tc.get("model")
+    if model is not None and model not in models:
+        raise ProtocolError("invalid_model", f"offline model {str(model)[:20]!r} is not "
+                            f"installed (installed: {', '.join(models)}); for base: "
+                            f"{MULTILINGUAL_HINT}")
     delay = tc.get("max_delay", 2.0)
     if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0.7 <= delay <= 4:
         raise ProtocolError("invalid_config", "max_delay must be between 0.7 and 4 seconds")
@@ -120,11 +173,11 @@ def warning(type_: str, reason: str) -> str:
     return json.dumps({"message": "Warning", "type": type_, "reason": reason})
 
 
-def _punct(mark: str, t_s: float, attaches: str) -> dict[str, Any]:
+def _punct(mark: str, t_s: float, attaches: str, language: str) -> dict[str, Any]:
     return {
         "type": "punctuation", "start_time": t_s, "end_time": t_s, "attaches_to": attaches,
         "is_eos": mark[-1] in _EOS_MARKS,
-        "alternatives": [{"content": mark, "confidence": 1.0, "language": "en"}],
+        "alternatives": [{"content": mark, "confidence": 1.0, "language": language}],
     }
 
 
@@ -143,7 +196,7 @@ def results(hyp: Hypothesis) -> list[dict[str, Any]]:
         start_s, end_s = round(start_ms / 1000, 3), round(end_ms / 1000, 3)
         lead = _LEADING.match(token)
         if lead and lead.group(1) != token:
-            out.append(_punct(lead.group(1), start_s, "next"))
+            out.append(_punct(lead.group(1), start_s, "next", hyp.language))
             token = token[len(lead.group(1)):]
         trail = _TRAILING.search(token)
         tail = trail.group(1) if trail and trail.group(1) != token else ""
@@ -152,10 +205,10 @@ def results(hyp: Hypothesis) -> list[dict[str, Any]]:
             out.append({
                 "type": "word", "start_time": start_s, "end_time": end_s,
                 "alternatives": [{"content": core, "confidence": confidence if confidence
-                                  is not None else 1.0, "language": "en"}],
+                                  is not None else 1.0, "language": hyp.language}],
             })
         if tail:
-            out.append(_punct(tail, end_s, "previous"))
+            out.append(_punct(tail, end_s, "previous", hyp.language))
     return out
 
 

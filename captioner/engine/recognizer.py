@@ -75,6 +75,7 @@ class WhisperRecognizer:
         final_window_ms: int = 20000,
         partial_min_window_ms: int = 10000,
         vad: VadConfig | None = None,
+        language: str | None = "en",
     ) -> None:
         """Create a recognizer.
 
@@ -93,8 +94,11 @@ class WhisperRecognizer:
             partial_min_window_ms: smallest encoder window for partials (shorter
                 windows are cheaper but make Whisper loop).
             vad: segmenter thresholds.
+            language: language code, or None to detect it per utterance
+                (multilingual models; English-only ones always use "en").
         """
         self.model = model if model is not None else load_model()
+        self.language = language if self.model.multilingual else "en"
         self.partials = partials
         self.partial_interval_ms = partial_interval_ms
         self.first_partial_ms = first_partial_ms
@@ -228,7 +232,8 @@ class WhisperRecognizer:
         audio = self._audio(len(self._utt_frames))
         needed = len(audio) // HOP_SAMPLES + 100
         window = min(N_FRAMES, max(self.partial_min_window_frames, -(-needed // 500) * 500))
-        result = self.model.transcribe(audio, window_frames=window, beam_size=1, word_times=False)
+        result = self.model.transcribe(audio, window_frames=window, beam_size=1, word_times=False,
+                                       language=self.language)
         cost_ms = result.elapsed_s * 1000.0
         logger.debug(
             "partial %d ms audio in %.0f ms: %r %s",
@@ -247,7 +252,7 @@ class WhisperRecognizer:
                 Word(w.text, w.start_ms + speech_ms, w.end_ms + speech_ms)
                 for w in whisper.spread_words([w.text for w in result.words], 0, end_ms - speech_ms)
             )
-            out.append(Hypothesis(result.text, start_ms, end_ms, words, is_final=False))
+            out.append(Hypothesis(result.text, start_ms, end_ms, words, False, result.language))
         interval_ms = max(self.partial_interval_ms, cost_ms / max(self.partial_budget, 1e-3))
         speech_age_ms = _ms(self._utt_end_sample - self._onset_sample)
         if not self._partial_text and speech_age_ms < self.first_partial_ms + 500:
@@ -268,7 +273,8 @@ class WhisperRecognizer:
             return [Hypothesis("", start_ms, end_ms)] if had_partial else []
         window = min(N_FRAMES, max(self.final_window_frames, len(audio) // HOP_SAMPLES + 100))
         result = self.model.transcribe(
-            audio, window_frames=window, beam_size=self.final_beam_size, word_times=True
+            audio, window_frames=window, beam_size=self.final_beam_size, word_times=True,
+            language=self.language,
         )
         logger.debug(
             "final %d ms audio in %.0f ms (no_speech %.2f, logprob %.2f%s): %r",
@@ -284,7 +290,7 @@ class WhisperRecognizer:
         words = _place_words(result.words, start_ms, end_ms, max(0, onset_ms))
         # The final spans its speech: first word's start to the end of the audio kept.
         first_ms = words[0].start_ms if words else start_ms
-        return [Hypothesis(result.text, first_ms, end_ms, words, is_final=True)]
+        return [Hypothesis(result.text, first_ms, end_ms, words, True, result.language)]
 
 
 def _place_words(

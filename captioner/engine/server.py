@@ -42,7 +42,7 @@ from captioner.engine.base import Hypothesis, Recognizer
 
 log = logging.getLogger(__name__)
 
-RecognizerFactory = Callable[[], Recognizer]
+RecognizerFactory = Callable[[protocol.RecognitionSettings], Recognizer]
 
 START_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
@@ -63,16 +63,22 @@ class EngineServer:
     """Serves recognition sessions over the Speechmatics RT v2 protocol.
 
     Args:
-        recognizer_factory: makes a recognizer for one session (called in a thread).
+        recognizer_factory: makes a recognizer for one session's settings (called
+            in a thread).
         token: required from clients when set.
         max_sessions: concurrent sessions; more get ``quota_exceeded`` (close 4005).
+        languages, models: what StartRecognition may ask for.
     """
 
     def __init__(self, recognizer_factory: RecognizerFactory, *, token: str | None = None,
                  max_sessions: int = 4, eos_close_timeout_s: float = EOS_CLOSE_TIMEOUT_S,
                  start_timeout_s: float = START_TIMEOUT_S,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+                 idle_timeout_s: float = IDLE_TIMEOUT_S,
+                 languages: tuple[str, ...] = protocol.SUPPORTED_LANGUAGES,
+                 models: tuple[str, ...] = ("tiny.en",)) -> None:
         self._factory = recognizer_factory
+        self.languages = languages
+        self.models = models
         self._token = token
         self.max_sessions = max_sessions
         self.active_sessions = 0
@@ -141,7 +147,7 @@ class EngineServer:
         try:
             async with asyncio.timeout(self.start_timeout_s):
                 first = await ws.recv()
-            fmt, _config = protocol.parse_start(first)
+            fmt, config = protocol.parse_start(first, self.languages, self.models)
         except protocol.ProtocolError as exc:
             await self._fail(ws, exc.type, exc.reason)
             return
@@ -150,8 +156,9 @@ class EngineServer:
                              f"no StartRecognition within {self.start_timeout_s:.0f} s")
             return
         try:
-            recognizer = await loop.run_in_executor(worker, self._factory)
-        except Exception as exc:  # noqa: BLE001 - reported to the client, logged
+            settings = protocol.recognition_settings(config)
+            recognizer = await loop.run_in_executor(worker, self._factory, settings)
+        except Exception as exc:
             log.exception("could not create a recognizer")
             await self._fail(ws, "job_error", f"the offline engine could not start: {exc}")
             return
@@ -254,18 +261,14 @@ def _finish(recognizer: Recognizer, tail: bytes) -> list:
     return hyps + recognizer.finish()
 
 
-def whisper_factory(threads: int = 2) -> RecognizerFactory:
-    """Load the bundled model once and make recognizers that share it."""
-    from captioner.engine.recognizer import WhisperRecognizer, load_model
-
-    model = load_model(threads=threads)
-    return lambda: WhisperRecognizer(model)
-
-
 async def serve_forever(host: str, port: int, token: str | None, max_sessions: int,
-                        threads: int, on_ready: Callable[[str], None]) -> None:
-    factory = await asyncio.to_thread(whisper_factory, threads)
-    server = EngineServer(factory, token=token, max_sessions=max_sessions)
+                        threads: int, on_ready: Callable[[str], None],
+                        model: str = "tiny.en") -> None:
+    from captioner.engine.factory import WhisperFactory
+
+    factory = await asyncio.to_thread(WhisperFactory, model, threads)
+    server = EngineServer(factory, token=token, max_sessions=max_sessions,
+                          languages=factory.languages, models=factory.installed)
     url = await server.start(host, port)
     on_ready(url)
     try:

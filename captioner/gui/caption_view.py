@@ -4,10 +4,13 @@ Each final is laid out (word-wrapped into visual lines of glyph runs) the first
 time it becomes visible and cached; it is never laid out again unless the width
 or the style changes, so finals on screen stay exactly where they are while the
 partial below them grows. The live partial is laid out on its own, in italic
-and dimmer. Each visual line is rendered once (outline, shadow, text) into an
-image kept in a small cache keyed by its text, so a repaint only blits images,
-and a growing partial renders just its changed last line. Only visible entries
-are measured, so an update costs the same with 10 finals or 10,000.
+and dimmer. Live translations are laid out under their entry's lines in the
+style's translation font and colour (a partial translation dimmer); each of
+their lines takes a row, so they stay within the line budget. Each visual
+line is rendered once (outline, shadow, text) into an image kept in a small
+cache keyed by its text, so a repaint only blits images, and a growing partial
+renders just its changed last line. Only visible entries are measured, so an
+update costs the same with 10 finals or 10,000.
 
 Used by the overlay and by the preferences' live preview. It draws text only;
 the panel behind it is the parent's (see :func:`paint_panel`).
@@ -20,9 +23,10 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QFont,
     QFontMetricsF,
     QGlyphRun,
     QImage,
@@ -44,7 +48,7 @@ from captioner.gui.caption_model import (
     move,
     visible_slices,
 )
-from captioner.gui.caption_style import CaptionStyle
+from captioner.gui.caption_style import PARTIAL_ALPHA, CaptionStyle
 from captioner.transcript import Change
 
 log = logging.getLogger(__name__)
@@ -62,7 +66,9 @@ class _Line:
     label_runs: list[QGlyphRun]
     body_runs: list[QGlyphRun]
     width_px: float = 0.0
-    key: tuple = ()  # identifies the rendered image: (italic, label chars, text)
+    key: tuple = ()  # identifies the rendered image: (italic, label chars, text, language)
+    language: str | None = None  # a live translation's line
+    dim: bool = False  # a partial translation under a final
 
 
 @dataclass
@@ -82,6 +88,7 @@ class DrawnLine:
         italic: drawn in italic.
         color: the body text colour (alpha tells dim from full).
         line_index: which visual line of its entry this is.
+        language: for a line of a live translation, its language.
     """
 
     key: str
@@ -91,6 +98,7 @@ class DrawnLine:
     italic: bool
     color: QColor
     line_index: int
+    language: str | None = None
 
 
 def paint_panel(painter: QPainter, rect: QRectF, style: CaptionStyle, radius_px: float = 14.0,
@@ -153,6 +161,7 @@ class CaptionView(QWidget):
     def _set_metrics(self) -> None:
         self._font = self.style.font()
         self._italic = self.style.font(italic=True)
+        self._translation_font = self.style.translation_font()
         metrics = QFontMetricsF(self._font)
         self.line_height_px = metrics.lineSpacing()
         self._ascent_px = metrics.ascent()
@@ -182,10 +191,10 @@ class CaptionView(QWidget):
         fit = int((self.height() - 2 * PAD_Y_PX + 1) // max(1.0, self.line_height_px))
         return max(1, min(self.style.lines, fit))
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(int(self.style.font_pt * 30), self.height_for_lines(self.style.lines))
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def minimumSizeHint(self) -> QSize:
         return QSize(int(self.style.font_pt * 6), self.height_for_lines(1))
 
     def _text_width_px(self) -> float:
@@ -199,7 +208,10 @@ class CaptionView(QWidget):
         if added is not None and self._anchor is not None:
             self._new_while_scrolled += 1
             self.scroll_changed.emit(False, self._new_while_scrolled)
-        if added is not None or change.segment is not None or change.cleared_partial:
+        for key in self.model.take_stale():
+            self._cache.pop(key, None)
+        if (added is not None or change.segment is not None or change.cleared_partial
+                or change.translation is not None):
             self.update()
 
     def clear(self) -> None:
@@ -216,13 +228,28 @@ class CaptionView(QWidget):
         self.layouts_done += 1
         body = entry.text.upper() if self.style.uppercase else entry.text
         prefix = f"{entry.label}: " if entry.show_label and entry.label else ""
-        text = prefix + body
-        layout = QTextLayout(text, self._font if entry.is_final else self._italic)
+        laid = _Laid()
+        self._lay_out_text(laid, prefix + body, len(prefix),
+                           self._font if entry.is_final else self._italic, not entry.is_final)
+        if not laid.lines:
+            laid.lines.append(_Line("", 0.0, [], []))
+        for language, text, is_final in entry.translations:
+            start = len(laid.lines)
+            self._lay_out_text(laid, text.upper() if self.style.uppercase else text, 0,
+                               self._translation_font, False, language)
+            for line in laid.lines[start:]:
+                line.dim = not is_final
+        return laid
+
+    def _lay_out_text(self, laid: _Laid, text: str, label_chars: int, font: QFont,
+                      italic: bool, language: str | None = None) -> None:
+        """Word-wrap ``text`` (its first ``label_chars`` are the label) onto ``laid``."""
+        prefix = text[:label_chars]
+        layout = QTextLayout(text, font)
         option = QTextOption()
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
         width = self._text_width_px()
-        laid = _Laid()
         layout.beginLayout()
         y = 0.0
         while True:
@@ -244,10 +271,8 @@ class CaptionView(QWidget):
             line_text = text[start:start + length].rstrip()
             laid.lines.append(_Line(line_text, line.y(), list(label_runs), list(body_runs),
                                     line.naturalTextWidth(),
-                                    (not entry.is_final, max(0, label_end - start), line_text)))
-        if not laid.lines:
-            laid.lines.append(_Line("", 0.0, [], []))
-        return laid
+                                    (italic, max(0, label_end - start), line_text, language),
+                                    language))
 
     def _final_laid(self, index: int) -> _Laid:
         entry = self.model.finals[index]
@@ -262,7 +287,7 @@ class CaptionView(QWidget):
         return laid
 
     def _partial_laid(self, entry: CaptionEntry) -> _Laid:
-        sig = (entry.text, entry.show_label)
+        sig = (entry.text, entry.show_label, entry.translations)
         cached = self._partial_cache.get(entry.key)
         if cached is not None and cached[0] == sig:
             return cached[1]
@@ -291,10 +316,6 @@ class CaptionView(QWidget):
     @property
     def is_live(self) -> bool:
         return self._anchor is None
-
-    @property
-    def new_while_scrolled(self) -> int:
-        return self._new_while_scrolled
 
     def _count(self, index: int) -> int:
         return len(self._final_laid(index).lines)
@@ -337,7 +358,7 @@ class CaptionView(QWidget):
             self.scroll_changed.emit(anchor is None, self._new_while_scrolled)
         self.update()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.scroll_by(-1 if steps > 0 else 1)
@@ -351,7 +372,7 @@ class CaptionView(QWidget):
         """What the last paint drew, top to bottom."""
         return list(self._drawn)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         try:
             self.paint_captions(painter)
@@ -375,9 +396,14 @@ class CaptionView(QWidget):
             color = self.style.text_qcolor(partial=not entry.is_final)
             for index in range(sl.first, min(sl.end, len(laid.lines))):
                 line = laid.lines[index]
-                self._paint_line(painter, line, QPointF(PAD_X_PX, y), color.alphaF())
+                line_color = color
+                if line.language is not None:
+                    line_color = QColor(self.style.translation_color)
+                    line_color.setAlphaF(PARTIAL_ALPHA if line.dim or not entry.is_final
+                                         else 1.0)
+                self._paint_line(painter, line, QPointF(PAD_X_PX, y), line_color.alphaF())
                 drawn.append(DrawnLine(entry.key, line.text, y, entry.is_final,
-                                       not entry.is_final, QColor(color), index))
+                                       line.key[0], QColor(line_color), index, line.language))
                 y += self.line_height_px
         self._drawn = drawn
 
@@ -417,7 +443,8 @@ class CaptionView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         painter.translate(pad, pad - line.y_px)
-        text_color = QColor(self.style.text_color)
+        text_color = QColor(self.style.translation_color if line.language is not None
+                            else self.style.text_color)
         label_color = QColor(self.style.label_color)
         runs = [(run, label_color) for run in line.label_runs]
         runs += [(run, text_color) for run in line.body_runs]
@@ -459,15 +486,6 @@ class CaptionView(QWidget):
                          self.placeholder)
         painter.restore()
 
-    # -- keyboard ------------------------------------------------------------------
-
-    @Slot()
-    def on_action_scroll_back(self) -> None:
-        self.scroll_by(-1)
-
-    @Slot()
-    def on_action_scroll_forward(self) -> None:
-        self.scroll_by(1)
 
 
 def _ring(radius_px: float) -> list[QPointF]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QComboBox
 
 from captioner.config import PROVIDER_TITLES, PROVIDERS
@@ -24,6 +26,12 @@ OFFLINE_LANGUAGES = ("en",)
 # export formats as menus, buttons and save dialogs name them
 FORMAT_TITLES = {"txt": "Plain text", "srt": "SubRip subtitles", "vtt": "WebVTT subtitles",
                  "json": "JSON (segments, words, times)"}
+
+
+def saved_message(lead: str, written: list[Path]) -> str:
+    """``"Saved to talk.srt (and talk.es.srt, talk.de.srt)."`` for exports with translations."""
+    more = f" (and {', '.join(p.name for p in written[1:])})" if written[1:] else ""
+    return f"{lead} {written[0]}{more}."
 
 
 def fill_providers(combo: QComboBox) -> None:

@@ -34,6 +34,7 @@ from captioner.config import PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
 from captioner.gui.status_line import RunStatus
+from captioner.providers.translation import check_targets
 from captioner.providers.wire import endpoint_problem
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Key, Settings
@@ -120,7 +121,7 @@ class ResumableTranscript(Transcript):
         super().__init__()
         self.base_ms = 0
 
-    def apply(self, event, source: str = "mic", offset_ms: int = 0):  # noqa: ANN001
+    def apply(self, event, source: str = "mic", offset_ms: int = 0):
         return super().apply(event, source, offset_ms + self.base_ms)
 
     def add_gap(self, gap: Gap) -> None:
@@ -218,10 +219,6 @@ class Controller(QObject):
     def running(self) -> bool:
         return self.run_state in ("starting", "live", "stopping")
 
-    @property
-    def session_open(self) -> bool:
-        return self.journal is not None
-
     def _set_run_state(self, state: str) -> None:
         if state != self.run_state:
             log.info("run state: %s -> %s", self.run_state, state)
@@ -261,6 +258,12 @@ class Controller(QObject):
                 f"keychain){f', or set {env}' if env else ''}; or choose the offline engine, "
                 "which needs no key.", "error", "preferences"))
             return None
+        problem = check_targets(config.provider, config.language, config.translate_to)
+        if problem:
+            # captions matter more than their translation: caption, and say why not translated
+            self.problem_posted.emit(Problem(f"Live translation is off: {problem}", "warning",
+                                             "preferences", key="translation"))
+            config = replace(config, translate_to=())
         return RunRequest(
             config=config, secret=secret, source=self.settings.get(Key.SOURCE),
             mic_device=self.settings.get(Key.MIC_DEVICE) or None,
@@ -284,9 +287,11 @@ class Controller(QObject):
         self.transcript = ResumableTranscript()
         self.transcript_reset.emit()
         sources = ["mic", "system"] if request.source == "both" else [request.source]
-        self.journal = Journal.create(self.journal_dir, {
-            "provider": request.config.provider, "language": request.config.language,
-            "sources": sources, "app": f"captioner {__version__}"})
+        meta = {"provider": request.config.provider, "language": request.config.language,
+                "sources": sources, "app": f"captioner {__version__}"}
+        if request.config.translate_to:
+            meta["translate_to"] = list(request.config.translate_to)
+        self.journal = Journal.create(self.journal_dir, meta)
         self._journal_error = ""
         self._journal_timer.start()
         self._session_t0 = self.clock()
@@ -377,7 +382,7 @@ class Controller(QObject):
         transcript = self.transcript
         assert journal is not None and transcript is not None
 
-        async def run(listener, stop):  # noqa: ANN001
+        async def run(listener, stop):
             loop = asyncio.get_running_loop()
             shown = WriteThenShow(journal, listener, loop.call_soon_threadsafe)
 
@@ -385,8 +390,10 @@ class Controller(QObject):
                 # NB: loop thread. Written first, then the GUI may show it (in order).
                 seq = 0
                 if isinstance(event, TranscriptChanged):
-                    seg = event.change.segment
+                    seg, tr = event.change.segment, event.change.translation
                     if seg is not None and seg.is_final and journal.append_final(seg):
+                        seq = journal.appended_seq
+                    if tr is not None and tr.is_final and journal.append_translation(tr):
                         seq = journal.appended_seq
                 elif isinstance(event, GapAdded):
                     event = GapAdded(transcript.shifted(event.gap))
@@ -561,8 +568,11 @@ class Controller(QObject):
 
     # -- export and shutdown ------------------------------------------------------------
 
-    def export_to(self, path: str | Path, fmt: str | None = None) -> Path:
-        """Write everything final so far.
+    def export_to(self, path: str | Path, fmt: str | None = None) -> list[Path]:
+        """Write everything final so far (SRT/WebVTT: one more file per translated language).
+
+        Returns:
+            The files written, the speech's first.
 
         Raises:
             ValueError: unknown format.
@@ -575,7 +585,7 @@ class Controller(QObject):
         elif self._request is not None:
             meta = {"provider": self._request.config.provider,
                     "language": self._request.config.language}
-        return exporter.export_file(transcript, path, fmt, meta=meta)
+        return exporter.export_files(transcript, path, fmt, meta=meta)
 
     def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> None:
         """End any run cleanly (waiting up to ``wait_ms``) and close the journal."""

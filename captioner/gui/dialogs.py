@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -110,16 +109,3 @@ def show_error(parent: QWidget | None, message: str, details: str = "",
         box.setDetailedText(details)
     box.addButton(QMessageBox.StandardButton.Ok)
     box.exec()
-
-
-def show_text(parent: QWidget | None, title: str, text: str) -> None:
-    dialog = QDialog(parent)
-    dialog.setWindowTitle(title)
-    layout = QVBoxLayout(dialog)
-    view = QPlainTextEdit(text, dialog)
-    view.setReadOnly(True)
-    layout.addWidget(view)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
-    buttons.rejected.connect(dialog.reject)
-    layout.addWidget(buttons)
-    dialog.exec()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.config import PROVIDER_TITLES
-from captioner.gui.choices import FORMAT_TITLES
+from captioner.gui.choices import FORMAT_TITLES, saved_message
 from captioner.gui.transcript_view import TranscriptPane
 from captioner.transcript import export as exporter
 from captioner.transcript import store
@@ -73,7 +73,7 @@ class SessionViewer(QDialog):
         self.setWindowTitle(f"Session of {title}")
         self.pane = TranscriptPane(self, name="Session transcript")
         self.pane.show_source_labels = len(record.meta.get("sources") or []) > 1
-        self.pane.set_segments(record.segments)
+        self.pane.set_segments(record.segments, record.translations)
         layout = QVBoxLayout(self)
         info = QLabel(f"{title} · {format_duration(record.duration_ms)} · "
                       f"{PROVIDER_TITLES.get(str(record.meta.get('provider')), '?')} · "
@@ -230,12 +230,12 @@ class HistoryDialog(QDialog):
         if not target.suffix:
             target = target.with_suffix(f".{fmt}")
         try:
-            written = exporter.export_file(record, target, fmt)
+            written = exporter.export_files(record, target, fmt)
         except (exporter.ExportError, ValueError) as exc:
             self.message_label.setText(str(exc))
             return None
-        self.message_label.setText(f"Saved to {written}.")
-        return written
+        self.message_label.setText(saved_message("Saved to", written))
+        return written[0]
 
     @Slot()
     def delete_selected(self) -> bool:

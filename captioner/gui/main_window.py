@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES
 from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
 from captioner.gui.choices import (
@@ -49,6 +48,7 @@ from captioner.gui.choices import (
     fill_languages,
     fill_providers,
     fill_sources,
+    saved_message,
     select_data,
 )
 from captioner.gui.controller import Controller, Problem
@@ -426,6 +426,8 @@ class MainWindow(QMainWindow):
             self.transcript.set_partial(seg)
         elif change.cleared_partial:
             self.transcript.set_partial(None, change.cleared_partial)
+        if change.translation is not None:
+            self.transcript.add_translation(change.translation)
 
     @Slot(str)
     def on_controller_run_state_changed(self, state: str) -> None:
@@ -527,8 +529,9 @@ class MainWindow(QMainWindow):
             self.banners.post(Problem(f"{exc} Choose another folder or free some space.",
                                       "error", key="export"))
             return None
-        self.banners.post(Problem(f"Saved the transcript to {written}.", "info", key="export"))
-        return written
+        self.banners.post(Problem(saved_message("Saved the transcript to", written), "info",
+                                  key="export"))
+        return written[0]
 
     # -- misc ---------------------------------------------------------------------
 
@@ -537,7 +540,7 @@ class MainWindow(QMainWindow):
 
         show_shortcuts(self, self.actions)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.settings.set(Key.WINDOW_GEOMETRY, geometry)
         if self.hide_on_close:
@@ -546,7 +549,4 @@ class MainWindow(QMainWindow):
             return
         event.accept()
         self.quit_requested.emit()
-
-    def provider_title(self) -> str:
-        return PROVIDER_TITLES.get(self.settings.get(Key.PROVIDER), "")
 

@@ -299,7 +299,7 @@ class OverlayWindow(QWidget):
         data["last"] = key
         self.settings.set(Key.OVERLAY_GEOMETRY, json.dumps(data, sort_keys=True))
 
-    def moveEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def moveEvent(self, event) -> None:
         super().moveEvent(event)
         if not self._applying and self._user_moved and self.dock != "floating":
             self.dock = "floating"
@@ -308,7 +308,7 @@ class OverlayWindow(QWidget):
         if not self._applying:
             self._save_timer.start()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_jump_button()
         if not self._applying:
@@ -373,20 +373,20 @@ class OverlayWindow(QWidget):
             self.capture_hiding_failed.emit(message)
         return done
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self.hidden_from_capture and screen_privacy.supported():
             screen_privacy.set_hidden_from_capture(self, True)
 
     # -- painting and input ----------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), self.style,
                     border=self.hasFocus())
         painter.end()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         rows = self.view.rows()
         if key == Qt.Key.Key_Up:
@@ -404,15 +404,15 @@ class OverlayWindow(QWidget):
             return
         event.accept()
 
-    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def focusInEvent(self, event) -> None:
         super().focusInEvent(event)
         self.update()
 
-    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)
         self.update()
 
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt override
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = self.build_menu()
         menu.exec(event.globalPos())
 

@@ -30,19 +30,21 @@ from captioner.gui.caption_style import (
     MAX_LINES,
     MIN_FONT_PT,
     MIN_LINES,
+    MIN_TRANSLATION_SCALE,
     PRESETS,
     CaptionStyle,
 )
 from captioner.gui.caption_view import CaptionView, paint_panel
 from captioner.gui.choices import select_data
 from captioner.gui.overlay import DOCK_TITLES, DOCKS
-from captioner.providers.base import Final, Partial
+from captioner.providers.base import Final, FinalTranslation, Partial
 from captioner.settings import Key, Settings
 from captioner.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
 SAMPLE_FINALS = ("Welcome back, everyone.",)
+SAMPLE_TRANSLATION = ("es", "Bienvenidos de nuevo a todos.")  # how live translations look
 SAMPLE_PARTIAL = "Let's pick up where we"
 
 
@@ -66,6 +68,8 @@ class PreviewWidget(QWidget):
         transcript = Transcript()
         for i, text in enumerate(SAMPLE_FINALS):
             self.view.apply(transcript.apply(Final(text, i * 3000, i * 3000 + 2500), "system"))
+        self.view.apply(transcript.apply(FinalTranslation(*SAMPLE_TRANSLATION, 0, 2500),
+                                         "system"))
         self.view.apply(transcript.apply(Partial(SAMPLE_PARTIAL, 6000, 7000), "mic"))
         self.setMinimumHeight(160)
 
@@ -76,7 +80,7 @@ class PreviewWidget(QWidget):
         self._place()
         self.update()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place()
 
@@ -84,7 +88,7 @@ class PreviewWidget(QWidget):
         h = min(self.height() - 20, self.view.height_for_lines(self.style_.lines))
         self.view.setGeometry(10, self.height() - h - 10, self.width() - 20, h)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         gradient = QLinearGradient(0, 0, self.width(), self.height())
         gradient.setColorAt(0.0, QColor("#87b5e5"))
@@ -178,6 +182,17 @@ class AppearancePage(QWidget):
             colors.addWidget(QLabel(caption + ":", self))
             colors.addWidget(button)
         form.addRow("Colours:", colors)
+        self.translation_button = ColorButton("Translation colour", self)
+        self.translation_spin = QSpinBox(self)
+        self.translation_spin.setRange(round(MIN_TRANSLATION_SCALE * 100), 100)
+        self.translation_spin.setSuffix(" % of the caption size")
+        self.translation_spin.setAccessibleName("Translation size in percent of the captions")
+        translation_row = QHBoxLayout()
+        translation_row.addWidget(self.translation_button)
+        translation_row.addWidget(self.translation_spin)
+        translation_row.addStretch(1)
+        form.addRow(_buddy("Live &translations:", self.translation_button, self),
+                    translation_row)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setAccessibleName("Background opacity in percent")
@@ -228,7 +243,8 @@ class AppearancePage(QWidget):
                        self.opacity_slider.valueChanged, self.outline_check.toggled,
                        self.shadow_check.toggled, self.upper_check.toggled,
                        self.lines_spin.valueChanged, self.status_check.toggled,
-                       self.high_contrast.toggled):
+                       self.high_contrast.toggled, self.translation_button.color_changed,
+                       self.translation_spin.valueChanged):
             signal.connect(self.on_control_changed)
 
     # -- load / save ------------------------------------------------------------------
@@ -260,6 +276,8 @@ class AppearancePage(QWidget):
             self.upper_check.setChecked(style.uppercase)
             self.lines_spin.setValue(style.lines)
             self.status_check.setChecked(style.show_status)
+            self.translation_button.set_color(style.translation_color)
+            self.translation_spin.setValue(round(style.translation_scale * 100))
             self._family_loaded = style.font_family
         finally:
             self._loading = loading
@@ -275,7 +293,9 @@ class AppearancePage(QWidget):
             bg_color=self.bg_button.color, bg_opacity=self.opacity_slider.value() / 100,
             outline=self.outline_check.isChecked(), shadow=self.shadow_check.isChecked(),
             uppercase=self.upper_check.isChecked(), lines=self.lines_spin.value(),
-            show_status=self.status_check.isChecked()).clamped()
+            show_status=self.status_check.isChecked(),
+            translation_color=self.translation_button.color,
+            translation_scale=self.translation_spin.value() / 100).clamped()
 
     def effective_style(self) -> CaptionStyle:
         style = self.own_style()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from captioner.config import PROVIDER_TITLES, PROVIDERS
 from captioner.gui.choices import fill_languages, fill_providers, select_data
 from captioner.gui.connection_test import ConnectionTester
+from captioner.gui.prefs_translation import TranslationBox
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError
 from captioner.settings import ENDPOINT_KEYS, Key, Settings
 
@@ -122,6 +123,10 @@ class ProviderPage(QWidget):
             check.setAccessibleName(check.text())
             form.addRow(check)
         layout.addWidget(options)
+        self.translation_box = TranslationBox(settings, self)
+        layout.addWidget(self.translation_box)
+        self.provider_combo.currentIndexChanged.connect(self.on_choice_changed)
+        self.language_combo.currentTextChanged.connect(self.on_choice_changed)
 
         self.advanced_check = QCheckBox("Show advanced settings (endpoints)", self)
         self.advanced_check.setAccessibleName("Show advanced endpoint settings")
@@ -154,6 +159,7 @@ class ProviderPage(QWidget):
         self.profanity_check.setChecked(s.get(Key.PROFANITY_FILTER))
         self.disfluency_check.setChecked(s.get(Key.REMOVE_DISFLUENCIES))
         self.fallback_check.setChecked(s.get(Key.FALLBACK_OFFLINE))
+        self.translation_box.load(str(self.provider_combo.currentData()), self.language())
         any_endpoint = False
         for provider, edit in self.endpoint_edits.items():
             value = s.get(ENDPOINT_KEYS[provider])
@@ -189,6 +195,7 @@ class ProviderPage(QWidget):
         s.set(Key.PROFANITY_FILTER, self.profanity_check.isChecked())
         s.set(Key.REMOVE_DISFLUENCIES, self.disfluency_check.isChecked())
         s.set(Key.FALLBACK_OFFLINE, self.fallback_check.isChecked())
+        self.translation_box.save()
         for provider, edit in self.endpoint_edits.items():
             s.set(ENDPOINT_KEYS[provider], edit.text().strip())
         problems: list[str] = []
@@ -207,6 +214,10 @@ class ProviderPage(QWidget):
         if problems:
             self.result_label.setText("\n".join(problems))
         return problems
+
+    @Slot()
+    def on_choice_changed(self, *_args: object) -> None:
+        self.translation_box.update_for(str(self.provider_combo.currentData()), self.language())
 
     # -- test connection ------------------------------------------------------------
 

@@ -131,7 +131,7 @@ class StatusLine(QWidget):
         self._sync_accessible()
         self.update()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:
         return QSize(240, int(QFontMetricsF(self.font()).height() + 4))
 
     def lit_bars(self) -> int:
@@ -140,7 +140,7 @@ class StatusLine(QWidget):
         frac = (self.level_db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB
         return max(0, min(LEVEL_BARS, math.ceil(frac * LEVEL_BARS - 0.001)))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         h = self.height()

@@ -2,9 +2,11 @@
 
 Finals are appended as paragraphs (labelled "Me:", "Others:", "Speaker 2:"
 when known); the live partial is the last paragraph, in grey italics, replaced
-as it changes. The view follows new text only while it is scrolled to the
-bottom, so reading back is never interrupted. The search bar highlights every
-match; Enter/F3 go to the next, Shift+Enter/Shift+F3 to the previous.
+as it changes. Each live translation is an indented line tagged with its
+language (``[es] Hola a todos.``), placed under the final it translates. The
+view follows new text only while it is scrolled to the bottom, so reading back
+is never interrupted. The search bar highlights every match; Enter/F3 go to the
+next, Shift+Enter/Shift+F3 to the previous.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeySequence,
+    QShortcut,
+    QTextBlock,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -24,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from captioner.transcript import SOURCE_LABELS, Segment
+from captioner.transcript import SOURCE_LABELS, Segment, Translation
+from captioner.transcript.model import attach_translations, owner_index
 from captioner.transcript.speakers import SpeakerNames
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,8 @@ class TranscriptPane(QWidget):
         self._partials: dict[str, Segment] = {}
         self._partial_start = -1  # document position where the partial paragraph starts
         self._finals = 0
+        self._final_segs: list[Segment] = []
+        self._group_end: dict[str, QTextBlock] = {}  # final id -> its last block
         self._matches: list[QTextCursor] = []
         self._current = -1
 
@@ -130,12 +143,25 @@ class TranscriptPane(QWidget):
         self._partials.clear()
         self._partial_start = -1
         self._finals = 0
+        self._final_segs.clear()
+        self._group_end.clear()
         self._run_search()
 
-    def set_segments(self, segments: list[Segment] | tuple[Segment, ...]) -> None:
-        """Show a finished transcript (history)."""
+    @staticmethod
+    def translation_line(language: str, text: str) -> str:
+        return f"    [{language}] {text}"
+
+    def set_segments(self, segments: list[Segment] | tuple[Segment, ...],
+                     translations: tuple[Translation, ...] = ()) -> None:
+        """Show a finished transcript (history), translations under their lines."""
         self.clear()
-        self.text_edit.setPlainText("\n".join(self._line(s) for s in segments))
+        under = attach_translations(segments, translations)
+        lines = []
+        for seg in segments:
+            lines.append(self._line(seg))
+            lines += [self.translation_line(lang, text)
+                      for lang, text in under.get(seg.id, {}).items()]
+        self.text_edit.setPlainText("\n".join(lines))
         self._finals = len(segments)
         self.text_edit.moveCursor(QTextCursor.MoveOperation.Start)
         self._run_search()
@@ -166,6 +192,23 @@ class TranscriptPane(QWidget):
         self._partials.pop(seg.source, None)
         self._update(final=seg)
 
+    def add_translation(self, tr: Translation) -> None:
+        """Show a final live translation under the final it translates."""
+        if tr.is_final and tr.text:
+            self._update(translation=tr)
+
+    def _insert_translation(self, cursor: QTextCursor, tr: Translation) -> None:
+        mine = [s for s in self._final_segs if s.source == tr.source]
+        if not mine:
+            return
+        owner = mine[owner_index(mine, tr.start_ms)].id
+        block = self._group_end[owner]
+        cursor.setPosition(block.position() + block.length() - 1)
+        fmt = QTextCharFormat()
+        fmt.setForeground(self.palette().link())
+        cursor.insertText("\n" + self.translation_line(tr.language, tr.text), fmt)
+        self._group_end[owner] = cursor.block()
+
     def set_partial(self, seg: Segment | None, source: str = "mic") -> None:
         if seg is None:
             if self._partials.pop(source, None) is None:
@@ -174,7 +217,8 @@ class TranscriptPane(QWidget):
             self._partials[seg.source] = seg
         self._update()
 
-    def _update(self, final: Segment | None = None) -> None:
+    def _update(self, final: Segment | None = None,
+                translation: Translation | None = None) -> None:
         follow = self._at_bottom()
         bar = self.text_edit.verticalScrollBar()
         keep = bar.value()
@@ -187,13 +231,17 @@ class TranscriptPane(QWidget):
                 cursor.insertText("\n", QTextCharFormat())
             cursor.insertText(self._line(final), QTextCharFormat())
             self._finals += 1
+            self._final_segs.append(final)
+            self._group_end[final.id] = cursor.block()
+        if translation is not None:
+            self._insert_translation(cursor, translation)
         self._write_partials(cursor)
         cursor.endEditBlock()
         if follow:
             bar.setValue(bar.maximum())
         else:
             bar.setValue(keep)
-        if final is not None and self.search.text():
+        if (final is not None or translation is not None) and self.search.text():
             self._run_search(keep_current=True)
 
     def text(self) -> str:

@@ -78,7 +78,7 @@ class WindowGrip(QObject):
                 child.setMouseTracking(True)
                 child.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if not self.enabled or not isinstance(event, QMouseEvent):
             return False
         kind = event.type()

@@ -138,7 +138,7 @@ def fetch_temporary_token(
     request = urllib.request.Request(url, method="GET", headers={"Authorization": key})
     log.debug("AssemblyAI: fetching a temporary token from %s", safe_url(url))
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             body = response.read(65536)
     except urllib.error.HTTPError as exc:
         raise TemporaryTokenError(_token_error_message(exc), exc.code) from None

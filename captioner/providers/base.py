@@ -60,9 +60,11 @@ class Final:
 
 
 @dataclass(frozen=True)
-class PartialTranslation:
-    """A translation of the speech not yet translated for good, in one target
-    language; replaces the previous partial translation of that language.
+class TranslationEvent:
+    """Live translation of recent speech into one target language.
+
+    Translations arrive separately from, and later than, the finals they
+    translate; they are tied to those finals by time.
 
     Attributes:
         language: the target language code (``"es"``).
@@ -79,19 +81,13 @@ class PartialTranslation:
 
 
 @dataclass(frozen=True)
-class FinalTranslation:
-    """A fixed translation (one sentence, usually) in one target language.
+class PartialTranslation(TranslationEvent):
+    """A translation that may still change; replaces its language's previous partial."""
 
-    Translations arrive separately from, and later than, the finals they
-    translate; they are tied to those finals by time. Same attributes as
-    :class:`PartialTranslation`.
-    """
 
-    language: str
-    text: str
-    start_ms: int
-    end_ms: int
-    speaker: str | None = None
+@dataclass(frozen=True)
+class FinalTranslation(TranslationEvent):
+    """A fixed translation (usually one sentence); appended and never changed."""
 
 
 @dataclass(frozen=True)

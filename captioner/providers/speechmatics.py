@@ -78,7 +78,7 @@ def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 3600
         url, data=body, method="POST",
         headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - https URL
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
         return str(json.load(response)["key_value"])
 
 

@@ -29,6 +29,8 @@ LANGUAGE_NAMES = {
     "lt": "Lithuanian", "lv": "Latvian", "ms": "Malay", "nl": "Dutch", "no": "Norwegian",
     "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
     "sl": "Slovenian", "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian", "vi": "Vietnamese",
+    # spoken languages offered elsewhere in the app that are not translated live
+    "ar": "Arabic", "multi": "mixed-language",
 }
 
 
@@ -80,11 +82,14 @@ def check_targets(provider: str, language: str, targets: Iterable[str]) -> str |
         return f"Choose at most {MAX_TARGETS} translation languages (got {len(targets)})."
     source = normalize(language)
     offered = targets_for(provider, source)
+    if not offered:
+        return (f"{title} does not translate {language_name(source)} speech live; it translates "
+                "English to and from 34 languages.")
     for target in targets:
         if target == source:
             return f"The speech is already in {language_name(target)}; choose another language."
         if target not in offered:
-            choices = ", ".join(offered) or "none"
+            choices = ", ".join(offered)
             return (f"{title} can't translate {language_name(source)} into "
                     f"{language_name(target)} ({target}). Choose from: {choices}.")
     return None

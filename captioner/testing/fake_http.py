@@ -361,7 +361,7 @@ class FakeHttpServer:
                     return fault.status, fault.headers, fault.body
         try:
             return self.route(request)
-        except Exception:  # noqa: BLE001 - a bug in a fake must answer, not hang the client
+        except Exception:  # a bug in a fake must answer, not hang the client
             log.exception("fake %s failed on %s %s", self.vendor, request.method, request.path)
             return self.error(500, "fake server error")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from captioner.providers.base import (
@@ -25,7 +25,7 @@ from captioner.providers.base import (
     Final,
     FinalTranslation,
     Partial,
-    PartialTranslation,
+    TranslationEvent,
     Word,
 )
 
@@ -207,7 +207,7 @@ class Transcript:
                 is_final=True,
             )
             return self.add_final(seg)
-        if isinstance(event, (PartialTranslation, FinalTranslation)):
+        if isinstance(event, TranslationEvent):
             return self.add_translation(Translation(
                 language=event.language,
                 text=event.text.strip(),
@@ -285,6 +285,13 @@ def translation_segments(translations: Iterable[Translation], language: str) -> 
     )
 
 
+def owner_index(segments: Sequence[Segment], start_ms: int) -> int:
+    """Among one source's segments in time order (not empty), the index of the one a
+    translation starting at ``start_ms`` goes under: the last that started at or
+    before it, else the first."""
+    return max(0, bisect.bisect_right(segments, start_ms, key=lambda s: s.start_ms) - 1)
+
+
 def attach_translations(
     segments: Iterable[Segment], translations: Iterable[Translation]
 ) -> dict[str, dict[str, str]]:
@@ -298,13 +305,11 @@ def attach_translations(
     by_source: dict[str, list[Segment]] = {}
     for seg in sorted(segments, key=lambda s: s.start_ms):
         by_source.setdefault(seg.source, []).append(seg)
-    starts = {src: [s.start_ms for s in segs] for src, segs in by_source.items()}
     out: dict[str, dict[str, str]] = {}
     for tr in sorted(translations, key=lambda t: t.start_ms):
         segs = by_source.get(tr.source)
         if not segs or not tr.text:
             continue
-        index = max(0, bisect.bisect_right(starts[tr.source], tr.start_ms) - 1)
-        langs = out.setdefault(segs[index].id, {})
+        langs = out.setdefault(segs[owner_index(segs, tr.start_ms)].id, {})
         langs[tr.language] = f"{langs[tr.language]} {tr.text}" if tr.language in langs else tr.text
     return out

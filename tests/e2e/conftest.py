@@ -33,7 +33,8 @@ Start it and run the tests from a shell that has its environment:
     source /tmp/captioner-rig/env
     .venv/bin/python -m pytest tests/e2e
 
-(ci/test does all of this.) To run everything else, deselect them: -m "not rig".
+(ci/test does all of this.) To run everything else, deselect them and the bundle build:
+-m "not rig and not bundle".
 """
 
 

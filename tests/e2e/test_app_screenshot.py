@@ -104,7 +104,7 @@ def app_env(tmp_path: Path, virtual_devices: VirtualDevices) -> dict[str, str]:
 
 @pytest.fixture
 def app(app_env: dict[str, str], tmp_path: Path, python: str) -> Iterator[subprocess.Popen]:
-    log = open(tmp_path / "app.out", "w")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "app.out", "w")
     proc = subprocess.Popen([python, "-m", "captioner", "gui", "--start"], cwd=REPO,
                             env=app_env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -199,6 +199,6 @@ def test_overlay_stays_on_top_with_the_spoken_words(app, app_env, virtual_device
     assert last["type"] == "end"
 
 
-def _close(a, b, tolerance: int = 12) -> bool:  # noqa: ANN001
+def _close(a, b, tolerance: int = 12) -> bool:
     return (abs(a.red() - b.red()) <= tolerance and abs(a.green() - b.green()) <= tolerance
             and abs(a.blue() - b.blue()) <= tolerance)

@@ -39,7 +39,7 @@ def test_app_killed_by_any_signal_keeps_what_it_showed(
            "CAPTIONER_DATA_DIR": str(tmp_path / "data"),
            "CAPTIONER_LOG_DIR": str(tmp_path / "log")}
     wav = speech_wav(tmp_path / "speech.wav")
-    out = open(tmp_path / "app.out", "wb")  # noqa: SIM115 - the child owns it
+    out = open(tmp_path / "app.out", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "captioner", "gui", "--start"], cwd=REPO,
                             env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)

@@ -21,6 +21,7 @@ import captioner
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.bundle
 @pytest.mark.timeout(900)
 def test_bundle_builds_and_runs_without_python(tmp_path: Path) -> None:
     dist = tmp_path / "dist"

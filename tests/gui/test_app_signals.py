@@ -38,7 +38,7 @@ def launch(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], dict[st
     env = {"QT_QPA_PLATFORM": "offscreen", "CAPTIONER_DATA_DIR": str(tmp_path / "data"),
            "CAPTIONER_LOG_DIR": str(tmp_path / "log"),
            "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    out = open(tmp_path / "app.out", "wb")  # noqa: SIM115 - the child owns it
+    out = open(tmp_path / "app.out", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "captioner", "gui", *args], cwd=REPO,
                             env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)

@@ -28,7 +28,8 @@ class ScriptedRecognizer:
     Like the real recognizer, finish() restarts its clock at 0.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings=None) -> None:
+        self.settings = settings
         self.fed_bytes = 0
         self.final_bytes = 0
         self.n = 0

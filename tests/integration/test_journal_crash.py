@@ -60,6 +60,7 @@ def test_sigkilled_session_keeps_every_reported_final(
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path), disk],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=REPO,
@@ -82,11 +83,18 @@ def test_sigkilled_session_keeps_every_reported_final(
     finally:
         child.kill()
         child.wait()
-    assert child.returncode == -signal.SIGKILL
+        err = child.stderr.read() if child.stderr is not None else ""
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
+    assert child.returncode == -signal.SIGKILL, err
 
     rec = smod.load_session(path)
     ids = [s.id for s in rec.segments]
-    assert ids[: len(reported)] == [f"mic-{i}" for i in reported]
+    missing = sorted(set(reported) - {int(i.split("-")[1]) for i in ids})
+    assert ids[: len(reported)] == [f"mic-{i}" for i in reported], (
+        f"{len(ids)} on disk, {len(reported)} shown, shown but not on disk: {missing[:10]}, "
+        f"skipped lines: {rec.skipped_lines}")
     # written but not yet shown when killed is fine; a hole is not
     assert ids == [f"mic-{i}" for i in range(len(ids))]
     assert not rec.ended

@@ -23,7 +23,8 @@ def speech_with_pauses(*names: str) -> bytes:
 
 def test_engine_crash_mid_session_restarts_and_keeps_every_final():
     engine = LocalEngine()
-    cfg = SessionConfig()
+    # sent faster than real time, as a file is: the engine's accuracy-first operating point
+    cfg = SessionConfig(options={"operating_point": "enhanced"})
     transcript = Transcript()
     finals_before_kill: list[str] = []
     events = []

@@ -135,7 +135,8 @@ def cli(args: list[str], provider: str, home: Path) -> subprocess.CompletedProce
     env = {**os.environ, ENV[provider]: MARKER, "XDG_CONFIG_HOME": str(home / "config"),
            "CAPTIONER_LOG_DIR": str(home / "log"), "CAPTIONER_DATA_DIR": str(home / "data")}
     return subprocess.run([sys.executable, "-m", "captioner", "-vv", "transcribe",
-                           str(DATA / "cmu-cards-001.wav"), "--provider", provider, *args],
+                           str(DATA / "cmu-cards-001.wav"), "--streaming", "--provider", provider,
+                           *args],
                           cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
 
 

@@ -23,11 +23,13 @@ BOOK = {"es": {"Hello everyone.": "Hola a todos.", "Thanks for coming.": "Gracia
 
 
 @contextmanager
-def fake_in_thread(**kwargs: object) -> Iterator[FakeSpeechmatics]:
+def fake_in_thread(utterances: list[Utterance] = SPEECH,
+                   **kwargs: object) -> Iterator[FakeSpeechmatics]:
+    """The Speechmatics fake on its own loop in a thread, for a client in another process."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     stop = asyncio.Event()
-    server = FakeSpeechmatics(SPEECH, **kwargs)  # type: ignore[arg-type]
+    server = FakeSpeechmatics(utterances, **kwargs)  # type: ignore[arg-type]
 
     async def serve() -> None:
         async with server:

@@ -299,7 +299,7 @@ def test_session_uses_a_speechmatics_temporary_key() -> None:
     seen: list[tuple[str, str, dict]] = []
 
     class KeyService(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append((self.path, self.headers["Authorization"], body))
             reply = json.dumps({"apikey_id": None, "key_value": "temp-key"}).encode()
@@ -330,4 +330,5 @@ def test_session_uses_a_speechmatics_temporary_key() -> None:
         run(scenario())
     finally:
         service.shutdown()
+        service.server_close()
     assert seen == [("/v1/api_keys?type=rt", "Bearer long-lived", {"ttl": 3600})]
