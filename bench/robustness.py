@@ -185,7 +185,7 @@ def engine_server() -> dict:
                     "close_code": ws.close_code}
 
     async def main() -> dict:
-        server = EngineServer(Silent, max_sessions=4)
+        server = EngineServer(lambda _settings: Silent(), max_sessions=4)
         url = await server.start()
         try:
             return {"bypass": await bypass(url, server), "nested_json": await nested(url)}
