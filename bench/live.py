@@ -253,7 +253,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         config: dict[str, Any] = {"language": args.language, "enable_partials": True,
                                   "max_delay": args.max_delay,
-                                  "operating_point": args.operating_point}
+                                  "operating_point": args.operating_point, "model": args.model}
         report: dict[str, Any] = {"model": args.model, "operating_point": args.operating_point,
                                   "max_delay_s": args.max_delay, "threads": args.threads,
                                   "load_avg_1min_at_start": round(os.getloadavg()[0], 2)}

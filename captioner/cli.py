@@ -1,4 +1,5 @@
-"""The ``captioner`` command line: gui (default), transcribe, devices, serve, sessions, export.
+"""The ``captioner`` command line: gui (default), transcribe, devices, serve, sessions, export,
+improve.
 
 Exit codes: 0 ok, 2 usage error (argparse), 1 runtime failure with a one-line
 reason on stderr. Heavy imports (Qt, PortAudio, the model) happen inside the
@@ -88,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
     tr.add_argument("--no-journal", action="store_true",
                     help="keep no session journal (files only; live input is always saved)")
+    tr.add_argument("--record", action="store_true",
+                    help="with --source: save the session with its audio (FLAC beside the "
+                    "transcript) so `captioner improve` can re-transcribe it")
 
     sub.add_parser("devices", help="list input devices and system-audio sources")
 
@@ -117,6 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
                     "SRT/VTT also get OUT's name with .<language> per live translation")
     ex.add_argument("--language", metavar="LANG",
                     help="export the live translation into LANG instead of the speech")
+    ex.add_argument("--version", dest="version", choices=("improved", "live"), default=None,
+                    help="which transcript: the improved one (the default when there is one) "
+                    "or the live captions")
+
+    im = sub.add_parser("improve", help="re-transcribe a recorded session more accurately",
+                        description="Re-transcribe a recorded session's audio (Me and Others "
+                        "apart) with the offline engine at its most accurate settings or a "
+                        "cloud vendor's batch API, and keep it as the session's improved "
+                        "transcript beside the live one.")
+    im.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")
+    im.add_argument("--provider", choices=PROVIDERS, default="local",
+                    help="speech service (default: the offline engine)")
+    im.add_argument("--endpoint", metavar="URL",
+                    help="the offline engine's WebSocket URL, or a vendor's batch API base URL "
+                    "(EU host, self-hosted, a fake)")
+    im.add_argument("--vocabulary", metavar="WORDS", default="",
+                    help="comma-separated custom words / key terms")
+    im.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
     return parser
 
 
@@ -208,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
             if args.source and args.no_journal:
                 parser.error("--no-journal is for files; live captions are always saved")
+            if args.record and not args.source:
+                parser.error("--record records live input: use it with --source")
             from captioner.providers.translation import check_targets, parse_targets
 
             problem = check_targets(args.provider or "local", args.language,
@@ -221,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             return print_devices()
         if command == "serve":
             return _cmd_serve(args)
-        if command in ("sessions", "export"):
+        if command in ("sessions", "export", "improve"):
             from captioner.history_cli import run_history
 
             return run_history(args)

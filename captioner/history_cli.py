@@ -1,19 +1,26 @@
-"""``captioner sessions`` and ``captioner export SESSION``: saved transcripts from the command line.
+"""``captioner sessions``, ``export SESSION`` and ``improve SESSION``: saved transcripts from the
+command line.
 
 Sessions that were never closed (the app or the machine died) are listed as
-"unfinished"; exporting one recovers it first, so nothing that was shown is lost.
+"unfinished"; exporting or improving one recovers it first, so nothing that was
+shown is lost. A session's improved transcript, when it has one, is what
+``export`` writes unless ``--version live`` asks for the live captions.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
+import sys
 
 from captioner.errors import UserFacingError
 from captioner.providers.translation import normalize
 from captioner.transcript import codec, store
 from captioner.transcript import export as exporter
 from captioner.transcript.files import describe_os_error, write_stdout
+from captioner.transcript.improved import load_version
 
 log = logging.getLogger(__name__)
 
@@ -32,26 +39,34 @@ def list_command() -> int:
     for s in summaries:
         state = "live" if s.live else "recovered" if s.recovered else \
             "finished" if s.ended else "unfinished"
+        extras = [what for what, yes in (("recorded", s.recorded), ("improved", s.improved))
+                  if yes]
         started = s.started_at[:19].replace("T", " ")
         print(f"{s.id:<22} {started:<20} {_duration(s.duration_ms):>8} {s.word_count:>6}  "
-              f"{(s.provider or '?'):<9} {state}")
+              f"{(s.provider or '?'):<9} {', '.join([state, *extras])}")
     return 0
 
 
-def export_command(session_id: str, fmt: str, output: str | None,
-                   language: str | None = None) -> int:
+def _find(session_id: str) -> store.SessionSummary:
     match = [s for s in store.list_sessions() if s.id == session_id]
     if not match:
         raise UserFacingError(f"No saved session {session_id!r}. "
                               "See `captioner sessions` for the list.")
-    summary = match[0]
+    return match[0]
+
+
+def export_command(session_id: str, fmt: str, output: str | None,
+                   language: str | None = None, version: str | None = None) -> int:
+    summary = _find(session_id)
     if not summary.ended and not summary.live:
         try:
             store.mark_recovered(summary.path)
         except OSError as exc:  # a full or read-only disk: export what is there anyway
             log.warning("can't mark %s as recovered: %s", summary.path, exc)
+    if language is not None and version is None:
+        version = "live"  # live translations belong to the live captions
     try:
-        record = store.load_session(summary.path)
+        record = load_version(summary.path, version)
     except OSError as exc:
         raise UserFacingError(f"Can't read session {session_id}: "
                               f"{describe_os_error(exc)}.") from exc
@@ -73,7 +88,68 @@ def export_command(session_id: str, fmt: str, output: str | None,
     return 0
 
 
+class _ProgressLine:
+    """Improvement progress on a terminal's stderr, rewritten in place; nothing when piped."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, progress: object) -> None:
+        if not self.tty:
+            return
+        fraction = getattr(progress, "fraction", 0.0)
+        message = getattr(progress, "message", "")
+        sys.stderr.write(f"\r\033[Kcaptioner: improving… {fraction:4.0%}  {message}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def improve_command(args: argparse.Namespace) -> int:
+    from captioner.config import SessionConfig
+    from captioner.improve import improve_session
+    from captioner.transcribe import secret_for
+
+    summary = _find(args.session)
+    vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
+    local = args.provider == "local"
+    cfg = SessionConfig(provider=args.provider, language=summary.language or "en",
+                        endpoint=args.endpoint if local else None, vocabulary=vocabulary,
+                        speaker_labels=args.speaker_labels)
+    secret = secret_for(cfg.provider)
+    progress = _ProgressLine()
+
+    async def main() -> store.SessionRecord:
+        loop = asyncio.get_running_loop()
+        cancel = asyncio.Event()
+        # NB: signal.signal (not loop.add_signal_handler, missing on Windows)
+        previous = signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(cancel.set))
+        try:
+            return await improve_session(summary.path, cfg, secret, on_progress=progress,
+                                         cancel=cancel, endpoint=None if local else args.endpoint)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    try:
+        record = asyncio.run(main())
+    finally:
+        progress.done()
+    live = store.load_session(summary.path)
+    print(f"captioner: improved transcript of {summary.id} saved: {record.word_count} words "
+          f"in {len(record.segments)} lines (live: {live.word_count} words). "
+          f"`captioner export {summary.id}` exports it; add `--version live` for the live "
+          "captions.", file=sys.stderr)
+    return 0
+
+
 def run_history(args: argparse.Namespace) -> int:
     if args.command == "sessions":
         return list_command()
-    return export_command(args.session, args.format, args.output, args.language)
+    if args.command == "improve":
+        return improve_command(args)
+    return export_command(args.session, args.format, args.output, args.language, args.version)

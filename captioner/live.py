@@ -23,6 +23,7 @@ from typing import Any
 
 from captioner.audio.buffer import AudioBuffer
 from captioner.audio.capture import CaptureStatus, CaptureStream
+from captioner.audio.recorder import Recorder, TappedBuffer
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
@@ -52,6 +53,9 @@ class LiveCaptioning:
         on_status: also gets raw :class:`CaptureStatus` (e.g. for a GUI banner).
         provider_factory: overrides ``make_provider(cfg)`` (tests, GUI).
         capture_options: extra keyword arguments for :class:`CaptureStream`.
+        recorder: records each source's audio while ``recorder.enabled``
+            (:mod:`captioner.audio.recorder`); None records nothing.
+        base_ms: the session time this run's audio starts at (a resumed run).
 
     Attributes:
         captures: ``{source: CaptureStream}`` once :meth:`run` has started them
@@ -66,7 +70,8 @@ class LiveCaptioning:
                  system_device: str | int | None = None,
                  on_status: Callable[[CaptureStatus], None] | None = None,
                  provider_factory: Callable[[], Provider] | None = None,
-                 capture_options: dict[str, Any] | None = None) -> None:
+                 capture_options: dict[str, Any] | None = None,
+                 recorder: Recorder | None = None, base_ms: int = 0) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be mic, system or both, not {source!r}")
         self.cfg = cfg
@@ -79,6 +84,8 @@ class LiveCaptioning:
         self.on_status = on_status
         self.provider_factory = provider_factory or (lambda: make_provider(cfg))
         self.capture_options = capture_options or {}
+        self.recorder = recorder
+        self.base_ms = base_ms
         self.captures: dict[str, CaptureStream] = {}
         self.sessions: dict[str, VendorStream] = {}
         self.started = asyncio.Event()
@@ -92,7 +99,8 @@ class LiveCaptioning:
     def _start_capture(self, loop: asyncio.AbstractEventLoop) -> None:
         for index, src in enumerate(SOURCES[self.source]):
             device = self.device if index == 0 else self.system_device
-            buffer = AudioBuffer()
+            buffer = AudioBuffer() if self.recorder is None else \
+                TappedBuffer(self.recorder.tap(src, self.base_ms))
             capture = CaptureStream(src, device, buffer, loop, on_status=self._status,
                                     **self.capture_options)
             capture.start()  # DeviceError: nothing to caption from

@@ -45,7 +45,9 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
+    OFFLINE_MODEL = ("session/offline_model", "tiny.en")  # tiny.en | base (multilingual)
     ENDPOINT_REVAI = ("endpoints/revai", "")
     ENDPOINT_ASSEMBLYAI = ("endpoints/assemblyai", "")
     ENDPOINT_SPEECHMATICS = ("endpoints/speechmatics", "")
@@ -242,6 +244,7 @@ class Settings:
             speaker_labels=self.get(Key.SPEAKER_LABELS),
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
+            options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
         )
 
 

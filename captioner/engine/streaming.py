@@ -93,15 +93,21 @@ class StreamingRecognizer(WhisperRecognizer):
         """
         kwargs.setdefault("first_partial_ms", 200)
         super().__init__(model, **kwargs)
-        self.max_delay_ms = max_delay_ms
-        self.decode_interval_ms = decode_interval_ms or max(250, min(500, max_delay_ms // 4))
+        self._fixed_interval_ms = decode_interval_ms
+        self._agree_age_cap_ms = agree_age_ms
+        self.set_max_delay(max_delay_ms)
         self.max_partial_words = max_partial_words
         self.keep_committed_ms = keep_committed_ms
         self.pause_decode_ms = pause_decode_ms
         self.beam_size = beam_size
-        self.agree_age_ms = min(agree_age_ms, max_delay_ms // 3)
         self._context: deque[str] = deque(maxlen=context_words)
         self.decodes = 0  # decodes run (for benchmarks)
+
+    def set_max_delay(self, max_delay_ms: int) -> None:
+        """Change ``max_delay`` (a session's SetRecognitionConfig); applies from the next decode."""
+        self.max_delay_ms = max_delay_ms
+        self.decode_interval_ms = self._fixed_interval_ms or max(250, min(500, max_delay_ms // 4))
+        self.agree_age_ms = min(self._agree_age_cap_ms, max_delay_ms // 3)
 
     # -- state ---------------------------------------------------------------
     def _reset_utterance(self) -> None:

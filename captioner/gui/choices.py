@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox
 
 from captioner.config import PROVIDER_TITLES, PROVIDERS
+from captioner.engine import models
 
 LANGUAGES = (
     ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"),
@@ -21,7 +23,16 @@ SOURCE_CHOICES = (
     ("system", "System audio (what the computer plays)"),
     ("both", "Both (labelled “Me” and “Others”)"),
 )
-OFFLINE_LANGUAGES = ("en",)
+OFFLINE_LANGUAGES = ("en",)  # without the multilingual model
+
+
+def offline_language_hint(language: str) -> str:
+    """Why the offline engine cannot caption ``language`` and what to do ("" if it can)."""
+    if language in OFFLINE_LANGUAGES or models.base_installed():
+        return ""
+    return ("Other languages offline need the multilingual model: run "
+            f"{models.MULTILINGUAL_HINT} and restart captioner. Or choose a cloud provider "
+            "and add its key in Preferences.")
 
 # export formats as menus, buttons and save dialogs name them
 FORMAT_TITLES = {"txt": "Plain text", "srt": "SubRip subtitles", "vtt": "WebVTT subtitles",
@@ -44,6 +55,20 @@ def fill_languages(combo: QComboBox) -> None:
     combo.clear()
     for code, title in LANGUAGES:
         combo.addItem(f"{title} ({code})", code)
+
+
+def fill_offline_models(combo: QComboBox) -> None:
+    """The offline engine's models; one not installed is shown, disabled, with how to add it."""
+    combo.clear()
+    have = models.installed()
+    for name in models.MODELS:
+        title = models.MODEL_TITLES[name]
+        combo.addItem(title if name in have else f"{title} — {models.MULTILINGUAL_HINT}", name)
+        item_model = combo.model()
+        if name not in have and isinstance(item_model, QStandardItemModel):
+            item = item_model.item(combo.count() - 1)
+            if item is not None:
+                item.setEnabled(False)
 
 
 def fill_sources(combo: QComboBox) -> None:

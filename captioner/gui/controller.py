@@ -29,6 +29,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from captioner import __version__
+from captioner.audio.recorder import Recorder
 from captioner.bridge import Runner, SessionThread
 from captioner.config import PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
@@ -61,6 +62,7 @@ class RunRequest:
         secret: the provider's key, or None.
         source: ``"mic"``, ``"system"`` or ``"both"``.
         mic_device, system_device: device ids or names; None = the default.
+        recorder: the session's recorder (records while enabled), or None.
     """
 
     config: SessionConfig
@@ -68,6 +70,7 @@ class RunRequest:
     source: str = "mic"
     mic_device: str | None = None
     system_device: str | None = None
+    recorder: Recorder | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,9 @@ def live_runner(request: RunRequest, transcript: Transcript,
 
         first = request.system_device if request.source == "system" else request.mic_device
         live = LiveCaptioning(request.config, request.secret, request.source, first or None,
-                              transcript, listener, system_device=request.system_device or None)
+                              transcript, listener, system_device=request.system_device or None,
+                              recorder=request.recorder,
+                              base_ms=getattr(transcript, "base_ms", 0))
         register(live)
         return await live.run(stop)
 
@@ -152,6 +157,9 @@ class Controller(QObject):
         settings: the user's settings.
         transcript: the current session's transcript (None before the first start).
         journal: the current session's journal (None when no session is open).
+        recording: whether this session's audio is recorded (the next
+            session's, when none is open); starts as the preference.
+        recorder: the open session's :class:`Recorder`, or None.
         run_state: one of :data:`RUN_STATES`.
         status: the :class:`RunStatus` shown in the overlay.
         announce_target: the widget announcements are sent from (set by the app).
@@ -166,6 +174,7 @@ class Controller(QObject):
         problem_posted(Problem): show a banner.
         problem_cleared(str): remove the banner with this key.
         level_changed(object): input peak in dBFS, or None when not capturing.
+        recording_changed(bool): recording was switched on or off.
     """
 
     transcript_changed = Signal(object)
@@ -177,6 +186,7 @@ class Controller(QObject):
     problem_posted = Signal(object)
     problem_cleared = Signal(str)
     level_changed = Signal(object)
+    recording_changed = Signal(bool)
 
     def __init__(self, settings: Settings, store: SecretStore | None = None, *,
                  runner_factory: RunnerFactory | None = None,
@@ -193,6 +203,9 @@ class Controller(QObject):
         self.environ = environ
         self.transcript: ResumableTranscript | None = None
         self.journal: Journal | None = None
+        self.recording: bool = settings.get(Key.RECORD_AUDIO)
+        self.recorder: Recorder | None = None
+        self._recorder_error = ""
         self.run_state = "idle"
         self.status = RunStatus()
         self.announce_target: QObject | None = None
@@ -293,6 +306,8 @@ class Controller(QObject):
             meta["translate_to"] = list(request.config.translate_to)
         self.journal = Journal.create(self.journal_dir, meta)
         self._journal_error = ""
+        self.recorder = Recorder(self.journal.dir, self.journal.id, enabled=self.recording)
+        self._recorder_error = ""
         self._journal_timer.start()
         self._session_t0 = self.clock()
         self._fallback = False
@@ -334,6 +349,18 @@ class Controller(QObject):
         self.problem_cleared.emit("run")
         self._launch(request)
 
+    @Slot(bool)
+    def set_recording(self, on: bool) -> None:
+        """Record this session's audio from now on (or stop); with no session, the next one's."""
+        if on == self.recording:
+            return
+        self.recording = on
+        if self.recorder is not None:
+            self.recorder.enabled = on  # NB: the capture taps read it on the loop thread
+        log.info("recording %s", "on" if on else "off")
+        self._set_status(recording=on and self.recorder is not None)
+        self.recording_changed.emit(on)
+
     @Slot()
     def toggle_start_stop(self) -> None:
         if self.running and self.run_state != "stopping":
@@ -352,6 +379,7 @@ class Controller(QObject):
         assert self.transcript is not None and self.journal is not None
         self.transcript.base_ms = max(self.transcript.end_ms(),
                                       int((self.clock() - self._session_t0) * 1000))
+        request = replace(request, recorder=self.recorder)
         self._request = request
         self._source_states = {}
         self._failed = False
@@ -368,7 +396,8 @@ class Controller(QObject):
         title = PROVIDER_TITLES.get(request.config.provider, request.config.provider)
         self._set_run_state("starting")
         self._set_status(state="fallback" if self._fallback else "starting", provider=title,
-                         message="", retry_at_s=0.0)
+                         message="", retry_at_s=0.0,
+                         recording=self.recording and self.recorder is not None)
         thread.start()
         self._level_timer.start()
 
@@ -520,6 +549,15 @@ class Controller(QObject):
         journal = self.journal
         self.journal = None
         self._journal_timer.stop()
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close()  # finishes the files (quick: the writer keeps up)
+            self._report_recorder(recorder)
+        if self.recording != self.settings.get(Key.RECORD_AUDIO):  # a per-session choice
+            self.recording = self.settings.get(Key.RECORD_AUDIO)
+            self.recording_changed.emit(self.recording)
+        if self.status.recording:
+            self._set_status(recording=False)
         if journal is not None and not journal.close():
             self.problem_posted.emit(Problem(
                 journal.last_error or "Part of the transcript could not be saved. Export it "
@@ -547,8 +585,15 @@ class Controller(QObject):
                 self._last_level = level_db
                 self.level_changed.emit(level_db)
 
+    def _report_recorder(self, recorder: Recorder) -> None:
+        if recorder.error and recorder.error != self._recorder_error:
+            self._recorder_error = recorder.error
+            self.problem_posted.emit(Problem(recorder.error, "warning", "", key="recording"))
+
     @Slot()
     def on_journal_timer_timeout(self) -> None:
+        if self.recorder is not None:
+            self._report_recorder(self.recorder)
         journal = self.journal
         if journal is None:
             return

@@ -44,10 +44,10 @@ from captioner.gui.actions import AppActions
 from captioner.gui.banner import BannerArea
 from captioner.gui.choices import (
     FORMAT_TITLES,
-    OFFLINE_LANGUAGES,
     fill_languages,
     fill_providers,
     fill_sources,
+    offline_language_hint,
     saved_message,
     select_data,
 )
@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
         captions = bar.addMenu("&Captions")
-        for name in ("start_stop", "pause"):
+        for name in ("start_stop", "pause", "record"):
             captions.addAction(a[name])
         captions.addSeparator()
         for name in ("toggle_overlay", "click_through", "font_bigger", "font_smaller"):
@@ -355,11 +355,9 @@ class MainWindow(QMainWindow):
     def _language_hint(self) -> None:
         provider = self.settings.get(Key.PROVIDER)
         language = self.settings.get(Key.LANGUAGE)
-        if provider == "local" and language not in OFFLINE_LANGUAGES:
-            self.banners.post(Problem(
-                "The offline engine understands English only. For other languages choose a "
-                "cloud provider and add its key in Preferences.", "info", "preferences",
-                key="language"))
+        hint = offline_language_hint(language) if provider == "local" else ""
+        if hint:
+            self.banners.post(Problem(hint, "info", "preferences", key="language"))
         else:
             self.banners.clear("language")
 

@@ -355,14 +355,11 @@ class OverlayWindow(QWidget):
             if self.hidden_from_capture:
                 self.set_hidden_from_capture(True)
         status = self.status_line.status
-        self.status_line.set_status(RunStatus(
-            status.state, status.provider, status.message, status.retry_at_s, on,
-            status.click_through_keys))
+        self.status_line.set_status(replace(status, click_through=on))
 
     def set_click_through_keys(self, keys: str) -> None:
         status = self.status_line.status
-        self.status_line.set_status(RunStatus(status.state, status.provider, status.message,
-                                              status.retry_at_s, status.click_through, keys))
+        self.status_line.set_status(replace(status, click_through_keys=keys))
 
     def set_hidden_from_capture(self, hidden: bool) -> bool:
         self.hidden_from_capture = hidden

@@ -112,7 +112,7 @@ class ShortcutsPage(QWidget):
 
 
 class GeneralPage(QWidget):
-    """Start at login, screen-reader announcements, how long to keep transcripts."""
+    """Start at login, screen-reader announcements, how long to keep transcripts, recording."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,6 +142,13 @@ class GeneralPage(QWidget):
         for days, title in RETENTION_CHOICES:
             self.retention_combo.addItem(title, days)
         hform.addRow("&Keep transcripts:", self.retention_combo)
+        self.record_check = QCheckBox("Record the audio of new sessions, so their "
+                                      "transcripts can be improved afterwards", history)
+        self.record_check.setAccessibleName("Record the audio of new sessions")
+        self.record_check.setToolTip("Kept as FLAC beside the transcript, and deleted with it "
+                                     "(also when it expires). Each session can be switched "
+                                     "with Captions → Record audio.")
+        hform.addRow(self.record_check)
         layout.addWidget(history)
         layout.addStretch(1)
 
@@ -150,6 +157,7 @@ class GeneralPage(QWidget):
         self.announce_check.setChecked(self.settings.get(Key.ANNOUNCE_FINALS))
         days = self.settings.get(Key.RETENTION_DAYS)
         select_data(self.retention_combo, days, add_missing=f"{days} days")
+        self.record_check.setChecked(self.settings.get(Key.RECORD_AUDIO))
 
     def save(self) -> list[str]:
         problems = []
@@ -163,6 +171,7 @@ class GeneralPage(QWidget):
         self.settings.set(Key.START_AT_LOGIN, wanted)
         self.settings.set(Key.ANNOUNCE_FINALS, self.announce_check.isChecked())
         self.settings.set(Key.RETENTION_DAYS, int(self.retention_combo.currentData()))
+        self.settings.set(Key.RECORD_AUDIO, self.record_check.isChecked())
         return problems
 
 

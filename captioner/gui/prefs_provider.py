@@ -25,7 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.config import PROVIDER_TITLES, PROVIDERS
-from captioner.gui.choices import fill_languages, fill_providers, select_data
+from captioner.gui.choices import (
+    fill_languages,
+    fill_offline_models,
+    fill_providers,
+    select_data,
+)
 from captioner.gui.connection_test import ConnectionTester
 from captioner.gui.prefs_translation import TranslationBox
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError
@@ -72,6 +77,10 @@ class ProviderPage(QWidget):
         self.language_combo.setAccessibleName("Spoken language")
         fill_languages(self.language_combo)
         top.addRow("Spoken &language:", self.language_combo)
+        self.offline_model_combo = QComboBox(self)
+        self.offline_model_combo.setAccessibleName("Offline engine model")
+        fill_offline_models(self.offline_model_combo)
+        top.addRow("Offline &model:", self.offline_model_combo)
         layout.addLayout(top)
 
         keys = QGroupBox("API keys (stored in your system keychain, never in a file)", self)
@@ -154,6 +163,7 @@ class ProviderPage(QWidget):
         select_data(self.provider_combo, s.get(Key.PROVIDER))
         language = s.get(Key.LANGUAGE)
         select_data(self.language_combo, language, add_missing=language)
+        select_data(self.offline_model_combo, s.get(Key.OFFLINE_MODEL))
         self.vocabulary_edit.setText(s.get(Key.VOCABULARY))
         self.speaker_check.setChecked(s.get(Key.SPEAKER_LABELS))
         self.profanity_check.setChecked(s.get(Key.PROFANITY_FILTER))
@@ -190,6 +200,7 @@ class ProviderPage(QWidget):
         s = self.settings
         s.set(Key.PROVIDER, str(self.provider_combo.currentData()))
         s.set(Key.LANGUAGE, self.language())
+        s.set(Key.OFFLINE_MODEL, str(self.offline_model_combo.currentData() or "tiny.en"))
         s.set(Key.VOCABULARY, self.vocabulary_edit.text().strip())
         s.set(Key.SPEAKER_LABELS, self.speaker_check.isChecked())
         s.set(Key.PROFANITY_FILTER, self.profanity_check.isChecked())

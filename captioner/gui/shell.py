@@ -84,6 +84,9 @@ class AppShell(QObject):
             c.run_state_changed.connect(self.tray.on_controller_run_state_changed)
         a.start_stop.triggered.connect(c.toggle_start_stop)
         a.pause.triggered.connect(c.toggle_pause)
+        a.record.setChecked(c.recording)
+        a.record.toggled.connect(c.set_recording)
+        c.recording_changed.connect(a.record.setChecked)
         a.toggle_overlay.toggled.connect(self.set_overlay_visible)
         a.click_through.toggled.connect(self.set_click_through)
         a.font_bigger.triggered.connect(lambda: self.change_font_pt(FONT_STEP_PT))
@@ -99,9 +102,9 @@ class AppShell(QObject):
         self.window.quit_requested.connect(self.quit_requested)
         o.lines_resized.connect(self.on_overlay_lines_resized)
         o.capture_hiding_failed.connect(self.on_overlay_capture_hiding_failed)
-        o.context_actions = [a.start_stop, a.pause, None, a.click_through, a.font_bigger,
-                             a.font_smaller, a.export, None, a.show_window, a.preferences,
-                             a.toggle_overlay]
+        o.context_actions = [a.start_stop, a.pause, a.record, None, a.click_through,
+                             a.font_bigger, a.font_smaller, a.export, None, a.show_window,
+                             a.preferences, a.toggle_overlay]
         o.addActions([action for action in a.by_name.values()])
 
     def apply_settings(self) -> None:
@@ -234,7 +237,8 @@ class AppShell(QObject):
             self._history.refresh()
             self._history.raise_()
             return
-        dialog = HistoryDialog(self.journal_dir, self.window)
+        dialog = HistoryDialog(self.journal_dir, self.window, settings=self.settings,
+                               secrets=self.controller.store)
         dialog.finished.connect(lambda _r: self._forget_history())
         self._history = dialog
         dialog.show()

@@ -31,6 +31,7 @@ COLORS = {
     "stopped": "#9e9e9e",
     "failed": "#ef5350",
 }
+REC_COLOR = "#ef5350"
 LEVEL_FLOOR_DB = -60.0
 LEVEL_BARS = 5
 
@@ -46,6 +47,7 @@ class RunStatus:
         retry_at_s: ``time.monotonic()`` of the next reconnect attempt, or 0.
         click_through: remind how to get the mouse back.
         click_through_keys: the shortcut that turns click-through off.
+        recording: the session's audio is being recorded ("REC").
     """
 
     state: str = "idle"
@@ -54,6 +56,7 @@ class RunStatus:
     retry_at_s: float = 0.0
     click_through: bool = False
     click_through_keys: str = ""
+    recording: bool = False
 
 
 def describe(status: RunStatus, now_s: float | None = None) -> str:
@@ -71,7 +74,7 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
             "live": "Live", "paused": "Paused", "stopping": "Stopping…", "stopped": "Stopped",
             "failed": "Stopped by an error",
         }.get(state, state.capitalize())
-    parts = [words]
+    parts = ["REC", words] if status.recording else [words]
     if status.provider and state != "fallback":
         parts.append(status.provider)
     if status.click_through:
@@ -164,10 +167,18 @@ class StatusLine(QWidget):
                 painter.setBrush(color)
                 painter.drawRoundedRect(QRectF(left + i * (bar_w + gap), (h - bar_h) / 2 + 1,
                                                bar_w, bar_h - 2), 1, 1)
-        painter.setPen(self.text_color)
         painter.setFont(self.font())
+        text = self.text()
+        if self.status.recording:  # "REC" in red, as on a recorder
+            rec_w = QFontMetricsF(self.font()).horizontalAdvance("REC")
+            painter.setPen(QColor(REC_COLOR))
+            painter.drawText(QRectF(x, 0, rec_w, h), Qt.AlignmentFlag.AlignVCenter
+                             | Qt.AlignmentFlag.AlignLeft, "REC")
+            x += rec_w
+            text = text.removeprefix("REC")
+        painter.setPen(self.text_color)
         rect = QRectF(x, 0, self.width() - x - meter_w - self.reserve_right_px - 8, h)
-        text = QFontMetricsF(self.font()).elidedText(self.text(), Qt.TextElideMode.ElideRight,
+        text = QFontMetricsF(self.font()).elidedText(text, Qt.TextElideMode.ElideRight,
                                                      rect.width())
         painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
         painter.end()

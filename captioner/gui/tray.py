@@ -38,7 +38,7 @@ class Tray(QObject):
         self.actions = actions
         self.menu = QMenu()
         self.menu.setAccessibleName("captioner tray menu")
-        for name in ("start_stop", "pause", None, "toggle_overlay", "click_through",
+        for name in ("start_stop", "pause", "record", None, "toggle_overlay", "click_through",
                      "font_bigger", "font_smaller", None, "show_window", "history",
                      "preferences", None, "quit"):
             if name is None:

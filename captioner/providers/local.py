@@ -232,11 +232,15 @@ class LocalProvider(SpeechmaticsProvider):
         start = self.start_recognition()
         tc = start["transcription_config"]
         tc.pop("operating_point", None)  # the Speechmatics mapping of "model"
+        if tc.get("language") in ("multi", "auto"):
+            tc["language"] = "auto"  # detected per utterance (multilingual model)
         options = self.cfg.options
         if options.get("model"):
             tc["model"] = options["model"]  # the engine's own: tiny.en / base
         if options.get("operating_point") in ("standard", "enhanced"):
             tc["operating_point"] = options["operating_point"]
+        if options.get("operating_point") == "enhanced":  # improving a recording: no partials
+            tc["enable_partials"] = False
         hs = super().handshake(secret)
         return replace(hs, url=url, first_message=json.dumps(start))
 

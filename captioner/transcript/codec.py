@@ -1,10 +1,17 @@
 """The on-disk form of a session: where journals live, how they are named, and
 segments, words, gaps and translations to and from the JSON-ready dicts that
 journal lines and the JSON export are made of.
+
+A session's files share its id as their prefix, in one folder: the journal
+``<id>.jsonl``, its recording (one FLAC file per source and captured stretch,
+``<id>.<source>.<start_ms>.flac``, see :mod:`captioner.audio.recorder`) and an
+improved transcript ``<id>.improved.jsonl`` (the journal's format, see
+:mod:`.improved`). Deleting a session deletes all of them.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -22,7 +29,10 @@ from captioner.transcript.model import Gap, Segment, Translation
 VERSION = 1
 ENV_DATA_DIR = "CAPTIONER_DATA_DIR"
 SUFFIX = ".jsonl"
+IMPROVED_SUFFIX = ".improved.jsonl"
+AUDIO_SUFFIX = ".flac"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_AUDIO_RE = re.compile(r"^\.(?P<source>mic|system)\.(?P<start_ms>\d{1,12})\.flac$")
 
 
 def default_dir() -> Path:
@@ -41,6 +51,41 @@ def new_session_id(now: datetime | None = None) -> str:
 
 def resolve_folder(folder: str | os.PathLike[str] | None) -> Path:
     return Path(folder) if folder is not None else default_dir()
+
+
+def is_journal_name(name: str) -> bool:
+    """Whether a file name is a session journal (not an improved transcript beside one)."""
+    return name.endswith(SUFFIX) and not name.endswith(IMPROVED_SUFFIX)
+
+
+def improved_path(folder: Path, session_id: str) -> Path:
+    """Where a session's improved transcript is kept."""
+    return folder / f"{session_id}{IMPROVED_SUFFIX}"
+
+
+def audio_path(folder: Path, session_id: str, source: str, start_ms: int) -> Path:
+    """The recording of ``source`` that begins at ``start_ms`` of session time."""
+    return folder / f"{session_id}.{source}.{int(start_ms)}{AUDIO_SUFFIX}"
+
+
+def audio_parts(folder: Path, session_id: str) -> list[tuple[str, int, Path]]:
+    """A session's recordings as ``(source, start_ms, path)``, by source then time."""
+    parts = []
+    for path in folder.glob(f"{glob.escape(session_id)}.*{AUDIO_SUFFIX}"):
+        match = _AUDIO_RE.match(path.name[len(session_id):])
+        if match:
+            parts.append((match["source"], int(match["start_ms"]), path))
+    parts.sort(key=lambda part: (part[0], part[1]))
+    return parts
+
+
+def companion_files(folder: Path, session_id: str) -> list[Path]:
+    """Files that belong to a session besides its journal: recordings, improved transcript."""
+    files = [path for _source, _start, path in audio_parts(folder, session_id)]
+    improved = improved_path(folder, session_id)
+    if improved.exists():
+        files.append(improved)
+    return files
 
 
 def now_iso() -> str:

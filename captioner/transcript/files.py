@@ -52,12 +52,14 @@ def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str | bytes, *,
+                 new_mode: int = 0o666) -> None:
     """Replace ``path`` with ``text`` (UTF-8) so it is never seen half-written.
 
     Writes a temporary file in the same folder, fsyncs it, renames it over
-    ``path`` and fsyncs the folder. A new file gets the usual permissions
-    (0666 less the umask); an existing file keeps its mode. A symlink is
+    ``path`` and fsyncs the folder. A new file gets ``new_mode`` less the
+    umask (by default the usual 0666); an existing file keeps its mode.
+    Bytes are written as they are. A symlink is
     followed (the file it points to is replaced, the link stays); a device,
     FIFO or folder is refused, never replaced.
 
@@ -76,11 +78,11 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     if mode is not None and not stat.S_ISREG(mode):
         what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device or pipe)"
         raise ExportError(f"Can't save to {path}: it is {what}. Choose a file name.")
-    data = text.encode("utf-8", errors="replace")
+    data = text if isinstance(text, bytes) else text.encode("utf-8", errors="replace")
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = -1
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, new_mode)
         try:
             os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         except FileNotFoundError:

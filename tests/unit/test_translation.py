@@ -139,3 +139,13 @@ def test_translated_segments_are_the_caption_track_of_one_language() -> None:
     segs = t.translated_segments("de")
     assert [(s.text, s.start_ms, s.is_final) for s in segs] == [("Eins.", 0, True),
                                                                 ("Zwei.", 2000, True)]
+
+
+def test_a_translation_repeated_after_a_reconnect_is_kept_once() -> None:
+    """Replayed audio after a reconnect can be translated again; the second copy is dropped."""
+    t = Transcript()
+    first = t.apply(FinalTranslation("es", "Hola.", 0, 500))
+    again = t.apply(FinalTranslation("es", "Hola.", 0, 500))
+    assert first.translation is not None and again.translation is None
+    t.apply(FinalTranslation("de", "Hallo.", 0, 500))
+    assert [x.text for x in t.translations] == ["Hola.", "Hallo."]
