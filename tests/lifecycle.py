@@ -39,6 +39,7 @@ class Lines:
     """Lines of a child's pipe, read in a thread, waited for with a timeout."""
 
     def __init__(self, pipe: IO[str]) -> None:
+        self.pipe = pipe
         self.seen: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
@@ -66,6 +67,8 @@ class Lines:
     def rest(self, timeout_s: float = 10) -> str:
         """Everything, once the pipe is closed (the child and its children exited)."""
         self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self.pipe.close()
         while not self._queue.empty():
             self.seen.append(self._queue.get())
         return "".join(self.seen)
