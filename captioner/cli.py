@@ -44,6 +44,10 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--catch-up", choices=("live", "complete"), default="live",
+                   help="live input, after a dropped connection: 'live' (default) skips what "
+                   "can't be caught up within seconds, as a marked gap; 'complete' keeps every "
+                   "word, at the vendor's pace")
     p.add_argument("--translate", metavar="LANGS", default="",
                    help="live translation into up to two languages, e.g. es,de "
                    "(Speechmatics); SRT/VTT output gets one more file per language")

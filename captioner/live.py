@@ -107,7 +107,8 @@ class LiveCaptioning:
             self.captures[src] = capture
             self.sessions[src] = VendorStream(self.provider_factory, buffer, self.transcript,
                                          secret=self.secret, source=src, listener=self.listener,
-                                         title=title(self.cfg.provider))
+                                         title=title(self.cfg.provider), live=True,
+                                         catch_up=self.cfg.catch_up)
 
     async def _stop_capture(self, src: str) -> None:
         capture = self.captures[src]

@@ -45,6 +45,7 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    CATCH_UP = ("session/catch_up", "live")  # after a drop: live (skip) | complete
     RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
     OFFLINE_MODEL = ("session/offline_model", "tiny.en")  # tiny.en | base (multilingual)
@@ -119,6 +120,7 @@ _COLOR = matches(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 ALLOWED: dict[Key, Callable[[Any], bool]] = {
     Key.PROVIDER: one_of(*PROVIDERS),
     Key.SOURCE: one_of("mic", "system", "both"),
+    Key.CATCH_UP: one_of("live", "complete"),
     Key.LANGUAGE: matches(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*"),
     Key.OVERLAY_DOCK: one_of("bottom", "top", "floating"),
     Key.OVERLAY_LINES: between(1, 10),
@@ -245,6 +247,7 @@ class Settings:
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
             options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
+            catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 

@@ -134,6 +134,7 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
                          endpoint=args.endpoint, vocabulary=vocabulary,
                          speaker_labels=args.speaker_labels,
                          translate_to=parse_targets(getattr(args, "translate", "") or ""),
+                         catch_up=getattr(args, "catch_up", None) or "live",
                          options=_options(args))
 
 
@@ -201,7 +202,8 @@ async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, rea
     """
     audio = AudioBuffer()
     session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
-                           source=source, listener=listener, title=title(cfg.provider))
+                           source=source, listener=listener, title=title(cfg.provider),
+                           live=realtime, catch_up=cfg.catch_up)
     feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime, on_fed))
 
     async def stop_feeding() -> None:

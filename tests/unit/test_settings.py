@@ -88,3 +88,12 @@ def test_invalid_stored_values_are_reset_and_named(tmp_path):
     assert "session source" in notice and "overlay lines" in notice
     settings.sync()
     assert Settings(QSettings(str(ini), QSettings.Format.IniFormat)).reset_keys == []
+
+
+def test_catch_up_preference_reaches_the_session_config(ini):
+    settings = make(ini)
+    assert settings.session_config("revai").catch_up == "live"
+    settings.set(Key.CATCH_UP, "complete")
+    assert settings.session_config("revai").catch_up == "complete"
+    settings.set(Key.CATCH_UP, "nonsense")
+    assert settings.session_config("revai").catch_up == "live"
