@@ -37,6 +37,9 @@ class SessionConfig:
         options: further vendor-specific settings (``{"model": "nova-3"}``).
         translate_to: live translation target languages (at most two), for
             providers that translate in real time (:mod:`captioner.providers.translation`).
+        catch_up: after a dropped connection, ``"live"`` (skip what can't be
+            caught up in time, as a marked gap) or ``"complete"`` (catch up at
+            the vendor's pace); see :mod:`captioner.pacing`.
     """
 
     provider: str = "local"
@@ -48,3 +51,4 @@ class SessionConfig:
     speaker_labels: bool = False
     options: dict[str, str] = field(default_factory=dict)
     translate_to: tuple[str, ...] = ()
+    catch_up: str = "live"

@@ -19,10 +19,10 @@ class RetryPolicy:
     """
 
     initial_s: float = 0.5
-    factor: float = 2.0
-    max_s: float = 30.0
+    factor: float = 1.5  # back soon after a short outage: 0.5, 0.75, 1.1, 1.7, 2.5, … s
+    max_s: float = 10.0
     jitter: float = 0.2
-    max_attempts: int | None = 8
+    max_attempts: int | None = 12  # about a minute of trying
 
     def delay_s(
         self, attempt: int, rng: random.Random | None = None, floor_s: float = 0.0

@@ -3,12 +3,21 @@
 Every setting has one key and one default here, nowhere else. ``SETTINGS_VERSION``
 is stored with the settings; :func:`upgrade` migrates older layouts in order.
 Secrets never live here (see ``secrets.py``).
+
+Stored values are checked when settings are opened: one that is not of its
+key's type, or not allowed by :data:`ALLOWED` (a table of checks per key;
+add a row for a new key with a closed set of values or a range), is reset to
+its default, and :attr:`Settings.reset_keys` lists them so the app can say so
+(:func:`reset_notice`).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSettings
@@ -36,6 +45,7 @@ class Key(enum.Enum):
     PROFANITY_FILTER = ("session/profanity_filter", False)
     REMOVE_DISFLUENCIES = ("session/remove_disfluencies", False)
     FALLBACK_OFFLINE = ("session/fallback_offline", True)  # cloud fails → offline engine
+    CATCH_UP = ("session/catch_up", "live")  # after a drop: live (skip) | complete
     RECORD_AUDIO = ("session/record_audio", False)  # new sessions keep their audio (FLAC)
     TRANSLATE_TO = ("session/translate_to", "")  # live translation targets: "es,de"
     OFFLINE_MODEL = ("session/offline_model", "tiny.en")  # tiny.en | base (multilingual)
@@ -92,18 +102,87 @@ ENDPOINT_KEYS = {
 }
 
 
+def one_of(*values: Any) -> Callable[[Any], bool]:
+    return lambda value: value in values
+
+
+def between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+def matches(pattern: str) -> Callable[[Any], bool]:
+    regex = re.compile(pattern)
+    return lambda value: bool(regex.fullmatch(value))
+
+
+_COLOR = matches(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+ALLOWED: dict[Key, Callable[[Any], bool]] = {
+    Key.PROVIDER: one_of(*PROVIDERS),
+    Key.SOURCE: one_of("mic", "system", "both"),
+    Key.CATCH_UP: one_of("live", "complete"),
+    Key.LANGUAGE: matches(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*"),
+    Key.OVERLAY_DOCK: one_of("bottom", "top", "floating"),
+    Key.OVERLAY_LINES: between(1, 10),
+    Key.OVERLAY_FONT_PT: between(8, 96),
+    Key.OVERLAY_BG_OPACITY: between(0.0, 1.0),
+    Key.OVERLAY_TEXT_COLOR: _COLOR,
+    Key.OVERLAY_BG_COLOR: _COLOR,
+    Key.OVERLAY_LABEL_COLOR: _COLOR,
+    Key.RETENTION_DAYS: between(0, 36_500),
+}
+"""Allowed values per key, beyond having the default's type."""
+
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _strict(value: Any, default: Any) -> Any:
+    """``value`` as the default's type.
+
+    Raises:
+        ValueError: it isn't one ("banana" for a bool, "x" for a number).
+    """
+    if isinstance(value, list) and isinstance(default, str):
+        return ",".join(map(str, value))  # an INI line "a,b" reads back as a list
+    text = str(value).strip()
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if text.lower() not in _BOOLS:
+            raise ValueError("not a boolean")
+        return _BOOLS[text.lower()]
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else int(text)
+    if isinstance(default, float):
+        return float(text)
+    if not isinstance(value, str):
+        raise ValueError(f"not text: {type(value).__name__}")
+    return value
+
+
+def valid(key: Key, value: Any) -> bool:
+    """Whether a stored value is usable for ``key``."""
+    try:
+        typed = _strict(value, key.default)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    check = ALLOWED.get(key)
+    return check is None or bool(check(typed))
+
+
+def reset_notice(keys: list[Key]) -> str:
+    """One line naming the settings that were reset, for the user."""
+    names = ", ".join(key.path.replace("/", " ").replace("_", " ") for key in keys)
+    return (f"Some saved settings were not valid and were reset to their defaults: {names}. "
+            "Check them in Preferences.")
+
+
 def _coerce(value: Any, default: Any) -> Any:
     """QSettings returns strings from INI files; bring values back to the default's type."""
     if value is None:
         return default
     try:
-        if isinstance(default, bool):
-            return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
+        return _strict(value, default)
     except (TypeError, ValueError):
         log.warning("ignoring an invalid stored setting value")
         return default
@@ -114,11 +193,27 @@ class Settings:
 
     Args:
         qsettings: injected for tests (an INI file in a temp dir); the user's by default.
+
+    Attributes:
+        reset_keys: settings whose stored values were invalid and were reset
+            to their defaults when these settings were opened.
     """
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings or QSettings(ORGANIZATION, APPLICATION)
         upgrade(self.q)
+        self.reset_keys = self.validate()
+
+    def validate(self) -> list[Key]:
+        """Reset every stored value that is invalid (see :data:`ALLOWED`); returns those keys."""
+        reset = []
+        for key in Key:
+            value = self.q.value(key.path)
+            if value is not None and not valid(key, value):
+                log.warning("setting %s had an invalid value; reset to its default", key.path)
+                self.q.remove(key.path)
+                reset.append(key)
+        return reset
 
     def get(self, key: Key) -> Any:
         return _coerce(self.q.value(key.path), key.default)
@@ -152,6 +247,7 @@ class Settings:
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
             options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
+            catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 

@@ -28,6 +28,7 @@ import collections
 import enum
 import logging
 import random
+import re
 import socket
 import ssl
 import time
@@ -46,6 +47,7 @@ from websockets.exceptions import (
 from captioner.audio.buffer import AudioBuffer
 from captioner.config import BYTES_PER_MS
 from captioner.endpoints import EndpointError, check_ws_url, where
+from captioner.pacing import CATCH_UP_MODES, STAY_LIVE, Pace, absorbable_ms, pace_for
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -186,8 +188,11 @@ class _Replay:
 class _Conn:
     """Per-connection state."""
 
-    def __init__(self, provider: Provider, ws: ClientConnection, offset_bytes: int) -> None:
+    def __init__(self, provider: Provider, ws: ClientConnection, offset_bytes: int,
+                 pace: Pace) -> None:
         self.provider = provider
+        self.pace = pace
+        self.paced_s = 0.0  # wall time the audio sent so far may take at its speeds
         self.ws = ws
         self.offset_bytes = offset_bytes
         self.offset_ms = offset_bytes // BYTES_PER_MS
@@ -201,9 +206,23 @@ class _Conn:
         self.closed = False
         self.got_final = False
         self.error: VendorError | None = None
+        self.reported_s = 0.0
+        self.catching_up = False
 
 
 _DONE = CloseVerdict(CloseKind.NORMAL)
+SKIPPED_REASON = "skipped to stay live"
+
+
+_RETRY_CLAUSE = re.compile(r"\s*[;,]\s*(trying again|reconnecting|retrying|restarting it)\b"
+                           r"[^.]*\.?\s*$|\s*\b(trying again|reconnecting)\W*$", re.IGNORECASE)
+
+
+def gave_up_message(message: str, attempts: int) -> str:
+    """A retry message turned final: "X is not answering; trying again." → "X is not
+    answering. Gave up after 8 attempts." (never both "trying again" and "gave up")."""
+    core = _RETRY_CLAUSE.sub("", message.strip()).rstrip(" .;,")
+    return f"{core}. Gave up after {attempts} attempts."
 
 
 class VendorStream:
@@ -217,9 +236,16 @@ class VendorStream:
         source: ``"mic"`` or ``"system"``; labels every segment.
         listener: called on the loop thread with each :data:`StreamEvent`.
         title: the provider's name for messages ("AssemblyAI").
+        live: the audio arrives in real time (capture, or a file at real-time
+            speed): after a drop the backlog is caught up, and in "stay live"
+            mode what can't be caught up in time is skipped as a marked gap.
+        catch_up: :data:`~captioner.pacing.STAY_LIVE` (default) or
+            :data:`~captioner.pacing.COMPLETE` (never skip; the vendor's pace).
     """
 
     lead_ms = 300  # how far ahead of real time a paced sender may run
+    #: buffered live audio beyond this means the sender is behind and catches up
+    behind_threshold_ms = 300
     keepalive_s = 5.0
     #: a stream that was never live gives up after this many quick retries …
     quick_retries = 2
@@ -246,6 +272,8 @@ class VendorStream:
         replay_max_ms: int = 30_000,
         max_session_s: float | None = None,
         rng: random.Random | None = None,
+        live: bool = False,
+        catch_up: str = STAY_LIVE,
     ) -> None:
         self._factory = provider_factory
         self.audio = audio
@@ -260,6 +288,10 @@ class VendorStream:
         self.max_unacked_frames = max_unacked_frames
         self.max_session_s = max_session_s
         self._rng = rng or random.Random()
+        self.live = live
+        if catch_up not in CATCH_UP_MODES:
+            raise ValueError(f"catch_up must be one of {', '.join(CATCH_UP_MODES)}")
+        self.catch_up = catch_up
         self._replay = _Replay(replay_max_ms * BYTES_PER_MS)
         self._pos = 0  # byte position of the next block taken from ``audio``
         self._seen_dropped = 0
@@ -318,13 +350,14 @@ class VendorStream:
                 attempt, self._rng, verdict.retry_after_s
             )
             self.reconnects += 1
-            self._set_state(State.RECONNECTING, verdict.message, delay_s)
+            self._set_state(State.RECONNECTING, verdict.message, delay_s,
+                            behind_ms=self.behind_ms())
             await asyncio.sleep(delay_s)
 
     def _fail(self, verdict: CloseVerdict, attempts: int = 0, kind: str = "") -> None:
         message = verdict.message or f"Lost the connection to {self.title}."
         if attempts > 1:
-            message = f"{message.rstrip('.;')}. Gave up after {attempts} attempts."
+            message = gave_up_message(message, attempts)
         self._set_state(State.FAILED, message, kind=kind or self._fatal_kind)
         self.audio.close()
 
@@ -379,11 +412,16 @@ class VendorStream:
                      describe_exception(exc, [self._secret]))
             return self._unreachable(provider, handshake.url, exc, open_timeout_s), False
 
+        self._mark_replay_loss()
+        pace = pace_for(provider.name, provider.realtime_only)
+        if self.live and self.reconnects:
+            self._take_backlog()
+            if self.catch_up == STAY_LIVE:
+                self._skip_to_stay_live(pace)
         offset = self._replay.start()
         if offset is None:
             offset = self._pos
-        conn = _Conn(provider, ws, offset)
-        self._mark_replay_loss()
+        conn = _Conn(provider, ws, offset, pace)
         async with ws:
             if handshake.first_message is not None:
                 await ws.send(handshake.first_message)
@@ -471,9 +509,10 @@ class VendorStream:
         async with asyncio.timeout(self.open_timeout_s + self.eos_timeout_s):
             await conn.started.wait()
         provider = conn.provider
-        # 1) what the vendor may not have finalized before the last drop
+        # 1) what the vendor may not have finalized before the last drop (the backlog)
         for _pos, pcm in list(self._replay.blocks):
-            await self._send_pcm(conn, pcm)
+            await self._send_pcm(conn, pcm, catching_up=True)
+            self._report_catch_up(conn)
         # 2) new audio
         keepalive = getattr(provider, "keepalive_message", None)
         while True:
@@ -497,7 +536,9 @@ class VendorStream:
             pos = self._pos
             self._pos += len(block)
             self._replay.add(pos, block)
-            await self._send_pcm(conn, block)
+            behind = self.live and self.audio.size_bytes >= self.behind_threshold_ms * BYTES_PER_MS
+            await self._send_pcm(conn, block, catching_up=behind)
+            self._report_catch_up(conn)
         flush = getattr(provider, "flush_audio", None)
         if flush is not None:
             for frame in flush():
@@ -507,18 +548,20 @@ class VendorStream:
             await conn.ws.send(eos)
         conn.eos_sent = True
 
-    async def _send_pcm(self, conn: _Conn, pcm: bytes) -> None:
+    async def _send_pcm(self, conn: _Conn, pcm: bytes, catching_up: bool = False) -> None:
+        """Frame, pace and send ``pcm``: at the vendor's catch-up speed while behind."""
         provider = conn.provider
-        speed = getattr(provider, "max_speed", 1.0 if provider.realtime_only else None)
+        live_speed = getattr(provider, "max_speed", 1.0 if provider.realtime_only else None)
+        speed = conn.pace.catchup_speed if catching_up and live_speed else live_speed
         unacked = getattr(provider, "unacked_frames", None)
         for frame in provider.frame_audio(pcm):
             if conn.t0 is None:
                 conn.t0 = time.monotonic()
             if speed:
-                ahead_s = (conn.sent_bytes / BYTES_PER_MS - self.lead_ms) / 1000 / speed
-                wait_s = conn.t0 + ahead_s - time.monotonic()
+                wait_s = conn.t0 + conn.paced_s - self.lead_ms / 1000 - time.monotonic()
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
+                conn.paced_s += len(frame) / BYTES_PER_MS / 1000 / speed
             while unacked is not None and unacked() >= self.max_unacked_frames:
                 if conn.closed:
                     raise ConnectionClosedError(None, None)
@@ -556,6 +599,56 @@ class VendorStream:
                        f"({describe_exception(exc, [self._secret])}). "
                        "Check the network connection.")
         return CloseVerdict(CloseKind.RETRY, message)
+
+    def _take_backlog(self) -> None:
+        """Move what piled up in the buffer during an outage into the replay (not sent yet)."""
+        while (block := self.audio.get_nowait()) is not None:
+            self._account_drops()
+            self._replay.add(self._pos, block)
+            self._pos += len(block)
+        self._mark_replay_loss()
+
+    def _skip_to_stay_live(self, pace: Pace) -> None:
+        """Skip the oldest backlog the vendor can't absorb in time, as a marked gap."""
+        start = self._replay.start()
+        allowed_ms = absorbable_ms(pace)
+        if start is None or allowed_ms is None:
+            return
+        backlog_ms = (self._pos - start) // BYTES_PER_MS
+        if backlog_ms <= allowed_ms:
+            return
+        cut = self._pos - int(allowed_ms) * BYTES_PER_MS
+        cut -= (cut - start) % BYTES_PER_MS
+        self._replay.trim_before(cut)
+        self._add_gap(start, cut, SKIPPED_REASON)
+        self._listener(TranscriptChanged(self.source, self.transcript.clear_partial(self.source)))
+        log.info("%s: skipped %d ms of backlog to stay live (%s catches up %s ms)", self.title,
+                 (cut - start) // BYTES_PER_MS, self.title, int(allowed_ms))
+
+    def behind_ms(self, conn: _Conn | None = None) -> int:
+        """Audio captured but not yet sent (with ``conn``) or not yet covered by a final."""
+        captured = self._pos + self.audio.size_bytes
+        if conn is not None:
+            done = conn.offset_bytes + conn.sent_bytes
+        else:
+            start = self._replay.start()
+            done = self._pos if start is None else start
+        return max(0, (captured - done) // BYTES_PER_MS)
+
+    def _report_catch_up(self, conn: _Conn) -> None:
+        """While a backlog is being sent, say how far behind (about once a second)."""
+        if not self.live or not self.reconnects:
+            return
+        behind = self.behind_ms(conn)
+        now = time.monotonic()
+        if behind >= self.behind_threshold_ms:
+            if now - conn.reported_s >= 1.0:
+                conn.reported_s = now
+                conn.catching_up = True
+                self._set_state(State.LIVE, f"Catching up with {self.title}…", behind_ms=behind)
+        elif conn.catching_up:
+            conn.catching_up = False
+            self._set_state(State.LIVE)
 
     def _session_expired(self, conn: _Conn) -> bool:
         cap_s = self.max_session_s or getattr(conn.provider, "max_session_s", None)

@@ -127,8 +127,11 @@ class ProviderPage(QWidget):
         self.disfluency_check = QCheckBox("Remove filler words (“um”, “uh”)", options)
         self.fallback_check = QCheckBox("If a cloud provider fails, continue with the offline "
                                         "engine", options)
+        self.stay_live_check = QCheckBox("After a connection drop, stay live: skip what can't "
+                                         "be caught up in time (unchecked: keep every word, "
+                                         "captions may lag)", options)
         for check in (self.speaker_check, self.profanity_check, self.disfluency_check,
-                      self.fallback_check):
+                      self.fallback_check, self.stay_live_check):
             check.setAccessibleName(check.text())
             form.addRow(check)
         layout.addWidget(options)
@@ -169,6 +172,7 @@ class ProviderPage(QWidget):
         self.profanity_check.setChecked(s.get(Key.PROFANITY_FILTER))
         self.disfluency_check.setChecked(s.get(Key.REMOVE_DISFLUENCIES))
         self.fallback_check.setChecked(s.get(Key.FALLBACK_OFFLINE))
+        self.stay_live_check.setChecked(s.get(Key.CATCH_UP) != "complete")
         self.translation_box.load(str(self.provider_combo.currentData()), self.language())
         any_endpoint = False
         for provider, edit in self.endpoint_edits.items():
@@ -206,6 +210,7 @@ class ProviderPage(QWidget):
         s.set(Key.PROFANITY_FILTER, self.profanity_check.isChecked())
         s.set(Key.REMOVE_DISFLUENCIES, self.disfluency_check.isChecked())
         s.set(Key.FALLBACK_OFFLINE, self.fallback_check.isChecked())
+        s.set(Key.CATCH_UP, "live" if self.stay_live_check.isChecked() else "complete")
         self.translation_box.save()
         for provider, edit in self.endpoint_edits.items():
             s.set(ENDPOINT_KEYS[provider], edit.text().strip())

@@ -67,6 +67,30 @@ def build_url(base: str, default_url: str, params: list[tuple[str, str]]) -> str
     return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
+def endpoint_problem(endpoint: str | None) -> str | None:
+    """Why an endpoint (as :func:`build_url` takes it) can never work, or None if it may.
+
+    Checked before connecting, so a typo is one clear line instead of retries.
+    """
+    if not endpoint:
+        return None
+    shown = endpoint.split("?")[0].split("#")[0]  # a query may hold a token
+    base = endpoint if "://" in endpoint else "wss://" + endpoint
+    try:
+        parts = urlsplit(base)
+        port = parts.port
+    except ValueError as exc:
+        return f"The endpoint {shown} is not a valid URL ({str(exc).lower()})."
+    if parts.scheme.lower() not in ("ws", "wss", "http", "https"):
+        return (f"The endpoint {shown} uses {parts.scheme}://; use ws:// or wss:// "
+                "(a WebSocket address).")
+    if not parts.hostname:
+        return f"The endpoint {shown} has no host name."
+    if port == 0:
+        return f"The endpoint {shown} has port 0; use a port from 1 to 65535."
+    return None
+
+
 def safe_url(url: str) -> str:
     """The URL without its query string (which may hold a token): for logs."""
     parts = urlsplit(url)

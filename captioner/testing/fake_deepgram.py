@@ -23,6 +23,7 @@ from typing import Any
 
 from websockets.http11 import Request, Response
 
+from captioner.pacing import PACES
 from captioner.testing.fakes import (
     ConnectionLog,
     Fail,
@@ -284,6 +285,7 @@ class FakeDeepgram(FakeServer):
     path = PATH
     session_class = DeepgramSession
     realtime_only = True
+    max_speed = PACES["deepgram"].catchup_speed or 1.0  # see captioner.pacing
     default_idle_timeout_s = 10.0
 
     def __init__(self, *args: Any, final_chunk_words: int | None = None, **kwargs: Any) -> None:

@@ -8,8 +8,8 @@ give rate/format/channels — else close 4002 with the parameter named; boolean
 parameters must be ``true``/``false`` (4002); unknown parameters are recorded
 as violations. Replies: ``connected``, ``partial`` (bare words, no spaces),
 ``final`` (text + ``punct`` elements), and on ``EOS`` the remaining finals and
-a 1000 close. Faster-than-real-time audio is recorded (Rev documents no close
-code for it).
+a 1000 close. Audio faster than the 3× catch-up pace of :mod:`captioner.pacing`
+is recorded (Rev documents no rate limit and no close code for it).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from websockets.http11 import Request, Response
 
+from captioner.pacing import PACES
 from captioner.testing.fakes import (
     PUNCTUATION,
     ConnectionLog,
@@ -190,6 +191,7 @@ class FakeRevAi(FakeServer):
     path = PATH
     session_class = RevAiSession
     realtime_only = True
+    max_speed = PACES["revai"].catchup_speed or 1.0  # see captioner.pacing
 
     def __init__(self, *args: Any, auth_failure: str = "close", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -18,9 +18,10 @@ modules subclass to speak their protocol. The script is:
   ``None``: right after the upgrade, before any greeting) on connection number
   ``connection`` (``None``: on every connection).
 
-Pacing: for vendors that forbid faster-than-real-time audio, audio received
-after the first frame must not exceed wall time since the first frame by more
-than ``realtime_slack_ms``; otherwise a violation is recorded once and the
+Pacing: for vendors that limit the audio rate, audio received after the first
+frame must not exceed wall time since the first frame times
+:attr:`FakeServer.max_speed` (1 = real time) by more than
+``realtime_slack_ms``; otherwise a violation is recorded once and the
 vendor hook :meth:`FakeSession.on_too_fast` runs (AssemblyAI closes 3007).
 """
 
@@ -161,6 +162,7 @@ class ConnectionLog:
         close_code, close_reason: what the fake closed with, if it closed.
         dropped: the fake aborted the connection.
         audio: the audio itself when the server keeps it.
+        start_ms: with a timecoded server, where the connection's audio starts.
         done: set once the connection is over.
     """
 
@@ -181,6 +183,7 @@ class ConnectionLog:
     close_reason: str = ""
     dropped: bool = False
     audio: bytearray | None = None
+    start_ms: int = 0
     opened_s: float = field(default_factory=time.monotonic)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -371,6 +374,8 @@ class FakeSession:
                 watchdog.cancel()
 
     async def _on_binary(self, data: bytes) -> bool:
+        if self.server.timecoded and not self.log.audio_bytes:
+            self._rebase(data)
         if not await self.accept_audio(data):
             return False
         if self.ended:
@@ -390,6 +395,20 @@ class FakeSession:
         await self.advance()
         return not await self.run_actions(self.log.audio_ms)
 
+    def _rebase(self, data: bytes) -> None:
+        """Timecoded audio: hear the script from where this connection's audio starts."""
+        from captioner.testing.timecode import read_timecode, rebase
+
+        start_ms = read_timecode(data)
+        if start_ms is None:
+            self.violate("audio without a timecode sent to a timecoded fake")
+            return
+        self.log.notes.append(f"audio starts at {start_ms} ms")
+        self.log.start_ms = start_ms
+        self.utterances = rebase(self.server.utterances_for(self.log.index), start_ms)
+        self.revealed = [0] * len(self.utterances)
+        self.finalized = [False] * len(self.utterances)
+
     def _pace(self, size_bytes: int) -> str | None:
         now = time.monotonic()
         if self._first_audio_s is None:
@@ -399,7 +418,7 @@ class FakeSession:
             return None
         audio_ms = (self.log.audio_bytes - self._first_frame_bytes) / self.log.bytes_per_ms
         elapsed_ms = (now - self._first_audio_s) * 1000
-        if audio_ms > elapsed_ms + self.server.realtime_slack_ms:
+        if audio_ms > elapsed_ms * self.server.max_speed + self.server.realtime_slack_ms:
             return (
                 f"audio faster than real time: {audio_ms:.0f} ms of audio after the first "
                 f"frame in {elapsed_ms:.0f} ms"
@@ -462,6 +481,9 @@ class FakeServer:
         idle_timeout_s: close after this long without data, for vendors with
             such a rule (None: the vendor's default; 0: never).
         keep_audio: keep the received audio in each :class:`ConnectionLog`.
+        timecoded: the audio is :func:`~captioner.testing.timecode.timecode_pcm`;
+            each connection hears the script from where its audio starts
+            (utterance times are then absolute).
 
     Attributes:
         connections: one :class:`ConnectionLog` per connection attempt.
@@ -473,6 +495,9 @@ class FakeServer:
     path = "/"
     session_class: type[FakeSession] = FakeSession
     realtime_only = True
+    #: with ``realtime_only``: audio seconds per wall second the vendor accepts
+    #: (a backlog sent after a reconnect; see :mod:`captioner.pacing`)
+    max_speed = 1.0
     default_idle_timeout_s: float | None = None
 
     def __init__(
@@ -487,6 +512,7 @@ class FakeServer:
         answer_eos: bool = True,
         idle_timeout_s: float | None = None,
         keep_audio: bool = False,
+        timecoded: bool = False,
     ) -> None:
         self._utterances = utterances
         self._actions = tuple(actions)
@@ -499,6 +525,7 @@ class FakeServer:
             idle_timeout_s = self.default_idle_timeout_s
         self.idle_timeout_s = idle_timeout_s or None
         self.keep_audio = keep_audio
+        self.timecoded = timecoded
         self.connections: list[ConnectionLog] = []
         self._server: Server | None = None
         self._pending: dict[ServerConnection, ConnectionLog] = {}

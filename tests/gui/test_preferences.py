@@ -40,6 +40,7 @@ def test_everything_round_trips_through_settings_and_keychain(qtbot, tmp_path, s
     p.profanity_check.setChecked(True)
     p.disfluency_check.setChecked(True)
     p.fallback_check.setChecked(False)
+    p.stay_live_check.setChecked(False)
     p.endpoint_edits["speechmatics"].setText("wss://eu2.rt.speechmatics.com/v2")
     a = dialog.appearance_page
     a.size_spin.setValue(40)
@@ -65,6 +66,7 @@ def test_everything_round_trips_through_settings_and_keychain(qtbot, tmp_path, s
     assert again.get(Key.VOCABULARY) == "Kubernetes, captioner"
     assert again.get(Key.SPEAKER_LABELS) and again.get(Key.PROFANITY_FILTER)
     assert again.get(Key.REMOVE_DISFLUENCIES) and not again.get(Key.FALLBACK_OFFLINE)
+    assert again.get(Key.CATCH_UP) == "complete"
     assert again.get(Key.ENDPOINT_SPEECHMATICS) == "wss://eu2.rt.speechmatics.com/v2"
     assert again.session_config().vocabulary == ("Kubernetes", "captioner")
     assert again.get(Key.OVERLAY_FONT_PT) == 40 and again.get(Key.OVERLAY_LINES) == 5
