@@ -128,8 +128,9 @@ class LiveCaptioning:
             for capture in self.captures.values():
                 capture.stop()
             raise
-        tasks = {asyncio.create_task(session.run(), name=f"session-{src}"): src
-                 for src, session in self.sessions.items()}
+        tasks: dict[asyncio.Task[Any], str] = {
+            asyncio.create_task(session.run(), name=f"session-{src}"): src
+            for src, session in self.sessions.items()}
         self.started.set()
         stopper = asyncio.create_task(stop.wait(), name="live-stop")
         try:

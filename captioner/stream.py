@@ -652,7 +652,7 @@ class VendorStream:
 
     def _session_expired(self, conn: _Conn) -> bool:
         cap_s = self.max_session_s or getattr(conn.provider, "max_session_s", None)
-        return bool(cap_s) and time.monotonic() - conn.opened > cap_s
+        return cap_s is not None and cap_s > 0 and time.monotonic() - conn.opened > cap_s
 
     def _account_drops(self) -> None:
         dropped = self.audio.dropped_bytes - self._seen_dropped
