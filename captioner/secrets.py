@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Protocol
 
 from captioner.errors import UserFacingError
@@ -104,7 +105,7 @@ class MemoryStore:
 
 
 def resolve_secret(provider: str, store: SecretStore | None = None,
-                   environ: dict[str, str] | None = None) -> tuple[str | None, str]:
+                   environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
     """The key for ``provider``: keychain first, then the vendor's environment variable.
 
     Returns:
@@ -112,18 +113,18 @@ def resolve_secret(provider: str, store: SecretStore | None = None,
     Raises:
         SecretStoreError: no keychain and no environment variable either.
     """
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     store = store or KeyringStore()
     env_name = ENV_VARS.get(provider, "")
     try:
         secret = store.get(provider)
     except SecretStoreError:
-        if env_name and environ.get(env_name):
+        if env_name and env.get(env_name):
             log.info("keychain unavailable; using %s", env_name)
-            return environ[env_name], f"env:{env_name}"
+            return env[env_name], f"env:{env_name}"
         raise
     if secret:
         return secret, "keychain"
-    if env_name and environ.get(env_name):
-        return environ[env_name], f"env:{env_name}"
+    if env_name and env.get(env_name):
+        return env[env_name], f"env:{env_name}"
     return None, ""

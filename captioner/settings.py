@@ -6,6 +6,12 @@ options (``captioner.options``) are stored as strings under
 read back through that vendor's dataclass. ``SETTINGS_VERSION`` is stored with
 the settings; :func:`upgrade` migrates older layouts in order. Secrets never
 live here (see ``secrets.py``).
+
+Stored values are checked when settings are opened: one that is not of its
+key's type, or not allowed by :data:`ALLOWED` (a table of checks per key;
+add a row for a new key with a closed set of values or a range), is reset to
+its default, and :attr:`Settings.reset_keys` lists them so the app can say so
+(:func:`reset_notice`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import math
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,18 +110,87 @@ ENDPOINT_KEYS = {
 }
 
 
+def one_of(*values: Any) -> Callable[[Any], bool]:
+    return lambda value: value in values
+
+
+def between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+def matches(pattern: str) -> Callable[[Any], bool]:
+    regex = re.compile(pattern)
+    return lambda value: bool(regex.fullmatch(value))
+
+
+_COLOR = matches(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+ALLOWED: dict[Key, Callable[[Any], bool]] = {
+    Key.PROVIDER: one_of(*PROVIDERS),
+    Key.SOURCE: one_of("mic", "system", "both"),
+    Key.CATCH_UP: one_of("live", "complete"),
+    Key.LANGUAGE: matches(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*"),
+    Key.OVERLAY_DOCK: one_of("bottom", "top", "floating"),
+    Key.OVERLAY_LINES: between(1, 10),
+    Key.OVERLAY_FONT_PT: between(8, 96),
+    Key.OVERLAY_BG_OPACITY: between(0.0, 1.0),
+    Key.OVERLAY_TEXT_COLOR: _COLOR,
+    Key.OVERLAY_BG_COLOR: _COLOR,
+    Key.OVERLAY_LABEL_COLOR: _COLOR,
+    Key.RETENTION_DAYS: between(0, 36_500),
+}
+"""Allowed values per key, beyond having the default's type."""
+
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _strict(value: Any, default: Any) -> Any:
+    """``value`` as the default's type.
+
+    Raises:
+        ValueError: it isn't one ("banana" for a bool, "x" for a number).
+    """
+    if isinstance(value, list) and isinstance(default, str):
+        return ",".join(map(str, value))  # an INI line "a,b" reads back as a list
+    text = str(value).strip()
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if text.lower() not in _BOOLS:
+            raise ValueError("not a boolean")
+        return _BOOLS[text.lower()]
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else int(text)
+    if isinstance(default, float):
+        return float(text)
+    if not isinstance(value, str):
+        raise ValueError(f"not text: {type(value).__name__}")
+    return value
+
+
+def valid(key: Key, value: Any) -> bool:
+    """Whether a stored value is usable for ``key``."""
+    try:
+        typed = _strict(value, key.default)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    check = ALLOWED.get(key)
+    return check is None or bool(check(typed))
+
+
+def reset_notice(keys: list[Key]) -> str:
+    """One line naming the settings that were reset, for the user."""
+    names = ", ".join(key.path.replace("/", " ").replace("_", " ") for key in keys)
+    return (f"Some saved settings were not valid and were reset to their defaults: {names}. "
+            "Check them in Preferences.")
+
+
 def _coerce(value: Any, default: Any) -> Any:
     """QSettings returns strings from INI files; bring values back to the default's type."""
     if value is None:
         return default
     try:
-        if isinstance(default, bool):
-            return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
+        return _strict(value, default)
     except (TypeError, ValueError):
         log.warning("ignoring an invalid stored setting value")
         return default
@@ -123,11 +201,27 @@ class Settings:
 
     Args:
         qsettings: injected for tests (an INI file in a temp dir); the user's by default.
+
+    Attributes:
+        reset_keys: settings whose stored values were invalid and were reset
+            to their defaults when these settings were opened.
     """
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings or QSettings(ORGANIZATION, APPLICATION)
         upgrade(self.q)
+        self.reset_keys = self.validate()
+
+    def validate(self) -> list[Key]:
+        """Reset every stored value that is invalid (see :data:`ALLOWED`); returns those keys."""
+        reset = []
+        for key in Key:
+            value = self.q.value(key.path)
+            if value is not None and not valid(key, value):
+                log.warning("setting %s had an invalid value; reset to its default", key.path)
+                self.q.remove(key.path)
+                reset.append(key)
+        return reset
 
     def get(self, key: Key) -> Any:
         return _coerce(self.q.value(key.path), key.default)

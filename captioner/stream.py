@@ -28,6 +28,7 @@ import collections
 import enum
 import logging
 import random
+import re
 import socket
 import ssl
 import time
@@ -213,6 +214,17 @@ _DONE = CloseVerdict(CloseKind.NORMAL)
 SKIPPED_REASON = "skipped to stay live"
 
 
+_RETRY_CLAUSE = re.compile(r"\s*[;,]\s*(trying again|reconnecting|retrying|restarting it)\b"
+                           r"[^.]*\.?\s*$|\s*\b(trying again|reconnecting)\W*$", re.IGNORECASE)
+
+
+def gave_up_message(message: str, attempts: int) -> str:
+    """A retry message turned final: "X is not answering; trying again." → "X is not
+    answering. Gave up after 8 attempts." (never both "trying again" and "gave up")."""
+    core = _RETRY_CLAUSE.sub("", message.strip()).rstrip(" .;,")
+    return f"{core}. Gave up after {attempts} attempts."
+
+
 class VendorStream:
     """Streams one audio source to one provider until the input ends.
 
@@ -345,7 +357,7 @@ class VendorStream:
     def _fail(self, verdict: CloseVerdict, attempts: int = 0, kind: str = "") -> None:
         message = verdict.message or f"Lost the connection to {self.title}."
         if attempts > 1:
-            message = f"{message.rstrip('.;')}. Gave up after {attempts} attempts."
+            message = gave_up_message(message, attempts)
         self._set_state(State.FAILED, message, kind=kind or self._fatal_kind)
         self.audio.close()
 
@@ -637,7 +649,7 @@ class VendorStream:
 
     def _session_expired(self, conn: _Conn) -> bool:
         cap_s = self.max_session_s or conn.provider.max_session_s
-        return bool(cap_s) and time.monotonic() - conn.opened > cap_s
+        return cap_s is not None and cap_s > 0 and time.monotonic() - conn.opened > cap_s
 
     def _account_drops(self) -> None:
         dropped = self.audio.dropped_bytes - self._seen_dropped

@@ -24,7 +24,7 @@ from captioner.batch.engine import BatchVendor, Submission
 from captioner.batch.http import Body, Http, generic_detail, json_of, option, truthy
 from captioner.providers.base import Word
 from captioner.providers.deepgram import _words as deepgram_words
-from captioner.providers.wire import is_number
+from captioner.providers.wire import dict_of, is_number
 
 DEFAULT_URL = "https://api.deepgram.com/v1"
 EU_URL = "https://api.eu.deepgram.com/v1"
@@ -79,7 +79,7 @@ class DeepgramBatch(BatchVendor):
         return Submission(transcript=json_of(response, "transcript", self.title))
 
     def words_of(self, transcript: dict[str, Any]) -> tuple[list[Word], dict[str, Any]]:
-        results = transcript.get("results") if isinstance(transcript.get("results"), dict) else {}
+        results = dict_of(transcript.get("results"))
         words: list[Word] = []
         channels = results.get("channels")
         for channel in channels if isinstance(channels, list) else []:
@@ -88,8 +88,7 @@ class DeepgramBatch(BatchVendor):
                                                                               dict):
                 words += deepgram_words(alternatives[0].get("words"))
         words.sort(key=lambda w: w.start_ms)
-        metadata = transcript.get("metadata") if isinstance(transcript.get("metadata"),
-                                                            dict) else {}
+        metadata = dict_of(transcript.get("metadata"))
         meta: dict[str, Any] = {"language": self.cfg.language,
                                 "model": option(self.cfg, "model", DEFAULT_MODEL)}
         if isinstance(metadata.get("request_id"), str):

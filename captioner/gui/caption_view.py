@@ -137,7 +137,7 @@ class CaptionView(QWidget):
         self.placeholder = ""
         self.layouts_done = 0
         self._cache: collections.OrderedDict[str, _Laid] = collections.OrderedDict()
-        self._partial_cache: dict[str, tuple[tuple[str, bool], _Laid]] = {}
+        self._partial_cache: dict[str, tuple[tuple[object, ...], _Laid]] = {}
         self._images: collections.OrderedDict[tuple, QImage] = collections.OrderedDict()
         self._images_bytes = 0
         self.lines_rendered = 0

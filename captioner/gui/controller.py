@@ -36,6 +36,7 @@ from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
 from captioner.gui.status_line import RunStatus
 from captioner.providers.translation import check_targets
+from captioner.providers.wire import endpoint_problem
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Key, Settings
 from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptChanged
@@ -248,6 +249,11 @@ class Controller(QObject):
         """A :class:`RunRequest` from the settings, or None after posting the problem."""
         config = self.settings.session_config(provider)
         title = vendor_title(config.provider)
+        problem = endpoint_problem(config.endpoint)
+        if problem:
+            self.problem_posted.emit(Problem(f"{problem} Fix it in Preferences → Providers.",
+                                             "error", "preferences"))
+            return None
         try:
             if config.provider == "local" and not config.endpoint:
                 secret = None  # the built-in engine needs no key: don't wake the keychain

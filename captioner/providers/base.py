@@ -114,8 +114,7 @@ class Ended:
     """The vendor confirmed end of stream: every final has been delivered."""
 
 
-Event = (Started | Partial | Final | PartialTranslation | FinalTranslation | Warning
-         | VendorError | Ended)
+Event = Started | Partial | Final | TranslationEvent | Warning | VendorError | Ended
 
 
 class CloseKind(enum.Enum):

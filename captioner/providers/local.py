@@ -5,6 +5,11 @@ loopback port, waits until it prints its URL, restarts it if it has died when a
 session (re)connects, and stops it on exit. A configured endpoint (an engine on
 a stronger machine) is used instead of a child. Inference in its own process
 means the GUI never stalls and an engine crash cannot take the transcript with it.
+
+The child never outlives the app (:mod:`captioner.engine.lifeline`): it is
+started from one long-lived thread with ``--exit-with-parent``, holds a
+lifeline pipe on its stdin, and is recorded in a pid file so the next start
+ends one that an earlier crash left behind.
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import queue
 import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from captioner.config import SessionConfig
+from captioner.engine import lifeline
 from captioner.errors import UserFacingError
 from captioner.options import ProviderOptions, option, options_of
 from captioner.providers.base import CloseKind, CloseVerdict
@@ -34,6 +44,45 @@ _READY = re.compile(r"listening on (ws://\S+)")
 
 class EngineStartError(UserFacingError):
     """The offline engine could not be started; the message says why and what to do."""
+
+
+class _Spawner:
+    """One daemon thread that starts every engine child.
+
+    # NB: PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and
+    # sessions start the engine from short-lived loop or executor threads; this
+    # thread lives as long as the process.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[str]],
+                                            Future[subprocess.Popen[str]]]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, daemon=True, name="engine-spawner").start()
+
+    def _loop(self) -> None:
+        while True:
+            start, future = self._jobs.get()
+            try:
+                future.set_result(start())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+    def popen(self, start: Callable[[], subprocess.Popen[str]]) -> subprocess.Popen[str]:
+        future: Future[subprocess.Popen[str]] = Future()
+        self._jobs.put((start, future))
+        return future.result()
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(start: Callable[[], subprocess.Popen[str]]) -> subprocess.Popen[str]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = _Spawner()
+    return _spawner.popen(start)
 
 
 class LocalEngine:
@@ -54,6 +103,7 @@ class LocalEngine:
         self._proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._stderr_tail: list[str] = []
+        self._pid_file: Path | None = None
         atexit.register(self.stop)
 
     @property
@@ -70,6 +120,8 @@ class LocalEngine:
                 return self.url
             if self._proc is not None:
                 log.warning("offline engine exited (code %s); restarting", self._proc.returncode)
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
             return self._start()
 
     def _start(self) -> str:
@@ -77,10 +129,18 @@ class LocalEngine:
         program = [sys.executable] if getattr(sys, "frozen", False) else [
             sys.executable, "-m", "captioner"]
         cmd = [*program, "serve", "--host", "127.0.0.1", "--port", "0",
-               "--threads", str(self.threads), "--max-sessions", str(self.max_sessions)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      stdin=subprocess.DEVNULL, text=True, env=env)
+               "--threads", str(self.threads), "--max-sessions", str(self.max_sessions),
+               "--exit-with-parent", str(os.getpid())]
+        # the child serves loopback without a token; a token meant for a remote engine
+        # must not switch one on
+        env = {k: v for k, v in os.environ.items() if k != "CAPTIONER_ENGINE_TOKEN"}
+        env["PYTHONUNBUFFERED"] = "1"
+        lifeline.reap_orphans()
+        # stdin is the lifeline: the child exits when this end closes (we die)
+        self._proc = _spawn(lambda: subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
+            text=True, env=env))
+        self._pid_file = lifeline.write_pid_file(self._proc.pid)
         self.starts += 1
         found = threading.Event()
         proc = self._proc
@@ -117,6 +177,8 @@ class LocalEngine:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -129,6 +191,10 @@ class LocalEngine:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        lifeline.remove_pid_file(self._pid_file)
+        self._pid_file = None
 
 
 _shared_engine: LocalEngine | None = None

@@ -19,6 +19,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from captioner.providers.base import (
     Event,
@@ -291,7 +292,14 @@ def translation_segments(translations: Iterable[Translation], language: str) -> 
     )
 
 
-def owner_index(segments: Sequence[Segment], start_ms: int) -> int:
+class Timed(Protocol):
+    """Anything with a start time (segments, the overlay's caption entries)."""
+
+    @property
+    def start_ms(self) -> int: ...
+
+
+def owner_index(segments: Sequence[Timed], start_ms: int) -> int:
     """Among one source's segments in time order (not empty), the index of the one a
     translation starting at ``start_ms`` goes under: the last that started at or
     before it, else the first."""

@@ -175,18 +175,27 @@ def no_keychain(monkeypatch):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_cli_options_reach_the_wire(name, tmp_path, no_keychain, capsys) -> None:
+    """The CLI runs on the main thread (it installs a Ctrl-C handler); the fake on its own."""
+    import threading
+
     case, received = CASES[name]
     wav = write_wav(tmp_path / "speech.wav")
-
-    async def scenario() -> None:
-        async with case.fake(SPEECH) as server:
-            code = await asyncio.to_thread(cli.main, cli_argv(case, wav, server.url))
-            assert code == 0, capsys.readouterr().err
-            [log] = server.connections
-            received(log)
-            assert server.violations == []
-
-    asyncio.run(asyncio.wait_for(scenario(), 30))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = case.fake(SPEECH)
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
+    try:
+        code = cli.main(cli_argv(case, wav, server.url))
+        assert code == 0, capsys.readouterr().err
+        [log] = server.connections
+        received(log)
+        assert server.violations == []
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from captioner.settings import SETTINGS_VERSION, Key, Settings
+from captioner.settings import SETTINGS_VERSION, Key, Settings, reset_notice
 
 
 @pytest.fixture
@@ -123,6 +123,25 @@ def test_upgrade_from_version_1_turns_regional_endpoints_into_regions(ini):
     assert settings.get(Key.ENDPOINT_SPEECHMATICS) == ""
     assert settings.get(Key.ENDPOINT_DEEPGRAM) == "ws://127.0.0.1:9000"
     assert int(settings.q.value("settings_version")) == SETTINGS_VERSION == 2
+def test_invalid_stored_values_are_reset_and_named(tmp_path):
+    """``session/source=banana`` broke every start ("unexpected error") and was never reset;
+    other garbage was ignored silently."""
+    ini = tmp_path / "captioner.ini"
+    ini.write_text("[session]\nsource=banana\nprovider=local\nspeaker_labels=maybe\n"
+                   "vocabulary=alpha,beta\n[overlay]\nlines=999\nbg_opacity=nan\n"
+                   "text_color=#00ff00\nfont_pt=abc\n[history]\nretention_days=30\n")
+    settings = Settings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert set(settings.reset_keys) == {Key.SOURCE, Key.SPEAKER_LABELS, Key.OVERLAY_LINES,
+                                        Key.OVERLAY_BG_OPACITY, Key.OVERLAY_FONT_PT}
+    assert settings.get(Key.SOURCE) == "mic" and settings.get(Key.OVERLAY_LINES) == 3
+    # valid values are kept, including an INI list that is really one string
+    assert settings.get(Key.OVERLAY_TEXT_COLOR) == "#00ff00"
+    assert settings.get(Key.RETENTION_DAYS) == 30
+    assert settings.get(Key.VOCABULARY) == "alpha,beta"
+    notice = reset_notice(settings.reset_keys)
+    assert "session source" in notice and "overlay lines" in notice
+    settings.sync()
+    assert Settings(QSettings(str(ini), QSettings.Format.IniFormat)).reset_keys == []
 
 
 def test_catch_up_preference_reaches_the_session_config(ini):
