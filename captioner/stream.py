@@ -402,7 +402,7 @@ class VendorStream:
             status = exc.response.status_code
             log.info("%s: handshake rejected with HTTP %s", self.title, status)
             verdict = provider.classify_refusal(status, exc.response.headers,
-                                                exc.response.body or b"")
+                                                bytes(exc.response.body or b""))
             return redact_verdict(verdict, self._secret), False
         except Exception as exc:  # noqa: BLE001 - any failure to connect is reported, redacted
             log.info("%s: can't connect to %s: %s", self.title, where(handshake.url),

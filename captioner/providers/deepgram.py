@@ -295,8 +295,8 @@ def _words(raw_words: object) -> tuple[Word, ...]:
 
 
 def _speaker_label(speaker: object) -> str | None:
-    if is_number(speaker) and float(speaker).is_integer():  # type: ignore[arg-type]
-        return f"S{int(speaker)}"  # type: ignore[arg-type]
+    if is_number(speaker) and float(speaker).is_integer():
+        return f"S{int(speaker)}"
     if isinstance(speaker, str) and speaker:
         return speaker
     return None

@@ -51,6 +51,7 @@ from captioner.providers.base import Warning as VendorWarning
 from captioner.providers.wire import (
     UnsupportedLanguage,
     build_url,
+    dict_of,
     load_object,
     mapped_language,
     parse_guarded,
@@ -316,7 +317,7 @@ class SpeechmaticsProvider(Provider):
             results = msg.get("results")
             text, words = join_results(results if isinstance(results, list) else [],
                                        self._delimiter)
-            meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+            meta = dict_of(msg.get("metadata"))
             start_ms = words[0].start_ms if words else _seconds_to_ms(meta.get("start_time"))
             end_ms = words[-1].end_ms if words else _seconds_to_ms(meta.get("end_time"))
             speakers = {w.speaker for w in words if w.speaker}
