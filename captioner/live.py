@@ -9,38 +9,26 @@ stops, the buffers are closed, and each session does the vendor's
 end-of-stream handshake and delivers its trailing finals. Capture faults
 (device lost/back, silence) reach the listener as :class:`Notice` events.
 
-``transcribe_live`` is ``captioner transcribe --source ...``: Ctrl-C stops
-cleanly, a second Ctrl-C aborts. The GUI bridge uses :func:`run_live` or
-:class:`LiveCaptioning` on its own loop with its own stop event.
+``captioner transcribe --source ...`` (with its journal and stop signals, see
+:mod:`captioner.transcribe`) and the GUI bridge use :func:`run_live` or
+:class:`LiveCaptioning` on their own loop with their own stop event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from captioner import __version__
 from captioner.audio.buffer import AudioBuffer
 from captioner.audio.capture import CaptureStatus, CaptureStream
 from captioner.audio.recorder import Recorder, TappedBuffer
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
-from captioner.stream import (
-    GapAdded,
-    Notice,
-    State,
-    StateChanged,
-    StreamEvent,
-    TranscriptChanged,
-    VendorStream,
-)
-from captioner.transcript import Gap, Transcript
-from captioner.transcript.journal import Journal
+from captioner.stream import Notice, State, StateChanged, StreamEvent, VendorStream
+from captioner.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +144,9 @@ class LiveCaptioning:
             for capture in self.captures.values():
                 capture.stop()
             raise
-        tasks = {asyncio.create_task(session.run(), name=f"session-{src}"): src
-                 for src, session in self.sessions.items()}
+        tasks: dict[asyncio.Task[Any], str] = {
+            asyncio.create_task(session.run(), name=f"session-{src}"): src
+            for src, session in self.sessions.items()}
         self._tasks = tasks
         self.started.set()
         stopper = asyncio.create_task(stop.wait(), name="live-stop")
@@ -197,94 +186,3 @@ async def run_live(cfg: SessionConfig, secret: str | None, source: str,
     """Run :class:`LiveCaptioning` until ``stop`` is set; returns ``{source: VendorStream}``."""
     live = LiveCaptioning(cfg, secret, source, device, transcript, listener, **kwargs)
     return await live.run(stop)
-
-
-def journaling(listener: Listener, journal: Journal,
-               shift_gap: Callable[[Gap], Gap] = lambda gap: gap) -> Listener:
-    """A listener that writes finals and gaps to ``journal`` before passing events on.
-
-    NB: runs on the loop thread; the write comes first, so what is shown is on disk.
-    ``shift_gap`` moves a run's gap into session time (a resumed run).
-    """
-
-    def journaled(event: StreamEvent) -> None:
-        if isinstance(event, TranscriptChanged):
-            seg = event.change.segment
-            if seg is not None and seg.is_final:
-                journal.append_final(seg)
-        elif isinstance(event, GapAdded):
-            event = GapAdded(shift_gap(event.gap))
-            journal.append_gap(event.gap)
-        listener(event)
-
-    return journaled
-
-
-def transcribe_live(cfg: SessionConfig, secret: str | None, source: str,
-                    device: str | int | None, transcript: Transcript,
-                    printer: Listener, *, record: bool = False) -> list[tuple[State, str]]:
-    """``captioner transcribe --source``: caption until Ctrl-C; returns each session's end state.
-
-    The first Ctrl-C (SIGINT) ends cleanly with the trailing finals; a second
-    one aborts at once (the last words may be missing). With ``record`` the
-    session is saved like the app's (a journal in the sessions folder) with
-    each source's audio beside it, ready for ``captioner improve``.
-    """
-    journal: Journal | None = None
-    recorder: Recorder | None = None
-    listener = printer
-    if record:
-        journal = Journal.create(None, {"provider": cfg.provider, "language": cfg.language,
-                                        "sources": list(SOURCES[source]),
-                                        "app": f"captioner {__version__}"})
-        recorder = Recorder(journal.dir, journal.id)
-        listener = journaling(printer, journal)
-    live = LiveCaptioning(cfg, secret, source, device, transcript, listener, recorder=recorder)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        run = asyncio.create_task(live.run(stop))
-        presses = 0
-
-        def on_sigint() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                print("captioner: stopping… (Ctrl-C again to quit now)", file=sys.stderr,
-                      flush=True)
-                stop.set()
-            else:
-                run.cancel()
-
-        # NB: signal.signal (not loop.add_signal_handler, missing on Windows); the
-        # handler runs in the main thread between bytecodes, so hop onto the loop.
-        previous = signal.signal(signal.SIGINT,
-                                 lambda *_: loop.call_soon_threadsafe(on_sigint))
-        try:
-            await run
-        except asyncio.CancelledError:
-            if not run.cancelled():
-                raise
-            print("captioner: aborted; the last words may be missing.", file=sys.stderr,
-                  flush=True)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    if sys.stdin.isatty() or sys.stderr.isatty():
-        what = " and recording" if record else ""
-        print(f"captioner: captioning{what} live; press Ctrl-C to stop.", file=sys.stderr,
-              flush=True)
-    try:
-        asyncio.run(main())
-    finally:
-        if recorder is not None:
-            recorder.close()
-            if recorder.error:
-                print(f"captioner: {recorder.error}", file=sys.stderr, flush=True)
-        if journal is not None:
-            journal.close()
-            print(f"captioner: saved session {journal.id} with its recording; "
-                  f"`captioner improve {journal.id}` re-transcribes it more accurately.",
-                  file=sys.stderr, flush=True)
-    return [(session.state, session.message) for session in live.sessions.values()]

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Protocol
 
 from captioner.errors import UserFacingError
+from captioner.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
 SERVICE = "captioner"
-ENV_VARS = {
-    "revai": "REV_ACCESS_TOKEN",
-    "assemblyai": "ASSEMBLYAI_API_KEY",
-    "speechmatics": "SPEECHMATICS_API_KEY",
-    "deepgram": "DEEPGRAM_API_KEY",
-    "local": "CAPTIONER_ENGINE_TOKEN",
-}
+ENV_VARS = {name: v.env_var for name, v in VENDORS.items()}
 _PLAINTEXT_BACKENDS = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
 
 
@@ -109,7 +105,7 @@ class MemoryStore:
 
 
 def resolve_secret(provider: str, store: SecretStore | None = None,
-                   environ: dict[str, str] | None = None) -> tuple[str | None, str]:
+                   environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
     """The key for ``provider``: keychain first, then the vendor's environment variable.
 
     Returns:
@@ -117,18 +113,18 @@ def resolve_secret(provider: str, store: SecretStore | None = None,
     Raises:
         SecretStoreError: no keychain and no environment variable either.
     """
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     store = store or KeyringStore()
     env_name = ENV_VARS.get(provider, "")
     try:
         secret = store.get(provider)
     except SecretStoreError:
-        if env_name and environ.get(env_name):
+        if env_name and env.get(env_name):
             log.info("keychain unavailable; using %s", env_name)
-            return environ[env_name], f"env:{env_name}"
+            return env[env_name], f"env:{env_name}"
         raise
     if secret:
         return secret, "keychain"
-    if env_name and environ.get(env_name):
-        return environ[env_name], f"env:{env_name}"
+    if env_name and env.get(env_name):
+        return env[env_name], f"env:{env_name}"
     return None, ""

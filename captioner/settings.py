@@ -1,24 +1,41 @@
 """Persistent user settings: QSettings behind a :class:`Key` enum with typed defaults.
 
-Every setting has one key and one default here, nowhere else. ``SETTINGS_VERSION``
-is stored with the settings; :func:`upgrade` migrates older layouts in order.
-Secrets never live here (see ``secrets.py``).
+Every setting has one key and one default here, nowhere else; a vendor's own
+options (``captioner.options``) are stored as strings under
+``options/<provider>/<name>``, only where they differ from the default, and
+read back through that vendor's dataclass. ``SETTINGS_VERSION`` is stored with
+the settings; :func:`upgrade` migrates older layouts in order. Secrets never
+live here (see ``secrets.py``).
+
+Stored values are checked when settings are opened: one that is not of its
+key's type, or not allowed by :data:`ALLOWED` (a table of checks per key;
+add a row for a new key with a closed set of values or a range), is reset to
+its default, and :attr:`Settings.reset_keys` lists them so the app can say so
+(:func:`reset_notice`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
+import math
+import re
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
 from captioner.config import PROVIDERS, SessionConfig
+from captioner.options import ProviderOptions, from_strings, specs
+from captioner.providers import options_class
 from captioner.providers.translation import offers_translation, parse_targets
+from captioner.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 ORGANIZATION = "captioner"
 APPLICATION = "captioner"
 
@@ -93,18 +110,87 @@ ENDPOINT_KEYS = {
 }
 
 
+def one_of(*values: Any) -> Callable[[Any], bool]:
+    return lambda value: value in values
+
+
+def between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda value: math.isfinite(value) and low <= value <= high
+
+
+def matches(pattern: str) -> Callable[[Any], bool]:
+    regex = re.compile(pattern)
+    return lambda value: bool(regex.fullmatch(value))
+
+
+_COLOR = matches(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+ALLOWED: dict[Key, Callable[[Any], bool]] = {
+    Key.PROVIDER: one_of(*PROVIDERS),
+    Key.SOURCE: one_of("mic", "system", "both"),
+    Key.CATCH_UP: one_of("live", "complete"),
+    Key.LANGUAGE: matches(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*"),
+    Key.OVERLAY_DOCK: one_of("bottom", "top", "floating"),
+    Key.OVERLAY_LINES: between(1, 10),
+    Key.OVERLAY_FONT_PT: between(8, 96),
+    Key.OVERLAY_BG_OPACITY: between(0.0, 1.0),
+    Key.OVERLAY_TEXT_COLOR: _COLOR,
+    Key.OVERLAY_BG_COLOR: _COLOR,
+    Key.OVERLAY_LABEL_COLOR: _COLOR,
+    Key.RETENTION_DAYS: between(0, 36_500),
+}
+"""Allowed values per key, beyond having the default's type."""
+
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _strict(value: Any, default: Any) -> Any:
+    """``value`` as the default's type.
+
+    Raises:
+        ValueError: it isn't one ("banana" for a bool, "x" for a number).
+    """
+    if isinstance(value, list) and isinstance(default, str):
+        return ",".join(map(str, value))  # an INI line "a,b" reads back as a list
+    text = str(value).strip()
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if text.lower() not in _BOOLS:
+            raise ValueError("not a boolean")
+        return _BOOLS[text.lower()]
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else int(text)
+    if isinstance(default, float):
+        return float(text)
+    if not isinstance(value, str):
+        raise ValueError(f"not text: {type(value).__name__}")
+    return value
+
+
+def valid(key: Key, value: Any) -> bool:
+    """Whether a stored value is usable for ``key``."""
+    try:
+        typed = _strict(value, key.default)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    check = ALLOWED.get(key)
+    return check is None or bool(check(typed))
+
+
+def reset_notice(keys: list[Key]) -> str:
+    """One line naming the settings that were reset, for the user."""
+    names = ", ".join(key.path.replace("/", " ").replace("_", " ") for key in keys)
+    return (f"Some saved settings were not valid and were reset to their defaults: {names}. "
+            "Check them in Preferences.")
+
+
 def _coerce(value: Any, default: Any) -> Any:
     """QSettings returns strings from INI files; bring values back to the default's type."""
     if value is None:
         return default
     try:
-        if isinstance(default, bool):
-            return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
+        return _strict(value, default)
     except (TypeError, ValueError):
         log.warning("ignoring an invalid stored setting value")
         return default
@@ -115,11 +201,27 @@ class Settings:
 
     Args:
         qsettings: injected for tests (an INI file in a temp dir); the user's by default.
+
+    Attributes:
+        reset_keys: settings whose stored values were invalid and were reset
+            to their defaults when these settings were opened.
     """
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings or QSettings(ORGANIZATION, APPLICATION)
         upgrade(self.q)
+        self.reset_keys = self.validate()
+
+    def validate(self) -> list[Key]:
+        """Reset every stored value that is invalid (see :data:`ALLOWED`); returns those keys."""
+        reset = []
+        for key in Key:
+            value = self.q.value(key.path)
+            if value is not None and not valid(key, value):
+                log.warning("setting %s had an invalid value; reset to its default", key.path)
+                self.q.remove(key.path)
+                reset.append(key)
+        return reset
 
     def get(self, key: Key) -> Any:
         return _coerce(self.q.value(key.path), key.default)
@@ -137,6 +239,31 @@ class Settings:
     def sync(self) -> None:
         self.q.sync()
 
+    def vendor_options(self, provider: str) -> ProviderOptions:
+        """``provider``'s stored options (defaults for what is not stored or invalid)."""
+        cls = options_class(provider)
+        stored = {spec.name: self.q.value(_option_path(provider, spec.name))
+                  for spec in specs(cls)}
+        return from_strings(cls, {k: v for k, v in stored.items() if v is not None})
+
+    def set_vendor_options(self, provider: str, opts: ProviderOptions) -> None:
+        """Store ``opts`` for ``provider``; values equal to the default are removed."""
+        if not isinstance(opts, options_class(provider)):
+            raise TypeError(f"{type(opts).__name__} are not options of {provider}")
+        for spec in specs(type(opts)):
+            value = getattr(opts, spec.name)
+            if value == spec.default:
+                self.q.remove(_option_path(provider, spec.name))
+            else:
+                self.q.setValue(_option_path(provider, spec.name), spec.format(value))
+
+    def _options_for(self, provider: str) -> ProviderOptions:
+        opts = self.vendor_options(provider)
+        if provider == "local":  # the offline model has its own setting (Preferences' combo)
+            model = self.get(Key.OFFLINE_MODEL)
+            opts = dataclasses.replace(opts, model=model if model in ("tiny.en", "base") else "")
+        return opts
+
     def session_config(self, provider: str | None = None) -> SessionConfig:
         provider = provider or self.get(Key.PROVIDER)
         if provider not in PROVIDERS:
@@ -150,19 +277,44 @@ class Settings:
             profanity_filter=self.get(Key.PROFANITY_FILTER),
             remove_disfluencies=self.get(Key.REMOVE_DISFLUENCIES),
             speaker_labels=self.get(Key.SPEAKER_LABELS),
+            options=self._options_for(provider),
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
-            options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
             catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 
+def _option_path(provider: str, name: str) -> str:
+    return f"options/{provider}/{name}"
+
+
 def upgrade(q: QSettings) -> None:
-    """Bring stored settings up to :data:`SETTINGS_VERSION`."""
+    """Bring stored settings up to :data:`SETTINGS_VERSION`, one step at a time."""
     version = _coerce(q.value("settings_version"), 0)
     if version > SETTINGS_VERSION:
         log.warning("settings were written by a newer captioner (version %s)", version)
         return
     # version 0 -> 1: nothing stored yet, or the first layout; nothing to migrate
+    if version < 2:
+        _endpoints_to_regions(q)
     if version < SETTINGS_VERSION:
         q.setValue("settings_version", SETTINGS_VERSION)
+
+
+def _endpoints_to_regions(q: QSettings) -> None:
+    """1 -> 2: vendor options arrived; an endpoint that only chose a vendor's region
+    (``wss://ec1.api.rev.ai``, the EU AssemblyAI host...) becomes the region option."""
+    for name, vendor in VENDORS.items():
+        key = ENDPOINT_KEYS[name]
+        endpoint = _coerce(q.value(key.path), "").strip()
+        if not endpoint or not vendor.regions:
+            continue
+        given = urlsplit(endpoint if "://" in endpoint else "wss://" + endpoint)
+        for region, url in vendor.regions.items():
+            known = urlsplit(url)
+            if given.hostname == known.hostname and given.path.rstrip("/") in ("", known.path) \
+                    and not given.query and given.port is None:
+                q.setValue(_option_path(name, "region"), region)
+                q.remove(key.path)
+                log.info("settings: the %s endpoint became region %s", vendor.title, region)
+                break

@@ -3,6 +3,14 @@
 Captions are printed as they arrive (on a terminal the partial overwrites its
 line; finals print), and the transcript is written in the chosen format. If
 the provider fails part-way, what was already final is still written.
+
+Like the app, every run keeps a session journal (``captioner sessions`` /
+``export`` recover a killed run): each final is on disk before it is printed,
+and fsynced at least once a second; ``--no-journal`` opts a file out.
+SIGINT, SIGTERM and SIGHUP end a run cleanly (the last words are finished,
+``-o`` is written); a second signal quits at once. Exit codes: 0 done (live
+input always ends this way), 128 + the signal when a file was stopped before
+its end (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), 1 a failure (one line).
 """
 
 from __future__ import annotations
@@ -10,18 +18,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
+from captioner import __version__
 from captioner.audio.buffer import AudioBuffer
+from captioner.audio.recorder import Recorder
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
+from captioner.live import SOURCES, Listener, run_live
+from captioner.options import ProviderOptions
 from captioner.providers import make_provider, title
+from captioner.providers.local import LocalOptions
 from captioner.providers.translation import parse_targets
+from captioner.providers.wire import endpoint_problem
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
+from captioner.stopsignals import SignalOutcome, run_until_signalled
 from captioner.stream import (
     GapAdded,
     Notice,
@@ -33,10 +50,13 @@ from captioner.stream import (
 )
 from captioner.transcript import SOURCE_LABELS, Transcript
 from captioner.transcript import export as exporter
+from captioner.transcript.files import write_stdout
+from captioner.transcript.journal import Journal, WriteThenShow
 
 log = logging.getLogger(__name__)
 
 BLOCK_MS = 100
+JOURNAL_SYNC_S = 1.0
 
 
 class CaptionPrinter:
@@ -49,19 +69,32 @@ class CaptionPrinter:
         self.labels = labels
         self._partial_shown = False
         self._last_message = ""
+        self._broken = False
 
-    def _say(self, message: str) -> None:
+    def notify(self, message: str) -> None:
+        """One ``captioner: ...`` line on stderr (a repeat of the last one is skipped)."""
         if message != self._last_message:  # a retry loop repeats itself
             self._clear()
-            print(f"captioner: {message}", file=self.err, flush=True)
+            self._write(self.err, f"captioner: {message}\n")
             self._last_message = message
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        # NB: after SIGHUP the terminal is gone (EIO); after a closed pipe, EPIPE.
+        # Captioning and the journal carry on; there is just nobody to show it to.
+        if self._broken:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            self._broken = True
 
     def _label(self, source: str) -> str:
         return f"{SOURCE_LABELS.get(source, source)}: " if self.labels else ""
 
     def _clear(self) -> None:
         if self._partial_shown:
-            self.out.write("\r\033[K")
+            self._write(self.out, "\r\033[K")
             self._partial_shown = False
 
     def __call__(self, event: StreamEvent) -> None:
@@ -69,47 +102,56 @@ class CaptionPrinter:
             seg, tr = event.change.segment, event.change.translation
             if tr is not None and tr.is_final:
                 self._clear()
-                self.out.write(f"    [{tr.language}] {tr.text}\n")
-                self.out.flush()
+                self._write(self.out, f"    [{tr.language}] {tr.text}\n")
             if seg is None:
                 return
             if seg.is_final:
                 self._clear()
-                self.out.write(self._label(seg.source) + seg.text + "\n")
+                self._write(self.out, self._label(seg.source) + seg.text + "\n")
             elif self.tty:
                 width = shutil.get_terminal_size((80, 24)).columns - 1
                 line = self._label(seg.source) + seg.text
-                self.out.write("\r\033[K\033[2m" + line[-width:] + "\033[0m")
+                self._write(self.out, "\r\033[K\033[2m" + line[-width:] + "\033[0m")
                 self._partial_shown = True
-            self.out.flush()
         elif isinstance(event, StateChanged):
             if event.state is State.RECONNECTING and event.message:
-                self._say(event.message)
+                self.notify(event.message)
         elif isinstance(event, Notice):
-            self._say(event.message)
+            self.notify(event.message)
         elif isinstance(event, GapAdded):
             seconds = (event.gap.end_ms - event.gap.start_ms) / 1000
-            self._say(f"{seconds:.1f} s of audio could not be captioned ({event.gap.reason})")
+            self.notify(f"{seconds:.1f} s of audio could not be captioned ({event.gap.reason})")
 
 
 def config_from_args(args: argparse.Namespace) -> SessionConfig:
+    """The session settings from the command line.
+
+    Raises:
+        UserFacingError: an endpoint that can never work (bad URL, port, scheme).
+    """
+    problem = endpoint_problem(args.endpoint)
+    if problem:
+        raise UserFacingError(problem)
     vocabulary = tuple(w.strip() for w in (args.vocabulary or "").split(",") if w.strip())
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
                          speaker_labels=args.speaker_labels,
+                         profanity_filter=args.profanity_filter,
+                         remove_disfluencies=args.remove_disfluencies,
                          translate_to=parse_targets(getattr(args, "translate", "") or ""),
                          catch_up=getattr(args, "catch_up", None) or "live",
                          options=_options(args))
 
 
-def _options(args: argparse.Namespace) -> dict[str, str]:
-    """``--model``; a file sent faster than real time gets the offline engine's
-    ``enhanced`` operating point (accuracy over latency)."""
-    options: dict[str, str] = {}
-    if getattr(args, "model", None):
-        options["model"] = args.model
-    if getattr(args, "file", None) and not getattr(args, "realtime", False):
-        options["operating_point"] = "enhanced"
+def _options(args: argparse.Namespace) -> ProviderOptions | None:
+    """The provider's options from ``--model/--region/--option``; a file sent to the
+    offline engine faster than real time gets its ``enhanced`` operating point (accuracy
+    over latency) unless one was chosen."""
+    options: ProviderOptions | None = getattr(args, "options", None)
+    if (isinstance(options, LocalOptions) and getattr(args, "file", None)
+            and not getattr(args, "realtime", False)
+            and not any(o.startswith("operating_point=") for o in getattr(args, "option", []))):
+        options = replace(options, operating_point="enhanced")
     return options
 
 
@@ -156,61 +198,160 @@ async def feed_pcm(audio: AudioBuffer, pcm: bytes, realtime: bool,
 
 
 async def transcribe_pcm(cfg: SessionConfig, secret: str | None, pcm: bytes, realtime: bool,
-                         transcript: Transcript, listener, *, source: str = "mic",
+                         transcript: Transcript, listener: Listener | None,
+                         stop: asyncio.Event | None = None, *, source: str = "mic",
                          on_fed: Callable[[int], None] | None = None) -> VendorStream:
-    """Run one session over a recording; returns the finished session."""
+    """Run one session over a recording; returns the finished session.
+
+    Setting ``stop`` ends the input early: what was sent is finished and kept.
+    ``on_fed`` gets the bytes fed so far (progress).
+    """
     audio = AudioBuffer()
     session = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=secret,
                            source=source, listener=listener, title=title(cfg.provider),
                            live=realtime, catch_up=cfg.catch_up)
     feeder = asyncio.create_task(feed_pcm(audio, pcm, realtime, on_fed))
+
+    async def stop_feeding() -> None:
+        await (stop or asyncio.Event()).wait()
+        feeder.cancel()
+        audio.close()  # → end-of-stream after what is already buffered
+
+    stopper = asyncio.create_task(stop_feeding())
     try:
         await session.run()
     finally:
         feeder.cancel()
+        stopper.cancel()
+        await asyncio.gather(feeder, stopper, return_exceptions=True)
     return session
+
+
+class Journaled:
+    """Finals, gaps and final translations go to the journal, and each event is printed
+    only once its line has been written (as in the app), without waiting on the disk.
+
+    Loop thread only. Every second it asks the journal to retry a failing disk
+    and says (once) when the transcript can't be saved.
+    """
+
+    def __init__(self, journal: Journal, printer: CaptionPrinter,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.journal = journal
+        self.printer = printer
+        self._shown = WriteThenShow(journal, printer, loop.call_soon_threadsafe)
+        self._watch = loop.create_task(self._watch_health())
+
+    def __call__(self, event: StreamEvent) -> None:
+        seq = 0
+        if isinstance(event, TranscriptChanged):
+            seg, tr = event.change.segment, event.change.translation
+            if seg is not None and seg.is_final and self.journal.append_final(seg):
+                seq = self.journal.appended_seq
+            if tr is not None and tr.is_final and self.journal.append_translation(tr):
+                seq = self.journal.appended_seq
+        elif isinstance(event, GapAdded) and self.journal.append_gap(event.gap):
+            seq = self.journal.appended_seq
+        self._shown.submit(event, seq)
+
+    async def aclose(self) -> None:
+        """Print what still waits for the disk (the run is over)."""
+        self._watch.cancel()
+        await asyncio.to_thread(self.journal.flush)
+        self._shown.close()
+
+    async def _watch_health(self) -> None:
+        reported = ""
+        while True:
+            await asyncio.sleep(JOURNAL_SYNC_S)
+            error = "" if self.journal.sync() else self.journal.last_error
+            if error and error != reported:
+                self.printer.notify(error)
+            reported = error
 
 
 def write_output(transcript: Transcript, fmt: str, output: str | None, cfg: SessionConfig,
                  live_to_stdout: bool) -> None:
     meta = {"provider": cfg.provider, "language": cfg.language}
     if output:
-        try:
-            exporter.export_files(transcript, output, fmt, meta=meta)
-        except OSError as exc:
-            raise UserFacingError(f"Can't write {output}: {exc.strerror or exc}") from exc
+        exporter.export_files(transcript, output, fmt, meta=meta)  # ExportError: one line
         return
     text = exporter.export(transcript, fmt, meta=meta)
     if not (live_to_stdout and fmt == "txt"):
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        write_stdout(text)
+
+
+def open_journal(cfg: SessionConfig, sources: list[str], args: argparse.Namespace
+                 ) -> Journal | None:
+    if getattr(args, "no_journal", False):
+        return None
+    meta = {"provider": cfg.provider, "language": cfg.language, "sources": sources,
+            "app": f"captioner {__version__} transcribe"}
+    if args.file:
+        meta["input"] = os.path.basename(args.file)
+    return Journal.create(None, meta)
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
+    """``captioner transcribe``; returns the exit code (see the module docstring)."""
     cfg = config_from_args(args)
     secret = secret_for(cfg.provider)
     from captioner.batch.cli import run_batch, uses_batch
 
     if uses_batch(args, cfg.provider):  # a file for a cloud vendor: its batch API
         return run_batch(args, cfg, secret)
+    pcm = b""
+    if not args.source:
+        from captioner.audio.wavfile import read_audio
+
+        pcm = read_audio(args.file)
     transcript = Transcript()
     # live captions go to stdout on a terminal or when the transcript goes to a file
     live_to_stdout = sys.stdout.isatty() or bool(args.output)
     printer = CaptionPrinter(sys.stdout if live_to_stdout else sys.stderr, sys.stderr,
                              labels=args.source == "both")
-    if args.source:
-        from captioner.live import transcribe_live
+    sources = list(SOURCES[args.source]) if args.source else ["mic"]
+    journal = open_journal(cfg, sources, args)
+    recorder: Recorder | None = None
+    if journal is not None and args.source and getattr(args, "record", False):
+        recorder = Recorder(journal.dir, journal.id)  # FLAC beside the journal
+    outcome = SignalOutcome()
 
-        session_states = transcribe_live(cfg, secret, args.source, args.device, transcript,
-                                         printer, record=getattr(args, "record", False))
-    else:
-        from captioner.audio.wavfile import read_audio
+    async def main(stop: asyncio.Event) -> list[tuple[State, str]]:
+        journaled = Journaled(journal, printer, asyncio.get_running_loop()) if journal else None
+        listener: Listener = journaled or printer
+        try:
+            if args.source:
+                sessions = await run_live(cfg, secret, args.source, args.device, transcript,
+                                          listener, stop, recorder=recorder)
+                return [(s.state, s.message) for s in sessions.values()]
+            session = await transcribe_pcm(cfg, secret, pcm, args.realtime, transcript,
+                                           listener, stop)
+            return [(session.state, session.message)]
+        finally:
+            if journaled is not None:
+                await journaled.aclose()
 
-        pcm = read_audio(args.file)
-        session = asyncio.run(transcribe_pcm(cfg, secret, pcm, args.realtime, transcript,
-                                             printer))
-        session_states = [(session.state, session.message)]
+    if args.source and (sys.stdin.isatty() or sys.stderr.isatty()):
+        what = " and recording" if recorder else ""
+        saved = f" Saved as you go: session {journal.id}." if journal else ""
+        printer.notify(f"captioning{what} live; press Ctrl-C to stop.{saved}")
+    try:
+        session_states = asyncio.run(run_until_signalled(main, outcome)) or []
+    finally:
+        if recorder is not None:
+            recorder.close()
+            if recorder.error:
+                printer.notify(recorder.error)
+        if journal is not None and not journal.close():
+            printer.notify(journal.last_error or "Part of the transcript could not be saved.")
+        elif recorder is not None and journal is not None:
+            printer.notify(f"saved session {journal.id} with its recording; "
+                           f"`captioner improve {journal.id}` re-transcribes it more accurately.")
     write_output(transcript, args.format, args.output, cfg, live_to_stdout)
     failures = [message for state, message in session_states if state is State.FAILED]
     if failures:
         raise UserFacingError(failures[0] or "the session failed")
+    if outcome.signum is not None and not args.source:
+        return outcome.exit_code  # the file was not captioned to its end
     return 0

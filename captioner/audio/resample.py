@@ -1,7 +1,8 @@
 """Conversion of any PCM to the 16 kHz mono s16le every provider is sent.
 
 Uses soxr (a band-limited, well-kept resampler), never sample dropping.
-:class:`StreamConverter` keeps filter state across blocks for live capture.
+:class:`StreamConverter` keeps filter state across blocks, for live capture and
+for files (read in blocks, so memory stays bounded whatever their length).
 """
 
 from __future__ import annotations
@@ -60,10 +61,15 @@ class StreamConverter:
         )
 
     def convert(self, raw: bytes, last: bool = False) -> bytes:
+        """Raw bytes of ``dtype`` (interleaved channels) → 16 kHz mono s16le."""
         data = np.frombuffer(raw, dtype=self.dtype)
         if self.channels > 1:
             data = data[: data.size - data.size % self.channels].reshape(-1, self.channels)
-        mono = to_float_mono(data)
+        return self.convert_samples(data, last)
+
+    def convert_samples(self, samples: np.ndarray, last: bool = False) -> bytes:
+        """(frames,) or (frames, channels) samples of any dtype → 16 kHz mono s16le."""
+        mono = to_float_mono(samples)
         if self._stream is not None:
             mono = self._stream.resample_chunk(mono, last=last)
         return float_to_s16le(mono)

@@ -9,8 +9,9 @@ options as live (``model``, ``language``, ``diarize``, ``utterances``,
 ``metadata`` (``request_id``, ``duration``) and
 ``results.channels[].alternatives[].words`` (seconds; ``punctuated_word``;
 ``speaker`` numbers when diarized). Errors are ``{"err_code", "err_msg"}`` (and
-a ``dg-error`` header). There is no job to resume or delete: Ctrl-C aborts the
-request.
+a ``dg-error`` header). Files up to 2 GB (as reported by third-party guides; not
+found in the stored copy of Deepgram's reference). There is no job to resume or
+delete: Ctrl-C aborts the request.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from captioner.batch.engine import BatchVendor, Submission
 from captioner.batch.http import Body, Http, generic_detail, json_of, option, truthy
 from captioner.providers.base import Word
 from captioner.providers.deepgram import _words as deepgram_words
-from captioner.providers.wire import is_number
+from captioner.providers.wire import dict_of, is_number
 
 DEFAULT_URL = "https://api.deepgram.com/v1"
 EU_URL = "https://api.eu.deepgram.com/v1"
@@ -79,7 +80,7 @@ class DeepgramBatch(BatchVendor):
         return Submission(transcript=json_of(response, "transcript", self.title))
 
     def words_of(self, transcript: dict[str, Any]) -> tuple[list[Word], dict[str, Any]]:
-        results = transcript.get("results") if isinstance(transcript.get("results"), dict) else {}
+        results = dict_of(transcript.get("results"))
         words: list[Word] = []
         channels = results.get("channels")
         for channel in channels if isinstance(channels, list) else []:
@@ -88,8 +89,7 @@ class DeepgramBatch(BatchVendor):
                                                                               dict):
                 words += deepgram_words(alternatives[0].get("words"))
         words.sort(key=lambda w: w.start_ms)
-        metadata = transcript.get("metadata") if isinstance(transcript.get("metadata"),
-                                                            dict) else {}
+        metadata = dict_of(transcript.get("metadata"))
         meta: dict[str, Any] = {"language": self.cfg.language,
                                 "model": option(self.cfg, "model", DEFAULT_MODEL)}
         if isinstance(metadata.get("request_id"), str):

@@ -10,7 +10,8 @@ API reference): ``Authorization: Bearer``; default base
 /jobs/{id}/transcript?format=json-v2`` (also ``srt``, ``txt``) gives
 ``results`` of ``word``/``punctuation`` items (``alternatives[0]`` with
 ``content``, ``confidence``, ``speaker``; punctuation ``attaches_to``);
-``DELETE /jobs/{id}?force=true`` also stops a running job. Temporary keys:
+``DELETE /jobs/{id}?force=true`` also stops a running job; a file in the request
+body must be under 1 GB (docs "Limits – Batch"). Temporary keys:
 ``POST mp.speechmatics.com/v1/api_keys?type=batch`` (option ``temporary_key``).
 """
 
@@ -26,7 +27,7 @@ from captioner.batch.engine import BatchVendor, JobStatus, Submission
 from captioner.batch.http import BatchError, Body, Http, Part, json_of, option, truthy
 from captioner.providers.base import Word
 from captioner.providers.speechmatics import fetch_temporary_key
-from captioner.providers.wire import is_number, seconds_to_ms
+from captioner.providers.wire import dict_of, is_number, seconds_to_ms
 
 DEFAULT_URL = "https://asr.api.speechmatics.com/v2"
 REGION_URLS = {"eu": "https://eu1.asr.api.speechmatics.com/v2",
@@ -41,7 +42,7 @@ class SpeechmaticsBatch(BatchVendor):
     name = "speechmatics"
     title = "Speechmatics"
     default_url = DEFAULT_URL
-    upload_limit = "1 GB (2 hours of audio on the free plan)"
+    upload_limit = "1 GB"  # in the request body (docs "Limits – Batch"); larger files by URL
     caption_formats = ("srt",)
     deletes_running = True
 
@@ -95,13 +96,14 @@ class SpeechmaticsBatch(BatchVendor):
 
     async def status(self, http: Http, job_id: str) -> JobStatus:
         reply = json_of(await http.request("GET", f"/jobs/{job_id}"), "job", self.title)
-        job = reply.get("job") if isinstance(reply.get("job"), dict) else {}
+        job = dict_of(reply.get("job"))
         self.last_job = job
         state = job.get("status")
         if state == "done":
             return JobStatus("done")
         if state in ("rejected", "deleted", "expired"):
-            errors = job.get("errors") if isinstance(job.get("errors"), list) else []
+            errors = job.get("errors")
+            errors = errors if isinstance(errors, list) else []
             detail = "; ".join(str(e.get("message")) for e in errors
                                if isinstance(e, dict) and e.get("message"))
             return JobStatus("failed", detail or f"the job was {state}")

@@ -29,7 +29,7 @@ LOG_FLOOR = 1e-10
 DYNAMIC_RANGE_LOG10 = 8.0
 
 
-def _hz_to_mel(freq_hz: np.ndarray) -> np.ndarray:
+def _hz_to_mel(freq_hz: np.ndarray | float) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above (librosa htk=False)."""
     freq_hz = np.asarray(freq_hz, dtype=np.float64)
     f_sp = 200.0 / 3.0
@@ -103,8 +103,10 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
     if n_frames == 0:
         return np.zeros((N_MELS, 0), dtype=np.float32)
     pad = N_FFT // 2
-    mode = "reflect" if len(audio) > pad else "constant"
-    padded = np.pad(audio, (pad, pad), mode=mode)
+    if len(audio) > pad:
+        padded = np.pad(audio, (pad, pad), mode="reflect")
+    else:
+        padded = np.pad(audio, (pad, pad), mode="constant")
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_SAMPLES][:n_frames]
     spectrum = np.fft.rfft(frames * _hann_window(), axis=-1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)

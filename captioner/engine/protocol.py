@@ -35,7 +35,7 @@ CLOSE_CODES = {
     "invalid_message": 1003, "protocol_error": 1003, "invalid_config": 1003,
     "invalid_audio_type": 1003, "invalid_language": 4004, "invalid_model": 4004,
     "not_authorised": 4001, "quota_exceeded": 4005, "job_error": 4013,
-    "unknown_error": 1011,
+    "idle_timeout": 1008, "unknown_error": 1011,
 }
 
 
@@ -52,6 +52,15 @@ class ProtocolError(Exception):
 class AudioFormat:
     encoding: str
     sample_rate_hz: int
+
+
+def load_message(raw: str) -> dict[str, Any] | None:
+    """A text frame as a JSON object; None if it is not one (bad, or nested too deep)."""
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return msg if isinstance(msg, dict) else None
 
 
 @dataclass(frozen=True)
@@ -105,11 +114,10 @@ def parse_start(raw: str | bytes, languages: tuple[str, ...] = SUPPORTED_LANGUAG
     """
     if isinstance(raw, bytes):
         raise ProtocolError("protocol_error", "StartRecognition must come before any audio")
-    try:
-        msg = json.loads(raw)
-    except ValueError as exc:
-        raise ProtocolError("invalid_message", "message is not valid JSON") from exc
-    if not isinstance(msg, dict) or msg.get("message") != "StartRecognition":
+    msg = load_message(raw)
+    if msg is None:
+        raise ProtocolError("invalid_message", "message is not a JSON object")
+    if msg.get("message") != "StartRecognition":
         raise ProtocolError("protocol_error", "the first message must be StartRecognition")
     fmt = msg.get("audio_format")
     if not isinstance(fmt, dict):

@@ -6,6 +6,16 @@ heavy inference never blocks the event loop. Audio frames are acknowledged
 with ``AudioAdded`` only after they have been recognized, which gives clients
 the back-pressure the protocol promises. Binds loopback by default; any other
 address needs a token (``Authorization: Bearer <token>`` or ``?jwt=<token>``).
+
+Limits that hold whatever a client sends: a session slot (and its worker
+thread) is held from accept to close, so at most ``max_sessions`` connections
+are ever served; ``StartRecognition`` must come within
+:data:`START_TIMEOUT_S`; a session with no message for :data:`IDLE_TIMEOUT_S`
+gets ``Error idle_timeout`` and close 1008; after ``EndOfStream`` the client
+has :data:`EOS_CLOSE_TIMEOUT_S` in all to close; an audio frame longer than
+:data:`MAX_FRAME_S` is refused with ``Error protocol_error``; and any
+malformed frame (bad or deeply nested JSON, a non-object) gets an ``Error``
+message, never a bare 1011.
 """
 
 from __future__ import annotations
@@ -14,7 +24,6 @@ import asyncio
 import concurrent.futures
 import hmac
 import ipaddress
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -34,6 +43,11 @@ from captioner.engine.base import Hypothesis, Recognizer
 log = logging.getLogger(__name__)
 
 RecognizerFactory = Callable[[protocol.RecognitionSettings], Recognizer]
+
+START_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = 60.0
+EOS_CLOSE_TIMEOUT_S = 10.0
+MAX_FRAME_S = 5.0
 
 
 def is_loopback(host: str) -> bool:
@@ -57,7 +71,9 @@ class EngineServer:
     """
 
     def __init__(self, recognizer_factory: RecognizerFactory, *, token: str | None = None,
-                 max_sessions: int = 4, eos_close_timeout_s: float = 10.0,
+                 max_sessions: int = 4, eos_close_timeout_s: float = EOS_CLOSE_TIMEOUT_S,
+                 start_timeout_s: float = START_TIMEOUT_S,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S,
                  languages: tuple[str, ...] = protocol.SUPPORTED_LANGUAGES,
                  models: tuple[str, ...] = ("tiny.en",)) -> None:
         self._factory = recognizer_factory
@@ -67,6 +83,8 @@ class EngineServer:
         self.max_sessions = max_sessions
         self.active_sessions = 0
         self.eos_close_timeout_s = eos_close_timeout_s
+        self.start_timeout_s = start_timeout_s
+        self.idle_timeout_s = idle_timeout_s
         self._server: Server | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -101,22 +119,19 @@ class EngineServer:
             await self._fail(ws, "quota_exceeded",
                              f"the engine is serving its maximum of {self.max_sessions} sessions")
             return
+        # NB: the slot is held until the connection closes, whatever the client sends
         self.active_sessions += 1
-        slot = [True]  # released at EndOfTranscript, so a client's next session fits
-
-        def release() -> None:
-            if slot[0]:
-                slot[0] = False
-                self.active_sessions -= 1
-
         worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="engine-session")
         try:
-            await self._session(ws, worker, release)
+            await self._session(ws, worker)
         except ConnectionClosed:
             log.info("client went away mid-session")
+        except Exception:  # a bug here must not take the server down
+            log.exception("session failed")
+            await self._fail(ws, "unknown_error", "the offline engine failed; try again")
         finally:
             worker.shutdown(wait=False, cancel_futures=True)
-            release()
+            self.active_sessions -= 1
 
     async def _fail(self, ws: ServerConnection, type_: str, reason: str,
                     seq_no: int | None = None) -> None:
@@ -127,18 +142,18 @@ class EngineServer:
             pass
 
     async def _session(self, ws: ServerConnection,
-                       worker: concurrent.futures.ThreadPoolExecutor,
-                       release: Callable[[], None]) -> None:
+                       worker: concurrent.futures.ThreadPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(60):
+            async with asyncio.timeout(self.start_timeout_s):
                 first = await ws.recv()
             fmt, config = protocol.parse_start(first, self.languages, self.models)
         except protocol.ProtocolError as exc:
             await self._fail(ws, exc.type, exc.reason)
             return
         except TimeoutError:
-            await self._fail(ws, "protocol_error", "no StartRecognition within 60 s")
+            await self._fail(ws, "protocol_error",
+                             f"no StartRecognition within {self.start_timeout_s:.0f} s")
             return
         try:
             settings = protocol.recognition_settings(config)
@@ -149,9 +164,10 @@ class EngineServer:
             return
         dtype = "<i2" if fmt.encoding == "pcm_s16le" else "<f4"
         converter = StreamConverter(fmt.sample_rate_hz, 1, dtype)
+        max_frame_bytes = int(MAX_FRAME_S * fmt.sample_rate_hz) * np.dtype(dtype).itemsize
         await ws.send(protocol.recognition_started(__version__))
         seq_no = 0
-        eos_seen = False
+        eos_deadline: float | None = None  # after EndOfStream: when the client must be gone
         fed_ms = 0  # audio given to the recognizer since its last reset
         base_ms = 0  # session time of the recognizer's zero (finish() resets it)
 
@@ -163,16 +179,25 @@ class EngineServer:
 
         while True:
             try:
-                # after EndOfTranscript the client should close; don't wait forever
-                async with asyncio.timeout(self.eos_close_timeout_s if eos_seen else None):
-                    message = await ws.recv()
+                # after EndOfTranscript the client should close: it gets a fixed time
+                # in all, however many messages it keeps sending
+                if eos_deadline is not None:
+                    async with asyncio.timeout_at(eos_deadline):
+                        message = await ws.recv()
+                else:
+                    async with asyncio.timeout(self.idle_timeout_s):
+                        message = await ws.recv()
             except TimeoutError:
-                await ws.close()
+                if eos_deadline is None:
+                    await self._fail(ws, "idle_timeout", "no audio or message for "
+                                     f"{self.idle_timeout_s:.0f} s")
+                else:
+                    await ws.close()
                 return
             except ConnectionClosed:
                 return
             if isinstance(message, bytes):
-                if eos_seen:
+                if eos_deadline is not None:
                     await ws.send(protocol.warning("add_audio_after_eos",
                                                    "audio after EndOfStream is ignored"))
                     continue
@@ -181,28 +206,34 @@ class EngineServer:
                     await self._fail(ws, "protocol_error", "audio frame is not a whole number of "
                                      "samples", seq_no)
                     return
+                if len(message) > max_frame_bytes:
+                    seconds = len(message) / max_frame_bytes * MAX_FRAME_S
+                    await self._fail(ws, "protocol_error", f"audio frames must hold at most "
+                                     f"{MAX_FRAME_S:.0f} s; this one holds {seconds:.0f} s",
+                                     seq_no)
+                    return
                 pcm = converter.convert(message)
                 fed_ms += len(pcm) // 32
                 await send(await loop.run_in_executor(worker, recognizer.accept, pcm))
                 await ws.send(protocol.audio_added(seq_no))
                 continue
-            try:
-                msg = json.loads(message)
-            except ValueError:
-                await self._fail(ws, "invalid_message", "message is not valid JSON")
+            msg = protocol.load_message(message)
+            if msg is None:
+                await self._fail(ws, "invalid_message", "message is not a JSON object")
                 return
-            kind = msg.get("message") if isinstance(msg, dict) else None
+            kind = msg.get("message")
+            if eos_deadline is not None:
+                continue  # a repeated EndOfStream, or configuration after it: nothing to do
             if kind == "EndOfStream":
                 last = msg.get("last_seq_no")
                 if last != seq_no:
                     await ws.send(protocol.warning(
                         "protocol_warning" if isinstance(last, int) else "invalid_message",
                         f"last_seq_no {last!r} does not match the {seq_no} frames received"))
-                eos_seen = True
                 tail = converter.convert(b"", last=True)
                 await send(await loop.run_in_executor(worker, _finish, recognizer, tail))
                 await ws.send(protocol.end_of_transcript())
-                release()
+                eos_deadline = loop.time() + self.eos_close_timeout_s
                 continue
             if kind == "ForceEndOfUtterance":
                 # finish() finalizes and restarts the recognizer's clock at 0

@@ -34,11 +34,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from captioner import __version__
 from captioner.audio.recorder import Recorder
 from captioner.bridge import Runner, SessionThread
-from captioner.config import PROVIDER_TITLES, SessionConfig
+from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
 from captioner.providers.base import Final
 from captioner.providers.translation import check_targets
+from captioner.providers.wire import endpoint_problem
 from captioner.runstate import OFFLINE_TITLE, RunMachine, RunStatus, with_click_through
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Key, Settings
@@ -46,6 +47,7 @@ from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptCh
 from captioner.transcript import Change, Gap, Segment, Transcript
 from captioner.transcript import export as exporter
 from captioner.transcript.journal import Journal, WriteThenShow
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +259,12 @@ class Controller(QObject):
     def build_request(self, provider: str | None = None) -> RunRequest | None:
         """A :class:`RunRequest` from the settings, or None after posting the problem."""
         config = self.settings.session_config(provider)
-        title = PROVIDER_TITLES.get(config.provider, config.provider)
+        title = vendor_title(config.provider)
+        problem = endpoint_problem(config.endpoint)
+        if problem:
+            self.problem_posted.emit(Problem(f"{problem} Fix it in Preferences → Providers.",
+                                             "error", "preferences"))
+            return None
         try:
             if config.provider == "local" and not config.endpoint:
                 secret = None  # the built-in engine needs no key: don't wake the keychain
@@ -401,7 +408,7 @@ class Controller(QObject):
         thread.gap_added.connect(self.on_thread_gap_added)
         thread.run_finished.connect(self.on_thread_run_finished)
         self._thread = thread
-        title = PROVIDER_TITLES.get(request.config.provider, request.config.provider)
+        title = vendor_title(request.config.provider)
         self.machine.begin(title, offline_for=offline_for)
         self._sync()
         thread.start()
@@ -463,8 +470,9 @@ class Controller(QObject):
         if self.sender() is not None and self.sender() is not self._thread:
             return  # a run that was told to stop and has been replaced
         self.machine.on_stream(event.source, event.state.value, event.message,
-                               event.retry_in_s, PROVIDER_TITLES.get(
-                                   event.replaced_provider, event.replaced_provider),
+                               event.retry_in_s,
+                               vendor_title(event.replaced_provider)
+                               if event.replaced_provider else "",
                                event.behind_ms)
         if event.state is State.RECONNECTING:
             self._drop_partial(event.source)  # its audio is resent: it will be said again
@@ -481,7 +489,7 @@ class Controller(QObject):
 
     def _on_failed(self, event: StateChanged) -> None:
         request = self._request
-        title = PROVIDER_TITLES.get(request.config.provider, "") if request else ""
+        title = vendor_title(request.config.provider) if request else ""
         reason = event.message or f"{title} stopped."
         cloud = request is not None and request.config.provider != "local"
         if self.machine.intent.value != "run":

@@ -5,25 +5,37 @@ loopback port, waits until it prints its URL, restarts it if it has died when a
 session (re)connects, and stops it on exit. A configured endpoint (an engine on
 a stronger machine) is used instead of a child. Inference in its own process
 means the GUI never stalls and an engine crash cannot take the transcript with it.
+
+The child never outlives the app (:mod:`captioner.engine.lifeline`): it is
+started from one long-lived thread with ``--exit-with-parent``, holds a
+lifeline pipe on its stdin, and is recorded in a pid file so the next start
+ends one that an earlier crash left behind.
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
+import queue
 import re
 import subprocess
 import sys
 import threading
-from dataclasses import replace
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
 
 from captioner.config import SessionConfig
+from captioner.engine import lifeline
 from captioner.errors import UserFacingError
-from captioner.providers.base import CloseKind, CloseVerdict, Handshake
+from captioner.options import ProviderOptions, option, options_of
+from captioner.providers.base import CloseKind, CloseVerdict
 from captioner.providers.speechmatics import SpeechmaticsProvider
 from captioner.providers.wire import build_url
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +44,45 @@ _READY = re.compile(r"listening on (ws://\S+)")
 
 class EngineStartError(UserFacingError):
     """The offline engine could not be started; the message says why and what to do."""
+
+
+class _Spawner:
+    """One daemon thread that starts every engine child.
+
+    # NB: PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and
+    # sessions start the engine from short-lived loop or executor threads; this
+    # thread lives as long as the process.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[str]],
+                                            Future[subprocess.Popen[str]]]] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, daemon=True, name="engine-spawner").start()
+
+    def _loop(self) -> None:
+        while True:
+            start, future = self._jobs.get()
+            try:
+                future.set_result(start())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+    def popen(self, start: Callable[[], subprocess.Popen[str]]) -> subprocess.Popen[str]:
+        future: Future[subprocess.Popen[str]] = Future()
+        self._jobs.put((start, future))
+        return future.result()
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(start: Callable[[], subprocess.Popen[str]]) -> subprocess.Popen[str]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = _Spawner()
+    return _spawner.popen(start)
 
 
 class LocalEngine:
@@ -52,6 +103,7 @@ class LocalEngine:
         self._proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._stderr_tail: list[str] = []
+        self._pid_file: Path | None = None
         atexit.register(self.stop)
 
     @property
@@ -68,6 +120,8 @@ class LocalEngine:
                 return self.url
             if self._proc is not None:
                 log.warning("offline engine exited (code %s); restarting", self._proc.returncode)
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
             return self._start()
 
     def _start(self) -> str:
@@ -75,10 +129,18 @@ class LocalEngine:
         program = [sys.executable] if getattr(sys, "frozen", False) else [
             sys.executable, "-m", "captioner"]
         cmd = [*program, "serve", "--host", "127.0.0.1", "--port", "0",
-               "--threads", str(self.threads), "--max-sessions", str(self.max_sessions)]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      stdin=subprocess.DEVNULL, text=True, env=env)
+               "--threads", str(self.threads), "--max-sessions", str(self.max_sessions),
+               "--exit-with-parent", str(os.getpid())]
+        # the child serves loopback without a token; a token meant for a remote engine
+        # must not switch one on
+        env = {k: v for k, v in os.environ.items() if k != "CAPTIONER_ENGINE_TOKEN"}
+        env["PYTHONUNBUFFERED"] = "1"
+        lifeline.reap_orphans()
+        # stdin is the lifeline: the child exits when this end closes (we die)
+        self._proc = _spawn(lambda: subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
+            text=True, env=env))
+        self._pid_file = lifeline.write_pid_file(self._proc.pid)
         self.starts += 1
         found = threading.Event()
         proc = self._proc
@@ -115,6 +177,8 @@ class LocalEngine:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -127,6 +191,10 @@ class LocalEngine:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        lifeline.remove_pid_file(self._pid_file)
+        self._pid_file = None
 
 
 _shared_engine: LocalEngine | None = None
@@ -140,45 +208,67 @@ def shared_engine() -> LocalEngine:
     return _shared_engine
 
 
+@dataclass(frozen=True)
+class LocalOptions(ProviderOptions):
+    """The offline engine's settings (sent in its own ``transcription_config``)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "model"
+
+    model: str = option("", "Whisper model: tiny.en (English) or base (multilingual, needs "
+                        "captioner[multilingual]); empty: the engine's default",
+                        choices=("", "tiny.en", "base"))
+    operating_point: str = option("standard", "standard: live partials; enhanced: accuracy "
+                                  "over latency, no partials (files, improving a recording)",
+                                  choices=("standard", "enhanced"))
+    max_delay: float = option(2.0, "seconds before a word is final", minimum=0.7, maximum=4.0,
+                              title="Latency: max delay (s)")
+
+
 class LocalProvider(SpeechmaticsProvider):
     """Speechmatics protocol to the offline engine; no key, no pacing limit.
 
-    Options: ``model`` (``tiny.en`` or ``base``, sent as the engine's own
-    ``transcription_config.model``), ``operating_point`` (``standard``: live;
-    ``enhanced``: accuracy over latency) and ``max_delay`` (seconds).
+    Its :class:`LocalOptions` go in the engine's own ``transcription_config``:
+    ``model`` (``tiny.en`` or ``base``), ``operating_point`` (``enhanced`` also
+    turns partials off) and ``max_delay``.
     """
 
     name = "local"
     title = "the offline engine"
-    max_session_s = None
     translates = False
+    max_session_s = None
     unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:
-        super().__init__(cfg)
+        self.local_opts = options_of(cfg.options, LocalOptions)
+        super().__init__(replace(cfg, options=None))  # the protocol's defaults
         self.engine = engine
 
-    def handshake(self, secret: str | None) -> Handshake:
-        if self.cfg.endpoint:
-            url = build_url(self.cfg.endpoint, "ws://127.0.0.1/v2", [])
-        else:
-            url = (self.engine or shared_engine()).ensure_running()
-        start = self.start_recognition()
-        tc = start["transcription_config"]
-        tc.pop("operating_point", None)  # the Speechmatics mapping of "model"
-        if tc.get("language") in ("multi", "auto"):
-            tc["language"] = "auto"  # detected per utterance (multilingual model)
-        options = self.cfg.options
-        if options.get("model"):
-            tc["model"] = options["model"]  # the engine's own: tiny.en / base
-        if options.get("operating_point") in ("standard", "enhanced"):
-            tc["operating_point"] = options["operating_point"]
-        if options.get("operating_point") == "enhanced":  # improving a recording: no partials
-            tc["enable_partials"] = False
-        hs = super().handshake(secret)
-        return replace(hs, url=url, first_message=json.dumps(start))
+    def language(self) -> str:
+        language = self.cfg.language or "en"
+        # detected per utterance (multilingual model); the engine answers 4004 for what it lacks
+        return "auto" if language in ("multi", "auto") else language
 
-    def classify_exception(self, exc: Exception) -> CloseVerdict:
+    def start_recognition(self) -> dict[str, Any]:
+        start = super().start_recognition()
+        tc = start["transcription_config"]
+        opts = self.local_opts
+        tc.pop("model", None)  # Speechmatics' operating point under its current name
+        tc.pop("max_delay_mode", None)
+        tc["max_delay"] = opts.max_delay
+        if opts.model:
+            tc["model"] = opts.model  # the engine's own: tiny.en / base
+        if opts.operating_point != "standard":
+            tc["operating_point"] = opts.operating_point
+        if opts.operating_point == "enhanced":  # improving a recording: no partials
+            tc["enable_partials"] = False
+        return start
+
+    def base_url(self) -> str:
+        if self.cfg.endpoint:
+            return build_url(self.cfg.endpoint, vendor("local").default_url, [])
+        return (self.engine or shared_engine()).ensure_running()
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
         if isinstance(exc, EngineStartError):
             return CloseVerdict(CloseKind.FATAL, str(exc))
         return CloseVerdict(CloseKind.RETRY, f"The offline engine is not available: {exc}")

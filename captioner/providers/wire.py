@@ -9,7 +9,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from captioner.providers.base import CloseKind, CloseVerdict, Event
@@ -17,7 +17,7 @@ from captioner.providers.base import CloseKind, CloseVerdict, Event
 log = logging.getLogger(__name__)
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """A finite int or float that is not a bool (and not absurdly large)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -26,11 +26,16 @@ def is_number(value: object) -> bool:
     return math.isfinite(value)
 
 
+def dict_of(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (vendor fields may be missing)."""
+    return value if isinstance(value, dict) else {}
+
+
 def seconds_to_ms(value: object) -> int | None:
     """Seconds (number) to whole milliseconds; None for anything else."""
-    if not is_number(value) or abs(value) > 1e9:  # type: ignore[arg-type]
+    if not is_number(value) or abs(value) > 1e9:
         return None
-    return round(value * 1000)  # type: ignore[operator]
+    return round(value * 1000)
 
 
 def load_object(raw: str | bytes) -> dict[str, Any] | None:
@@ -65,6 +70,45 @@ def build_url(base: str, default_url: str, params: list[tuple[str, str]]) -> str
     given_keys = {k for k, _ in given}
     query = urlencode(given + [(k, v) for k, v in params if k not in given_keys])
     return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+class UnsupportedLanguage(Exception):
+    """The chosen language is one the vendor does not take (its message says so)."""
+
+
+def mapped_language(language: str, codes: dict[str, str], vendor: str) -> str:
+    """The vendor's code for ``language`` (``zh-TW`` → ``zh`` → ``codes["zh"]``).
+
+    Raises:
+        UnsupportedLanguage: "multi"/"auto", for a vendor without language detection.
+    """
+    code = (language or "en").split("-")[0].lower()
+    if code in ("multi", "auto"):
+        raise UnsupportedLanguage(f"{vendor} needs the spoken language — choose one in "
+                                  "Preferences (it has no automatic detection)")
+    return codes.get(code, code)
+def endpoint_problem(endpoint: str | None) -> str | None:
+    """Why an endpoint (as :func:`build_url` takes it) can never work, or None if it may.
+
+    Checked before connecting, so a typo is one clear line instead of retries.
+    """
+    if not endpoint:
+        return None
+    shown = endpoint.split("?")[0].split("#")[0]  # a query may hold a token
+    base = endpoint if "://" in endpoint else "wss://" + endpoint
+    try:
+        parts = urlsplit(base)
+        port = parts.port
+    except ValueError as exc:
+        return f"The endpoint {shown} is not a valid URL ({str(exc).lower()})."
+    if parts.scheme.lower() not in ("ws", "wss", "http", "https"):
+        return (f"The endpoint {shown} uses {parts.scheme}://; use ws:// or wss:// "
+                "(a WebSocket address).")
+    if not parts.hostname:
+        return f"The endpoint {shown} has no host name."
+    if port == 0:
+        return f"The endpoint {shown} has port 0; use a port from 1 to 65535."
+    return None
 
 
 def safe_url(url: str) -> str:

@@ -1,7 +1,9 @@
 """Write files so they are never seen half-written, with plain-language errors.
 
 :func:`write_atomic` writes a temporary file beside the target, fsyncs it and
-renames it over the target; :func:`fsync_dir` makes such a rename durable.
+renames it over the target (through a symlink; never over a device or FIFO);
+:func:`fsync_dir` makes such a rename durable; :func:`write_stdout` reports a
+full or closed stdout as an :class:`ExportError`.
 :class:`ExportError` carries a message for the user.
 """
 
@@ -11,6 +13,8 @@ import errno
 import logging
 import os
 import secrets
+import stat
+import sys
 from pathlib import Path
 
 from captioner.errors import UserFacingError
@@ -55,13 +59,25 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes, *,
     Writes a temporary file in the same folder, fsyncs it, renames it over
     ``path`` and fsyncs the folder. A new file gets ``new_mode`` less the
     umask (by default the usual 0666); an existing file keeps its mode.
-    Bytes are written as they are.
+    Bytes are written as they are. A symlink is
+    followed (the file it points to is replaced, the link stays); a device,
+    FIFO or folder is refused, never replaced.
 
     Raises:
         ExportError: with a message such as "Can't save notes.srt: the disk is
             full." (the OSError is chained); the temporary file is removed.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise ExportError(f"Can't save {target.name}: {describe_os_error(exc)}.",
+                          exc.errno) from exc
+    if mode is not None and not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device or pipe)"
+        raise ExportError(f"Can't save to {path}: it is {what}. Choose a file name.")
     data = text if isinstance(text, bytes) else text.encode("utf-8", errors="replace")
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = -1
@@ -93,6 +109,25 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes, *,
             f"Can't save {target.name}: {describe_os_error(exc)}.", exc.errno
         ) from exc
     fsync_dir(target.parent)
+
+
+def write_stdout(text: str) -> None:
+    """``text`` to stdout (a final newline added); a full disk or closed pipe is one line.
+
+    Raises:
+        ExportError: stdout could not be written.
+    """
+    try:
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        # NB: the unwritten data would fail again when Python flushes at exit
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        raise ExportError(f"Can't write to standard output: {describe_os_error(exc)}.",
+                          exc.errno) from exc
 
 
 def fsync_dir(folder: Path) -> None:

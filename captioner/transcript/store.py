@@ -4,6 +4,8 @@ The app's history window, crash recovery at start and ``captioner sessions`` /
 ``export`` use these. A torn last line (the process died mid-write) is
 tolerated; a damaged line in the middle is skipped with a warning. Sessions a
 running journal holds open ("live") are never recovered, pruned or deleted.
+Anything in the folder that is not a regular file (a FIFO, a device, a folder
+named ``*.jsonl``) is skipped without being opened, so it cannot hang a listing.
 Deleting or pruning a session deletes its recording and improved transcript
 too (:func:`.codec.companion_files`); recovering one completes its recording's
 headers.
@@ -11,9 +13,11 @@ headers.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -163,14 +167,37 @@ def _parse(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
     return records, skipped
 
 
+def is_regular_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file (following symlinks), without opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _open_regular(path: Path) -> int:
+    """Open for reading without blocking on a FIFO; refuses anything not a regular file.
+
+    Raises:
+        OSError: can't be opened, or not a regular file (``EINVAL``).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
+
+
 def load_session(path: str | os.PathLike[str]) -> SessionRecord:
     """Read a journal, tolerating a torn last line and skipping damaged lines.
 
     Raises:
-        OSError: the file can't be read.
+        OSError: the file can't be read (or is not a regular file).
     """
     p = Path(path)
-    records, skipped = _parse(p.read_bytes(), p)
+    with open(_open_regular(p), "rb") as f:
+        data = f.read()
+    records, skipped = _parse(data, p)
     meta: dict[str, Any] = {}
     segments: list[Segment] = []
     gaps: list[Gap] = []
@@ -213,7 +240,7 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
 
 def _head_and_tail(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The first and last records, if each is a complete line (cheap for big files)."""
-    with open(path, "rb") as f:
+    with open(_open_regular(path), "rb") as f:
         head_raw = f.readline(_TAIL_BYTES)
         size = f.seek(0, os.SEEK_END)
         f.seek(max(0, size - _TAIL_BYTES))
@@ -294,6 +321,9 @@ def list_sessions(folder: str | os.PathLike[str] | None = None) -> list[SessionS
     for path in root.glob(f"*{SUFFIX}"):
         if not is_journal_name(path.name):
             continue
+        if not is_regular_file(path):
+            log.info("skipping %s: not a regular file", path)
+            continue
         try:
             out.append(summarize(path))
         except OSError as exc:
@@ -330,7 +360,8 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
         journal holds it.
 
     Raises:
-        OSError: the file can't be read or written.
+        OSError: the file can't be read or written, or the disk is full (then
+            nothing is written).
     """
     p = Path(path)
     if is_live(p):
@@ -352,12 +383,13 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
             "gaps": len(rec.gaps),
         }
     )
-    with open(p, "rb") as f:
+    with open(_open_regular(p), "rb") as f:
         size = f.seek(0, os.SEEK_END)
         if size:
             f.seek(size - 1)
             if f.read(1) != b"\n":
                 line = b"\n" + line
+    _check_room(p, len(line))
     fd = os.open(p, os.O_WRONLY | os.O_APPEND)
     try:
         view = memoryview(line)
@@ -369,6 +401,16 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
     log.info("recovered session %s (%d finals)", rec.id, len(rec.segments))
     _repair_recordings(p)
     return True
+
+
+def _check_room(path: Path, size_bytes: int) -> None:
+    """Refuse to start a write that a full disk would tear (where the OS can tell)."""
+    try:
+        fs = os.statvfs(path)
+    except (AttributeError, OSError):  # Windows, or a filesystem that can't say
+        return
+    if fs.f_bavail * fs.f_frsize < size_bytes + 4096:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
 def _repair_recordings(journal_path: Path) -> None:

@@ -16,7 +16,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 
 from tests.conftest import REPO, reference_text
 from tests.e2e.rig_helpers import DATA, VirtualDevices
+from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
 
@@ -31,19 +31,6 @@ WAV = DATA / "librivox-0870.wav"
 ARTIFACTS = REPO / "test-artifacts"
 COVER_BG = "#2e7d32"  # the "meeting app" raised over the overlay
 TOOLS = ("xdotool", "xprop", "xwininfo", "import", "xmessage", "paplay", "pactl")
-
-
-def wait_for(what: str, check: Callable[[], object], timeout_s: float,
-             interval_s: float = 0.1) -> object:
-    """Poll ``check`` until it returns something truthy (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(interval_s)
 
 
 def run(*args: str) -> str:

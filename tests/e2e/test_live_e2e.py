@@ -4,15 +4,11 @@ engine: each source's words come out under its own label."""
 from __future__ import annotations
 
 import asyncio
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -22,6 +18,7 @@ from captioner.providers.local import LocalEngine, LocalProvider
 from captioner.stream import State, StreamEvent
 from captioner.transcript import Transcript
 from tests.e2e.rig_helpers import DATA, REPO, VirtualDevices, as_48k_stereo, play
+from tests.lifecycle import Lines
 
 pytestmark = pytest.mark.rig
 
@@ -72,32 +69,6 @@ def test_mic_and_system_audio_are_captioned_under_their_own_labels(
     starts = [s.start_ms for s in transcript.finals]
     assert starts == sorted(starts)  # one transcript, in time order across sources
     assert transcript.gaps == ()
-
-
-class Lines:
-    """Lines of a child's pipe, read in a thread, waited for with a timeout."""
-
-    def __init__(self, pipe: IO[str]) -> None:
-        self.seen: list[str] = []
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
-
-    def _read(self, pipe: IO[str]) -> None:
-        for line in pipe:
-            self._queue.put(line)
-
-    def wait_for(self, needle: str, timeout_s: float) -> str:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            self.seen.append(line)
-            if needle in line:
-                return line
-
-    def rest(self) -> str:
-        while not self._queue.empty():
-            self.seen.append(self._queue.get())
-        return "".join(self.seen)
 
 
 def start_cli(virtual_devices: VirtualDevices, out: Path) -> tuple[subprocess.Popen[str],

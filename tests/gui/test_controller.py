@@ -357,3 +357,16 @@ def test_a_disk_whose_fsync_never_returns_delays_nothing(qtbot, make_shell, jour
         assert not stuck.is_set()
     finally:
         stuck.set()
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://example.org/v2", "ws://127.0.0.1:99999"])
+def test_an_endpoint_that_can_never_work_is_a_banner_not_a_silent_start(
+        qtbot, make_shell, settings, endpoint):
+    """An ftp:// or port-99999 endpoint started "fine" and captioned nothing."""
+    settings.set(Key.ENDPOINT_LOCAL, endpoint)
+    script = Script([])
+    shell = make_shell(script)
+    shell.controller.start()
+    banner = shell.window.banners.banners["run"]
+    assert "endpoint" in banner.label.text() and "Preferences" in banner.label.text()
+    assert script.requests == [] and shell.controller.run_state == "idle"

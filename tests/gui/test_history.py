@@ -95,7 +95,7 @@ def test_a_live_session_cannot_be_deleted(qtbot, journal_dir):
 
 def test_crashed_session_is_recovered_at_start_and_listed(qtbot, journal_dir):
     crashed = make_session(journal_dir, ["Said before the crash."], close=False)
-    crashed.flush()
+    crashed.flush(timeout_s=30)
     crashed._close_fd()  # what a killed process leaves: no end line, no lock
     asked = []
     recovered = offer_recovery(folder=journal_dir,
@@ -110,7 +110,7 @@ def test_crashed_session_is_recovered_at_start_and_listed(qtbot, journal_dir):
 
 def test_declining_recovery_leaves_the_session_for_later(journal_dir):
     crashed = make_session(journal_dir, ["Keep me."], close=False)
-    crashed.flush()
+    crashed.flush(timeout_s=30)
     crashed._close_fd()
     assert offer_recovery(folder=journal_dir, ask=lambda count, words: False) == []
     assert list_sessions(journal_dir)[0].ended is False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 from websockets.asyncio.client import connect
@@ -57,6 +58,13 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
+async def until(condition, timeout_s: float = 10.0) -> None:
+    """Wait for the server side to catch up with what the client already saw."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 async def with_server(body, **kwargs):
     server = EngineServer(ScriptedRecognizer, **kwargs)
     url = await server.start()
@@ -64,6 +72,14 @@ async def with_server(body, **kwargs):
         return await body(url, server)
     finally:
         await server.close()
+
+
+async def start_and_end(ws) -> None:
+    """StartRecognition, then EndOfStream at once, up to EndOfTranscript."""
+    await ws.send(json.dumps(START))
+    await ws.recv()
+    await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
+    assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
 
 
 async def full_session(url, frames: int = 25, frame_bytes: int = 3200, headers=None):
@@ -145,7 +161,7 @@ def test_server_survives_bad_clients_and_serves_the_next():
         await first_reply(url, "garbage")
         await first_reply(url, json.dumps({**START, "transcription_config": {"language": "xx"}}))
         messages = await full_session(url, frames=5)
-        assert server.active_sessions == 0
+        await until(lambda: server.active_sessions == 0)  # slots end when connections close
         return messages
     messages = run(with_server(body))
     assert messages[-1]["message"] == "EndOfTranscript"
@@ -154,10 +170,7 @@ def test_server_survives_bad_clients_and_serves_the_next():
 def test_audio_after_end_of_stream_gets_a_warning():
     async def body(url, _):
         async with connect(url) as ws:
-            await ws.send(json.dumps(START))
-            await ws.recv()
-            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
-            assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
+            await start_and_end(ws)
             await ws.send(b"\0\0" * 100)
             return json.loads(await ws.recv())
     warning = run(with_server(body))
@@ -234,3 +247,103 @@ def test_force_end_of_utterance_finalizes_and_keeps_session_time():
     assert finals[0]["end_time"] == pytest.approx(0.7)  # forced
     assert finals[1]["start_time"] == pytest.approx(0.7)  # continues, not back at 0
     assert finals[-1]["end_time"] == pytest.approx(1.7)
+
+
+def test_session_slot_is_held_until_close_so_the_limit_cannot_be_bypassed():
+    """After EndOfStream a client kept its connection (and a thread) with
+    SetRecognitionConfig: 100 such connections held 106 threads against a limit of 4."""
+    async def body(url, server):
+        held, refused = [], 0
+        for _ in range(12):
+            ws = await connect(url)
+            try:
+                await ws.send(json.dumps(START))
+            except ConnectionClosed:  # refused before reading anything
+                pass
+            reply = json.loads(await ws.recv())
+            if reply["message"] == "Error":
+                assert reply["type"] == "quota_exceeded"
+                refused += 1
+                await ws.close()
+                continue
+            await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": 0}))
+            assert json.loads(await ws.recv())["message"] == "EndOfTranscript"
+            await ws.send(json.dumps({"message": "SetRecognitionConfig",
+                                      "transcription_config": {"language": "en"}}))
+            held.append(ws)
+        engine_threads = [t for t in threading.enumerate() if t.name.startswith("engine-session")]
+        peak = server.active_sessions
+        for ws in held:
+            await ws.close()
+        await until(lambda: server.active_sessions == 0)
+        return len(held), refused, peak, len(engine_threads)
+    held, refused, peak, threads = run(with_server(body, max_sessions=4))
+    assert (held, refused, peak) == (4, 8, 4) and threads <= 4
+
+
+def test_a_client_that_stays_after_end_of_stream_is_closed_however_chatty():
+    async def body(url, _):
+        async with connect(url) as ws:
+            await start_and_end(ws)
+            with pytest.raises(ConnectionClosed):
+                while True:  # keep talking: the deadline is for the whole stay
+                    await ws.send(json.dumps({"message": "SetRecognitionConfig"}))
+                    await asyncio.sleep(0.05)
+            return ws.close_code
+    assert run(with_server(body, eos_close_timeout_s=0.5)) == 1000
+
+
+def test_idle_connections_time_out_and_free_their_slots():
+    async def body(url, server):
+        silent = await connect(url)  # never sends StartRecognition
+        started = await connect(url)
+        await started.send(json.dumps(START))
+        await started.recv()  # then sends nothing
+        replies = [json.loads(await silent.recv()), json.loads(await started.recv())]
+        await until(lambda: server.active_sessions == 0)
+        ok = await full_session(url, frames=2)
+        for ws in (silent, started):
+            await ws.close()
+        return replies, silent.close_code, started.close_code, ok
+    replies, silent_code, started_code, ok = run(with_server(
+        body, max_sessions=2, start_timeout_s=0.3, idle_timeout_s=0.3))
+    assert replies[0]["type"] == "protocol_error" and silent_code == 1003
+    assert replies[1]["type"] == "idle_timeout" and started_code == 1008
+    assert ok[-1]["message"] == "EndOfTranscript"
+
+
+def test_deeply_nested_json_gets_an_error_message_not_1011():
+    nested = "[" * 200_000 + "]" * 200_000
+
+    async def body(url, _):
+        first = await first_reply(url, nested)
+        async with connect(url) as ws:
+            await ws.send(json.dumps(START))
+            await ws.recv()
+            await ws.send('{"message": ' * 100_000 + '"x"' + "}" * 100_000)
+            later = json.loads(await ws.recv())
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+            return first, later, ws.close_code
+    (reply, code, _), later, later_code = run(with_server(body))
+    assert reply["message"] == "Error" and reply["type"] == "invalid_message" and code == 1003
+    assert later["message"] == "Error" and later["type"] == "invalid_message"
+    assert later_code == 1003
+
+
+@pytest.mark.parametrize("frame", [b"\0" * (2**22 - 16), json.dumps([1, 2]).encode()])
+def test_an_oversized_audio_frame_or_non_object_message_gets_an_error(frame):
+    """One 4 MiB frame at 8 kHz (262 s of audio) held a session for 120 s."""
+    async def body(url, _):
+        start = {**START, "audio_format": {**START["audio_format"], "sample_rate": 8000}}
+        async with connect(url, max_size=None) as ws:
+            await ws.send(json.dumps(start))
+            await ws.recv()
+            await ws.send(frame if frame.startswith(b"\0") else frame.decode())
+            reply = json.loads(await ws.recv())
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+            return reply, ws.close_code
+    reply, code = run(with_server(body))
+    assert reply["message"] == "Error" and code == 1003
+    assert reply["type"] == ("protocol_error" if frame.startswith(b"\0") else "invalid_message")

@@ -156,7 +156,7 @@ def test_torn_last_line_is_tolerated(tmp_path: Path, caplog: pytest.LogCaptureFi
     j = Journal.create(tmp_path, META)
     for i in range(3):
         j.append_final(seg(i))
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     with open(j.path, "ab") as f:
         f.write(b'{"type":"final","id":"mic-9","text":"half a li')
     rec = smod.load_session(j.path)
@@ -171,7 +171,7 @@ def test_damaged_line_in_the_middle_is_skipped_with_warning(
 ) -> None:
     j = Journal.create(tmp_path, META)
     j.append_final(seg(1))
-    assert j.flush()  # the writer is idle now
+    assert j.flush(timeout_s=30)  # the writer is idle now
     os.write(j._fd, b'{"type":"final","id":"x"}\n\xff\xfe\n')  # malformed, then not UTF-8
     j.append_final(seg(2))
     j.close()
@@ -199,7 +199,7 @@ def _crashed(folder: Path, n: int, torn: bool = False) -> Path:
     j = Journal.create(folder, META)
     for i in range(n):
         j.append_final(seg(i))
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     if torn:
         os.write(j._fd, b'{"type":"final","te')
     j._close_fd()  # what the kernel does when the process dies
@@ -269,7 +269,7 @@ def test_fsync_follows_writes_batched_an_interval_apart(
     for i in range(20):
         j.append_final(seg(i))
     assert one_more.wait(5)  # the appends are fsynced without anyone asking
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     deadline = time.monotonic() + 5
     while lines_at_sync[-1] < 21 and time.monotonic() < deadline:
         one_more.clear()
@@ -295,7 +295,7 @@ def test_each_line_is_one_write_of_the_whole_line(
     monkeypatch.setattr(jmod.os, "write", spy)
     j.append_final(seg(1))
     j.append_gap(Gap(0, 10))
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     assert len(writes) == 2
     assert all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
     assert smod.load_session(j.path).segments == (seg(1),)  # readable before any fsync
@@ -391,7 +391,7 @@ def _full_disk_scenario(disk: InjectedFullDisk | TmpfsFullDisk, tmp_path: Path) 
     finals = [seg(i, f"final {i} " + "padding " * 5) for i in range(40)]
     for s in finals[:10]:
         assert j.append_final(s)
-    assert j.flush()
+    assert j.flush(timeout_s=30)
 
     disk.fill()
     # no exception; once a line can't be written it and all later ones wait
@@ -409,7 +409,7 @@ def _full_disk_scenario(disk: InjectedFullDisk | TmpfsFullDisk, tmp_path: Path) 
     for s in finals[30:]:
         j.append_final(s)
     j.sync()
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     assert j.healthy and j.last_error == "" and j.pending_lines == 0
     assert j.close()
 
@@ -441,7 +441,7 @@ def test_full_disk_then_sync_alone_writes_the_backlog(
     assert not j.flush(timeout_s=5)
     disk.free()
     j.sync()
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     assert j.healthy
     assert smod.load_session(j.path).segments == (seg(1),)
     j.close()
@@ -456,7 +456,7 @@ def test_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert 0 < j.dropped_lines < 50
     disk.free()
     j.sync()
-    assert j.flush()
+    assert j.flush(timeout_s=30)
     assert not j.healthy
     assert "export the transcript" in j.last_error
     j.close()
@@ -491,7 +491,7 @@ def test_unwritable_folder_gives_clear_message_and_recovers(
 
     allow()
     j.sync()
-    assert j.flush() and j.healthy
+    assert j.flush(timeout_s=30) and j.healthy
     j.close()
     rec = smod.load_session(j.path)
     assert rec.meta["id"] == j.id and rec.segments == (seg(1),) and rec.ended
@@ -515,7 +515,7 @@ def test_io_error_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(jmod.os, "write", eio)
     j.append_final(seg(1))
-    assert not j.flush()
+    assert not j.flush(timeout_s=30)
     assert j.last_error.startswith("Can't save the transcript: the disk reported an error.")
     monkeypatch.undo()
     j.close()
@@ -531,7 +531,7 @@ def _session(folder: Path, started_at: str, n_words: int, *, end: bool = True) -
     if end:
         j.close()
     else:
-        assert j.flush()
+        assert j.flush(timeout_s=30)
         j._close_fd()
     return j
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from captioner.settings import SETTINGS_VERSION, Key, Settings
+from captioner.settings import SETTINGS_VERSION, Key, Settings, reset_notice
 
 
 @pytest.fixture
@@ -67,6 +67,81 @@ def test_session_config_from_settings(ini):
     assert cfg.vocabulary == ("Kubernetes", "captioner")
     settings.set(Key.PROVIDER, "nonsense")
     assert settings.session_config().provider == "local"
+
+
+def test_vendor_options_survive_a_restart_typed(ini):
+    from captioner.providers.deepgram import DeepgramOptions
+
+    settings = make(ini)
+    opts = DeepgramOptions(model="nova-2", endpointing=0, utterance_end_ms=1200, numerals=True)
+    settings.set_vendor_options("deepgram", opts)
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.sync()
+    again = make(ini)
+    assert again.vendor_options("deepgram") == opts
+    assert again.session_config().options == opts
+    # only what differs from the defaults is stored, so new defaults still apply
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.beginGroup("options/deepgram")
+    assert sorted(q.childKeys()) == ["endpointing", "model", "numerals", "utterance_end_ms"]
+
+
+def test_a_bad_stored_option_falls_back_to_its_default(ini, caplog):
+    from captioner.providers.speechmatics import SpeechmaticsOptions
+
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue("options/speechmatics/max_delay", "9")  # out of range
+    q.setValue("options/speechmatics/model", "standard")
+    q.setValue("options/speechmatics/bogus", "1")
+    q.sync()
+    opts = make(ini).vendor_options("speechmatics")
+    assert opts == SpeechmaticsOptions(model="standard")
+    assert "max_delay" in caplog.text
+
+
+def test_other_vendors_options_are_refused(ini):
+    from captioner.providers.deepgram import DeepgramOptions
+
+    with pytest.raises(TypeError):
+        make(ini).set_vendor_options("revai", DeepgramOptions())
+
+
+def test_upgrade_from_version_1_turns_regional_endpoints_into_regions(ini):
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue("settings_version", 1)
+    q.setValue(Key.ENDPOINT_REVAI.path, "wss://ec1.api.rev.ai")
+    q.setValue(Key.ENDPOINT_ASSEMBLYAI.path, "wss://streaming.eu.assemblyai.com/v3/ws")
+    q.setValue(Key.ENDPOINT_SPEECHMATICS.path, "wss://us.rt.speechmatics.com/v2/")
+    q.setValue(Key.ENDPOINT_DEEPGRAM.path, "ws://127.0.0.1:9000")  # a real override stays
+    q.sync()
+    settings = make(ini)
+    assert settings.vendor_options("revai").region == "eu"
+    assert settings.vendor_options("assemblyai").region == "eu"
+    assert settings.vendor_options("speechmatics").region == "us"
+    assert settings.get(Key.ENDPOINT_REVAI) == ""
+    assert settings.get(Key.ENDPOINT_ASSEMBLYAI) == ""
+    assert settings.get(Key.ENDPOINT_SPEECHMATICS) == ""
+    assert settings.get(Key.ENDPOINT_DEEPGRAM) == "ws://127.0.0.1:9000"
+    assert int(settings.q.value("settings_version")) == SETTINGS_VERSION == 2
+def test_invalid_stored_values_are_reset_and_named(tmp_path):
+    """``session/source=banana`` broke every start ("unexpected error") and was never reset;
+    other garbage was ignored silently."""
+    ini = tmp_path / "captioner.ini"
+    ini.write_text("[session]\nsource=banana\nprovider=local\nspeaker_labels=maybe\n"
+                   "vocabulary=alpha,beta\n[overlay]\nlines=999\nbg_opacity=nan\n"
+                   "text_color=#00ff00\nfont_pt=abc\n[history]\nretention_days=30\n")
+    settings = Settings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert set(settings.reset_keys) == {Key.SOURCE, Key.SPEAKER_LABELS, Key.OVERLAY_LINES,
+                                        Key.OVERLAY_BG_OPACITY, Key.OVERLAY_FONT_PT}
+    assert settings.get(Key.SOURCE) == "mic" and settings.get(Key.OVERLAY_LINES) == 3
+    # valid values are kept, including an INI list that is really one string
+    assert settings.get(Key.OVERLAY_TEXT_COLOR) == "#00ff00"
+    assert settings.get(Key.RETENTION_DAYS) == 30
+    assert settings.get(Key.VOCABULARY) == "alpha,beta"
+    notice = reset_notice(settings.reset_keys)
+    assert "session source" in notice and "overlay lines" in notice
+    settings.sync()
+    assert Settings(QSettings(str(ini), QSettings.Format.IniFormat)).reset_keys == []
 
 
 def test_catch_up_preference_reaches_the_session_config(ini):
