@@ -112,7 +112,7 @@ class StatusLine(QWidget):
         icon_px = max(12, round(h * 0.72))
         painter.drawPixmap(2, int((h - icon_px) / 2),
                            status_pixmap(self.status.icon, icon_px, self.devicePixelRatioF()))
-        x = icon_px + 8
+        x = float(icon_px + 8)
         meter_w = 0.0
         if self.level_db is not None:
             bar_w, gap = max(4.0, h * 0.22), 2.0
