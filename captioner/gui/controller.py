@@ -146,7 +146,8 @@ def _combined_state(states: dict[str, StateChanged]) -> StateChanged | None:
     """One state for the status line when two sources run."""
     if not states:
         return None
-    order = (State.FAILED, State.RECONNECTING, State.CONNECTING, State.LIVE, State.STOPPED)
+    order = (State.FAILED, State.RECONNECTING, State.DEGRADED, State.CONNECTING, State.LIVE,
+             State.STOPPED)
     return min(states.values(), key=lambda ev: order.index(ev.state))
 
 
@@ -462,7 +463,8 @@ class Controller(QObject):
             self._set_run_state("live")
         live_word = "fallback" if self._fallback else "live"
         state = {State.CONNECTING: "connecting", State.LIVE: live_word,
-                 State.RECONNECTING: "reconnecting", State.STOPPED: "stopping",
+                 State.RECONNECTING: "reconnecting", State.DEGRADED: "degraded",
+                 State.STOPPED: "stopping",
                  State.FAILED: "failed"}[combined.state]
         if self.run_state == "stopping" and state != "failed":
             state = "stopping"
@@ -474,6 +476,10 @@ class Controller(QObject):
         elif event.state is State.RECONNECTING and event.message:
             self.problem_posted.emit(Problem(
                 f"{event.message} Reconnecting automatically; captions resume by themselves.",
+                "warning", "", key="reconnect"))
+        elif event.state is State.DEGRADED and event.message:
+            self.problem_posted.emit(Problem(
+                f"{event.message}. Reconnecting automatically; the cloud takes over by itself.",
                 "warning", "", key="reconnect"))
         elif event.state is State.LIVE:
             self.problem_cleared.emit("reconnect")

@@ -27,6 +27,7 @@ COLORS = {
     "paused": "#ffca28",
     "reconnecting": "#ffa726",
     "fallback": "#ffca28",
+    "degraded": "#ffca28",  # hot standby: the offline engine stands in for the cloud
     "stopping": "#9e9e9e",
     "stopped": "#9e9e9e",
     "failed": "#ef5350",
@@ -68,6 +69,9 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
         words = f"Reconnecting in {left_s} s" if left_s else "Reconnecting…"
     elif state == "fallback":
         words = "Live (offline engine fallback)"
+    elif state == "degraded":
+        gone = f"{status.provider} unreachable" if status.provider else "cloud unreachable"
+        words = f"Live from the offline engine · {gone}"
     else:
         words = {
             "idle": "Not captioning", "starting": "Starting…", "connecting": "Connecting…",
@@ -75,7 +79,7 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
             "failed": "Stopped by an error",
         }.get(state, state.capitalize())
     parts = ["REC", words] if status.recording else [words]
-    if status.provider and state != "fallback":
+    if status.provider and state not in ("fallback", "degraded"):
         parts.append(status.provider)
     if status.click_through:
         keys = f" ({status.click_through_keys} to undo)" if status.click_through_keys else ""
