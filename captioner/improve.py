@@ -25,13 +25,14 @@ from typing import Any
 from captioner.audio import recorder
 from captioner.config import BYTES_PER_MS, PROVIDER_TITLES, SessionConfig
 from captioner.errors import UserFacingError
+from captioner.options import options_of
+from captioner.providers.local import LocalOptions
 from captioner.stream import State
 from captioner.transcript import SOURCE_LABELS, Segment, Transcript, codec, store
 from captioner.transcript.improved import save_improved
 
 log = logging.getLogger(__name__)
 
-ENHANCED_OPTIONS = {"operating_point": "enhanced"}  # the offline engine's most accurate
 CANCEL_WAIT_S = 30.0  # for a vendor to confirm a cancelled job is deleted
 
 
@@ -215,8 +216,8 @@ async def improve_session(journal_path: Path, cfg: SessionConfig, secret: str | 
     cfg = replace(cfg, language=str(live.meta.get("language") or cfg.language))
     if cfg.provider == "local":
         # no fixed "model": with enhanced the engine takes its larger one when installed
-        options = {k: v for k, v in cfg.options.items() if k != "model"}
-        cfg = replace(cfg, options={**options, **ENHANCED_OPTIONS})
+        local = options_of(cfg.options, LocalOptions)
+        cfg = replace(cfg, options=replace(local, model="", operating_point="enhanced"))
     total_ms = sum(p.duration_ms for p in parts)
     done_before: dict[int, int] = {}
     offset = 0

@@ -13,17 +13,12 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from captioner.errors import UserFacingError
+from captioner.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
 SERVICE = "captioner"
-ENV_VARS = {
-    "revai": "REV_ACCESS_TOKEN",
-    "assemblyai": "ASSEMBLYAI_API_KEY",
-    "speechmatics": "SPEECHMATICS_API_KEY",
-    "deepgram": "DEEPGRAM_API_KEY",
-    "local": "CAPTIONER_ENGINE_TOKEN",
-}
+ENV_VARS = {name: v.env_var for name, v in VENDORS.items()}
 _PLAINTEXT_BACKENDS = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
 
 

@@ -1,8 +1,11 @@
 """Persistent user settings: QSettings behind a :class:`Key` enum with typed defaults.
 
-Every setting has one key and one default here, nowhere else. ``SETTINGS_VERSION``
-is stored with the settings; :func:`upgrade` migrates older layouts in order.
-Secrets never live here (see ``secrets.py``).
+Every setting has one key and one default here, nowhere else; a vendor's own
+options (``captioner.options``) are stored as strings under
+``options/<provider>/<name>``, only where they differ from the default, and
+read back through that vendor's dataclass. ``SETTINGS_VERSION`` is stored with
+the settings; :func:`upgrade` migrates older layouts in order. Secrets never
+live here (see ``secrets.py``).
 
 Stored values are checked when settings are opened: one that is not of its
 key's type, or not allowed by :data:`ALLOWED` (a table of checks per key;
@@ -13,21 +16,26 @@ its default, and :attr:`Settings.reset_keys` lists them so the app can say so
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import math
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
 from captioner.config import PROVIDERS, SessionConfig
+from captioner.options import ProviderOptions, from_strings, specs
+from captioner.providers import options_class
 from captioner.providers.translation import offers_translation, parse_targets
+from captioner.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 ORGANIZATION = "captioner"
 APPLICATION = "captioner"
 
@@ -231,6 +239,31 @@ class Settings:
     def sync(self) -> None:
         self.q.sync()
 
+    def vendor_options(self, provider: str) -> ProviderOptions:
+        """``provider``'s stored options (defaults for what is not stored or invalid)."""
+        cls = options_class(provider)
+        stored = {spec.name: self.q.value(_option_path(provider, spec.name))
+                  for spec in specs(cls)}
+        return from_strings(cls, {k: v for k, v in stored.items() if v is not None})
+
+    def set_vendor_options(self, provider: str, opts: ProviderOptions) -> None:
+        """Store ``opts`` for ``provider``; values equal to the default are removed."""
+        if not isinstance(opts, options_class(provider)):
+            raise TypeError(f"{type(opts).__name__} are not options of {provider}")
+        for spec in specs(type(opts)):
+            value = getattr(opts, spec.name)
+            if value == spec.default:
+                self.q.remove(_option_path(provider, spec.name))
+            else:
+                self.q.setValue(_option_path(provider, spec.name), spec.format(value))
+
+    def _options_for(self, provider: str) -> ProviderOptions:
+        opts = self.vendor_options(provider)
+        if provider == "local":  # the offline model has its own setting (Preferences' combo)
+            model = self.get(Key.OFFLINE_MODEL)
+            opts = dataclasses.replace(opts, model=model if model in ("tiny.en", "base") else "")
+        return opts
+
     def session_config(self, provider: str | None = None) -> SessionConfig:
         provider = provider or self.get(Key.PROVIDER)
         if provider not in PROVIDERS:
@@ -244,19 +277,44 @@ class Settings:
             profanity_filter=self.get(Key.PROFANITY_FILTER),
             remove_disfluencies=self.get(Key.REMOVE_DISFLUENCIES),
             speaker_labels=self.get(Key.SPEAKER_LABELS),
+            options=self._options_for(provider),
             translate_to=parse_targets(self.get(Key.TRANSLATE_TO))
             if offers_translation(provider) else (),
-            options={"model": self.get(Key.OFFLINE_MODEL)} if provider == "local" else {},
             catch_up="complete" if self.get(Key.CATCH_UP) == "complete" else "live",
         )
 
 
+def _option_path(provider: str, name: str) -> str:
+    return f"options/{provider}/{name}"
+
+
 def upgrade(q: QSettings) -> None:
-    """Bring stored settings up to :data:`SETTINGS_VERSION`."""
+    """Bring stored settings up to :data:`SETTINGS_VERSION`, one step at a time."""
     version = _coerce(q.value("settings_version"), 0)
     if version > SETTINGS_VERSION:
         log.warning("settings were written by a newer captioner (version %s)", version)
         return
     # version 0 -> 1: nothing stored yet, or the first layout; nothing to migrate
+    if version < 2:
+        _endpoints_to_regions(q)
     if version < SETTINGS_VERSION:
         q.setValue("settings_version", SETTINGS_VERSION)
+
+
+def _endpoints_to_regions(q: QSettings) -> None:
+    """1 -> 2: vendor options arrived; an endpoint that only chose a vendor's region
+    (``wss://ec1.api.rev.ai``, the EU AssemblyAI host...) becomes the region option."""
+    for name, vendor in VENDORS.items():
+        key = ENDPOINT_KEYS[name]
+        endpoint = _coerce(q.value(key.path), "").strip()
+        if not endpoint or not vendor.regions:
+            continue
+        given = urlsplit(endpoint if "://" in endpoint else "wss://" + endpoint)
+        for region, url in vendor.regions.items():
+            known = urlsplit(url)
+            if given.hostname == known.hostname and given.path.rstrip("/") in ("", known.path) \
+                    and not given.query and given.port is None:
+                q.setValue(_option_path(name, "region"), region)
+                q.remove(key.path)
+                log.info("settings: the %s endpoint became region %s", vendor.title, region)
+                break

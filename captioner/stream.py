@@ -473,12 +473,7 @@ class VendorStream:
         except Exception as exc:  # noqa: BLE001 - token fetch etc.: reported, never raised
             log.warning("%s: handshake preparation failed: %s", self.title,
                         describe_exception(exc, [self._secret]))
-            verdict = getattr(provider, "classify_exception", None)
-            if verdict is not None:
-                return redact_verdict(verdict(exc), self._secret), False
-            message = (f"Couldn't prepare the {self.title} session "
-                       f"({describe_exception(exc, [self._secret])}).")
-            return CloseVerdict(CloseKind.RETRY, message), False
+            return redact_verdict(provider.classify_exception(exc), self._secret), False
         register_handshake(handshake.url, handshake.headers)
         try:
             check_ws_url(handshake.url, self.title)
@@ -503,7 +498,9 @@ class VendorStream:
         except InvalidStatus as exc:
             status = exc.response.status_code
             log.info("%s: handshake rejected with HTTP %s", self.title, status)
-            return redact_verdict(provider.classify_close(status, ""), self._secret), False
+            verdict = provider.classify_refusal(status, exc.response.headers,
+                                                bytes(exc.response.body or b""))
+            return redact_verdict(verdict, self._secret), False
         except Exception as exc:  # noqa: BLE001 - any failure to connect is reported, redacted
             log.info("%s: can't connect to %s: %s", self.title, where(handshake.url),
                      describe_exception(exc, [self._secret]))
@@ -511,7 +508,7 @@ class VendorStream:
 
         await self._end_standby()
         self._mark_replay_loss()
-        pace = pace_for(provider.name, provider.realtime_only)
+        pace = pace_for(provider.name, provider.max_speed is not None)
         if self.live and self.reconnects:
             self._take_backlog()
             # the standby's last final may reach into the backlog: the cloud starts there
@@ -614,7 +611,6 @@ class VendorStream:
             await self._send_pcm(conn, pcm, catching_up=True)
             self._report_catch_up(conn)
         # 2) new audio
-        keepalive = getattr(provider, "keepalive_message", None)
         while True:
             if self._session_expired(conn):
                 log.info("%s: rolling over to a new session before the vendor's cap", self.title)
@@ -626,8 +622,9 @@ class VendorStream:
                 async with asyncio.timeout(self.keepalive_s):
                     block = await self.audio.get()
             except TimeoutError:
-                if keepalive is not None and keepalive() is not None:
-                    await conn.ws.send(keepalive())
+                keepalive = provider.keepalive_message()
+                if keepalive is not None:
+                    await conn.ws.send(keepalive)
                 continue
             self._account_drops()
             if block is None:
@@ -639,10 +636,11 @@ class VendorStream:
             behind = self.live and self.audio.size_bytes >= self.behind_threshold_ms * BYTES_PER_MS
             await self._send_pcm(conn, block, catching_up=behind)
             self._report_catch_up(conn)
-        flush = getattr(provider, "flush_audio", None)
-        if flush is not None:
-            for frame in flush():
-                await conn.ws.send(frame)
+        for frame in provider.flush_audio():
+            await conn.ws.send(frame)
+        finalize = provider.finalize_message()
+        if finalize is not None:
+            await conn.ws.send(finalize)
         eos = provider.end_of_stream()
         if eos is not None:
             await conn.ws.send(eos)
@@ -651,9 +649,8 @@ class VendorStream:
     async def _send_pcm(self, conn: _Conn, pcm: bytes, catching_up: bool = False) -> None:
         """Frame, pace and send ``pcm``: at the vendor's catch-up speed while behind."""
         provider = conn.provider
-        live_speed = getattr(provider, "max_speed", 1.0 if provider.realtime_only else None)
+        live_speed = provider.max_speed
         speed = conn.pace.catchup_speed if catching_up and live_speed else live_speed
-        unacked = getattr(provider, "unacked_frames", None)
         for frame in provider.frame_audio(pcm):
             if conn.t0 is None:
                 conn.t0 = time.monotonic()
@@ -662,7 +659,7 @@ class VendorStream:
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
                 conn.paced_s += len(frame) / BYTES_PER_MS / 1000 / speed
-            while unacked is not None and unacked() >= self.max_unacked_frames:
+            while provider.unacked_frames() >= self.max_unacked_frames:
                 if conn.closed:
                     raise ConnectionClosedError(None, None)
                 conn.activity.clear()
@@ -675,7 +672,7 @@ class VendorStream:
     def _unreachable(self, provider: Provider, url: str, exc: Exception,
                      open_timeout_s: float) -> CloseVerdict:
         """What to say when the connection could not be opened at all (retryable)."""
-        own = getattr(provider, "unreachable_message", None)
+        own = provider.unreachable_message
         if own:
             return CloseVerdict(CloseKind.RETRY, own)
         host = where(url) or self.title
@@ -751,7 +748,7 @@ class VendorStream:
             self._set_state(State.LIVE)
 
     def _session_expired(self, conn: _Conn) -> bool:
-        cap_s = self.max_session_s or getattr(conn.provider, "max_session_s", None)
+        cap_s = self.max_session_s or conn.provider.max_session_s
         return cap_s is not None and cap_s > 0 and time.monotonic() - conn.opened > cap_s
 
     def _account_drops(self) -> None:

@@ -23,6 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from captioner import __version__
@@ -31,7 +32,9 @@ from captioner.audio.recorder import Recorder
 from captioner.config import BYTES_PER_MS, SessionConfig
 from captioner.errors import UserFacingError
 from captioner.live import SOURCES, Listener, run_live
+from captioner.options import ProviderOptions
 from captioner.providers import make_provider, title
+from captioner.providers.local import LocalOptions
 from captioner.providers.translation import parse_targets
 from captioner.providers.wire import endpoint_problem
 from captioner.secrets import ENV_VARS, SecretStoreError, resolve_secret
@@ -133,19 +136,22 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(provider=args.provider or "local", language=args.language,
                          endpoint=args.endpoint, vocabulary=vocabulary,
                          speaker_labels=args.speaker_labels,
+                         profanity_filter=args.profanity_filter,
+                         remove_disfluencies=args.remove_disfluencies,
                          translate_to=parse_targets(getattr(args, "translate", "") or ""),
                          catch_up=getattr(args, "catch_up", None) or "live",
                          options=_options(args))
 
 
-def _options(args: argparse.Namespace) -> dict[str, str]:
-    """``--model``; a file sent faster than real time gets the offline engine's
-    ``enhanced`` operating point (accuracy over latency)."""
-    options: dict[str, str] = {}
-    if getattr(args, "model", None):
-        options["model"] = args.model
-    if getattr(args, "file", None) and not getattr(args, "realtime", False):
-        options["operating_point"] = "enhanced"
+def _options(args: argparse.Namespace) -> ProviderOptions | None:
+    """The provider's options from ``--model/--region/--option``; a file sent to the
+    offline engine faster than real time gets its ``enhanced`` operating point (accuracy
+    over latency) unless one was chosen."""
+    options: ProviderOptions | None = getattr(args, "options", None)
+    if (isinstance(options, LocalOptions) and getattr(args, "file", None)
+            and not getattr(args, "realtime", False)
+            and not any(o.startswith("operating_point=") for o in getattr(args, "option", []))):
+        options = replace(options, operating_point="enhanced")
     return options
 
 

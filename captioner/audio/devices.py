@@ -419,8 +419,9 @@ def resolve(device: str | int | None, source: str = "mic", catalog: Catalog | No
         info = default_device(source, catalog)
         dev, env = opening(info, catalog)
         return Resolved(dev, env, info.name, False, info, requested=device)
-    info = find_device(device, catalog, source)
-    if info is not None:
+    found = find_device(device, catalog, source)
+    if found is not None:
+        info = found
         dev, env = opening(info, catalog)
         return Resolved(dev, env, info.name, False, info, requested=device)
     if strict:
@@ -458,10 +459,10 @@ def stream_env(env: dict[str, str]) -> Iterator[None]:
 def format_devices(catalog: Catalog) -> str:
     """The table ``captioner devices`` prints."""
     if not catalog.devices:
-        lines = ["No audio input devices found.",
+        empty = ["No audio input devices found.",
                  "Connect a microphone, or check that the sound server (PulseAudio/PipeWire) "
                  "is running."]
-        return "\n".join(lines + list(catalog.hints)) + "\n"
+        return "\n".join(empty + list(catalog.hints)) + "\n"
     width = max(len(d.id) for d in catalog.devices)
     name_width = max(len(d.name) for d in catalog.devices)
     lines: list[str] = []

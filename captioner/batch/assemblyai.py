@@ -12,7 +12,8 @@ language, Universal-2 for the rest); ``GET /v2/transcript/{id}`` is
 completed holds ``words`` (ms, ``speaker`` "A"…) and ``utterances``; ``GET
 /v2/transcript/{id}/srt`` and ``/vtt``; ``DELETE /v2/transcript/{id}`` (refused
 with 400 while the transcript is still queued or processing). Errors are
-``{"error": "..."}``. EU data residency: ``api.eu.assemblyai.com``.
+``{"error": "..."}``. Uploads are limited to 2.2 GB (docs FAQ). EU data residency:
+``api.eu.assemblyai.com``.
 """
 
 from __future__ import annotations

@@ -150,8 +150,10 @@ def run_batch(args: argparse.Namespace, cfg: SessionConfig, secret: str | None) 
         return 130
     text = result.vendor_captions.get(args.format)
     if getattr(args, "vendor_captions", False) and text is None:
-        print(f"captioner: {vendor} offers no {args.format.upper()} captions of its own; "
-              "writing captioner's", file=sys.stderr)
+        what = f"{args.format.upper()} captions" if args.format in ("srt", "vtt") \
+            else f"{args.format.upper()} output (only SRT/VTT captions)"
+        print(f"captioner: {vendor} offers no {what} of its own; writing captioner's",
+              file=sys.stderr)
     if text is None:
         meta = {**result.meta, "language": result.meta.get("language", cfg.language)}
         text = exporter.export(result.segments, args.format, meta=meta)

@@ -9,8 +9,9 @@ options as live (``model``, ``language``, ``diarize``, ``utterances``,
 ``metadata`` (``request_id``, ``duration``) and
 ``results.channels[].alternatives[].words`` (seconds; ``punctuated_word``;
 ``speaker`` numbers when diarized). Errors are ``{"err_code", "err_msg"}`` (and
-a ``dg-error`` header). There is no job to resume or delete: Ctrl-C aborts the
-request.
+a ``dg-error`` header). Files up to 2 GB (as reported by third-party guides; not
+found in the stored copy of Deepgram's reference). There is no job to resume or
+delete: Ctrl-C aborts the request.
 """
 
 from __future__ import annotations

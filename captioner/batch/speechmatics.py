@@ -10,7 +10,8 @@ API reference): ``Authorization: Bearer``; default base
 /jobs/{id}/transcript?format=json-v2`` (also ``srt``, ``txt``) gives
 ``results`` of ``word``/``punctuation`` items (``alternatives[0]`` with
 ``content``, ``confidence``, ``speaker``; punctuation ``attaches_to``);
-``DELETE /jobs/{id}?force=true`` also stops a running job. Temporary keys:
+``DELETE /jobs/{id}?force=true`` also stops a running job; a file in the request
+body must be under 1 GB (docs "Limits – Batch"). Temporary keys:
 ``POST mp.speechmatics.com/v1/api_keys?type=batch`` (option ``temporary_key``).
 """
 
@@ -41,7 +42,7 @@ class SpeechmaticsBatch(BatchVendor):
     name = "speechmatics"
     title = "Speechmatics"
     default_url = DEFAULT_URL
-    upload_limit = "1 GB (2 hours of audio on the free plan)"
+    upload_limit = "1 GB"  # in the request body (docs "Limits – Batch"); larger files by URL
     caption_formats = ("srt",)
     deletes_running = True
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox
 
-from captioner.config import PROVIDER_TITLES, PROVIDERS
 from captioner.engine import models
+from captioner.vendors import PROVIDERS
+from captioner.vendors import title as vendor_title
 
 LANGUAGES = (
     ("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"),
@@ -48,7 +49,7 @@ def saved_message(lead: str, written: list[Path]) -> str:
 def fill_providers(combo: QComboBox) -> None:
     combo.clear()
     for name in PROVIDERS:
-        combo.addItem(PROVIDER_TITLES.get(name, name), name)
+        combo.addItem(vendor_title(name), name)
 
 
 def fill_languages(combo: QComboBox) -> None:

@@ -16,16 +16,18 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from captioner.bridge import Runner, SessionThread
-from captioner.config import PROVIDER_TITLES, SessionConfig
+from captioner.config import SessionConfig
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 30.0
 
 
-def tester_runner(provider: str, secret: str | None, endpoint: str | None,
-                  language: str = "en", timeout_s: float = TIMEOUT_S) -> Runner:
-    """A SessionThread runner whose result is ``(ok, message)``."""
+def tester_runner(cfg: SessionConfig, secret: str | None,
+                  timeout_s: float = TIMEOUT_S) -> Runner:
+    """A SessionThread runner whose result is ``(ok, message)``, for ``cfg`` as typed
+    in Preferences (endpoint, language and the vendor's options included)."""
 
     async def run(_listener: Callable[[Any], None], stop: asyncio.Event) -> tuple[bool, str]:
         from captioner.audio.buffer import AudioBuffer
@@ -33,8 +35,7 @@ def tester_runner(provider: str, secret: str | None, endpoint: str | None,
         from captioner.stream import State, StateChanged, VendorStream
         from captioner.transcript import Transcript
 
-        title = PROVIDER_TITLES.get(provider, provider)
-        cfg = SessionConfig(provider=provider, language=language, endpoint=endpoint or None)
+        title = vendor_title(cfg.provider)
         audio = AudioBuffer()
         outcome: asyncio.Future[tuple[bool, str]] = asyncio.get_running_loop().create_future()
 
@@ -86,7 +87,7 @@ class ConnectionTester(QObject):
     """Runs one connection test at a time on its own thread.
 
     Attributes:
-        runner_factory: ``(provider, secret, endpoint) -> Runner`` (tests replace it).
+        runner_factory: ``(config, secret) -> Runner`` (tests replace it).
 
     Signals:
         test_finished(str provider, bool ok, str message)
@@ -95,7 +96,7 @@ class ConnectionTester(QObject):
     test_finished = Signal(str, bool, str)
 
     def __init__(self, parent: QObject | None = None,
-                 runner_factory: Callable[[str, str | None, str | None], Runner] | None = None,
+                 runner_factory: Callable[[SessionConfig, str | None], Runner] | None = None,
                  ) -> None:
         super().__init__(parent)
         self.runner_factory = runner_factory or tester_runner
@@ -106,11 +107,11 @@ class ConnectionTester(QObject):
     def busy(self) -> bool:
         return self._thread is not None
 
-    def start(self, provider: str, secret: str | None, endpoint: str | None) -> bool:
+    def start(self, cfg: SessionConfig, secret: str | None) -> bool:
         if self._thread is not None:
             return False
-        self._provider = provider
-        thread = SessionThread(self.runner_factory(provider, secret, endpoint), self)
+        self._provider = cfg.provider
+        thread = SessionThread(self.runner_factory(cfg, secret), self)
         thread.run_finished.connect(self.on_thread_run_finished)
         self._thread = thread
         thread.start()

@@ -31,7 +31,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from captioner import __version__
 from captioner.audio.recorder import Recorder
 from captioner.bridge import Runner, SessionThread
-from captioner.config import PROVIDER_TITLES, SessionConfig
+from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
 from captioner.gui.status_line import RunStatus
@@ -43,6 +43,7 @@ from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptCh
 from captioner.transcript import Gap, Segment, Transcript
 from captioner.transcript import export as exporter
 from captioner.transcript.journal import Journal, WriteThenShow
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ class Controller(QObject):
     def build_request(self, provider: str | None = None) -> RunRequest | None:
         """A :class:`RunRequest` from the settings, or None after posting the problem."""
         config = self.settings.session_config(provider)
-        title = PROVIDER_TITLES.get(config.provider, config.provider)
+        title = vendor_title(config.provider)
         problem = endpoint_problem(config.endpoint)
         if problem:
             self.problem_posted.emit(Problem(f"{problem} Fix it in Preferences → Providers.",
@@ -394,7 +395,7 @@ class Controller(QObject):
         thread.gap_added.connect(self.on_thread_gap_added)
         thread.run_finished.connect(self.on_thread_run_finished)
         self._thread = thread
-        title = PROVIDER_TITLES.get(request.config.provider, request.config.provider)
+        title = vendor_title(request.config.provider)
         self._set_run_state("starting")
         self._set_status(state="fallback" if self._fallback else "starting", provider=title,
                          message="", retry_at_s=0.0,
@@ -487,7 +488,7 @@ class Controller(QObject):
     def _on_failed(self, event: StateChanged) -> None:
         self._failed = True
         request = self._request
-        title = PROVIDER_TITLES.get(request.config.provider, "") if request else ""
+        title = vendor_title(request.config.provider) if request else ""
         reason = event.message or f"{title} stopped."
         cloud = request is not None and request.config.provider != "local"
         if cloud and self.settings.get(Key.FALLBACK_OFFLINE) and self._after_run == "stop":

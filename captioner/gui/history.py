@@ -50,6 +50,7 @@ from captioner.transcript import export as exporter
 from captioner.transcript import store
 from captioner.transcript.improved import describe, load_version
 from captioner.transcript.render import format_duration
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class HistoryDialog(QDialog):
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
             values = (started_text(s.started_at), format_duration(s.duration_ms),
-                      PROVIDER_TITLES.get(s.provider or "", s.provider or "?"),
+                      vendor_title(s.provider or "?"),
                       str(s.word_count), status_text(s))
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)

@@ -2,8 +2,11 @@
 
 Keys are shown masked (a "Show" button reveals one), read from and written
 to the injected :class:`~captioner.secrets.SecretStore` only when changed; a
-keychain problem is reported in words next to the fields. "Test connection"
-tries the key as typed, before it is saved.
+keychain problem is reported in words next to the fields. Each vendor's own
+settings (model, region, temporary keys, latency, endpointing...) are an
+:class:`~captioner.gui.option_form.OptionForm` built from its options
+dataclass; the form of the chosen vendor is shown. "Test connection" tries the
+key and settings as typed, before they are saved.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from captioner.config import PROVIDER_TITLES, PROVIDERS
+from captioner.config import SessionConfig
 from captioner.gui.choices import (
     fill_languages,
     fill_offline_models,
@@ -32,13 +36,18 @@ from captioner.gui.choices import (
     select_data,
 )
 from captioner.gui.connection_test import ConnectionTester
+from captioner.gui.option_form import OptionForm
 from captioner.gui.prefs_translation import TranslationBox
+from captioner.options import OptionError
+from captioner.providers import options_class
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError
 from captioner.settings import ENDPOINT_KEYS, Key, Settings
+from captioner.vendors import PROVIDERS
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
-KEY_TITLES = {p: f"{PROVIDER_TITLES[p]} key" for p in PROVIDERS}
+KEY_TITLES = {p: f"{vendor_title(p)} key" for p in PROVIDERS}
 KEY_TITLES["local"] = "Offline engine token"
 
 
@@ -65,6 +74,7 @@ class ProviderPage(QWidget):
         self.endpoint_edits: dict[str, QLineEdit] = {}
         self.test_buttons: dict[str, QPushButton] = {}
         self.show_buttons: dict[str, QPushButton] = {}
+        self.option_forms: dict[str, OptionForm] = {}
 
         layout = QVBoxLayout(self)
         top = QFormLayout()
@@ -101,7 +111,7 @@ class ProviderPage(QWidget):
                 QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
             show.toggled.connect(lambda on, b=show: b.setText("Hide" if on else "Show"))
             test = QPushButton("Test connection", keys)
-            test.setAccessibleName(f"Test connection to {PROVIDER_TITLES[provider]}")
+            test.setAccessibleName(f"Test connection to {vendor_title(provider)}")
             test.clicked.connect(lambda _=False, p=provider: self.test(p))
             grid.addWidget(label, row, 0)
             grid.addWidget(edit, row, 1)
@@ -122,6 +132,9 @@ class ProviderPage(QWidget):
         self.vocabulary_edit.setPlaceholderText("names and terms, separated by commas")
         self.vocabulary_edit.setAccessibleName("Custom vocabulary")
         form.addRow("Custom &vocabulary:", self.vocabulary_edit)
+        self.vocabulary_hint = QLabel("", options)
+        self.vocabulary_hint.setWordWrap(True)
+        form.addRow(self.vocabulary_hint)
         self.speaker_check = QCheckBox("Label speakers (“Speaker 1”, “Speaker 2”)", options)
         self.profanity_check = QCheckBox("Filter profanity", options)
         self.disfluency_check = QCheckBox("Remove filler words (“um”, “uh”)", options)
@@ -140,6 +153,20 @@ class ProviderPage(QWidget):
         self.provider_combo.currentIndexChanged.connect(self.on_choice_changed)
         self.language_combo.currentTextChanged.connect(self.on_choice_changed)
 
+        self.vendor_box = QGroupBox("", self)
+        vendor_layout = QVBoxLayout(self.vendor_box)
+        self.vendor_stack = QStackedWidget(self.vendor_box)
+        for provider in PROVIDERS:
+            # the offline model has its own combo above (it says what is installed)
+            page = OptionForm(options_class(provider), vendor_title(provider), self.vendor_stack,
+                              hidden=("model",) if provider == "local" else ())
+            self.vendor_stack.addWidget(page)
+            self.option_forms[provider] = page
+        vendor_layout.addWidget(self.vendor_stack)
+        layout.addWidget(self.vendor_box)
+        self.provider_combo.currentIndexChanged.connect(self.on_provider_combo_changed)
+        self.on_provider_combo_changed()
+
         self.advanced_check = QCheckBox("Show advanced settings (endpoints)", self)
         self.advanced_check.setAccessibleName("Show advanced endpoint settings")
         layout.addWidget(self.advanced_check)
@@ -150,8 +177,8 @@ class ProviderPage(QWidget):
             edit.setPlaceholderText("default" if provider != "local"
                                     else "default: the engine built in (ws://host:port/v2 "
                                          "for one on another machine)")
-            edit.setAccessibleName(f"{PROVIDER_TITLES[provider]} endpoint")
-            eform.addRow(f"{PROVIDER_TITLES[provider]}:", edit)
+            edit.setAccessibleName(f"{vendor_title(provider)} endpoint")
+            eform.addRow(f"{vendor_title(provider)}:", edit)
             self.endpoint_edits[provider] = edit
         self.endpoints_box = endpoints
         self.advanced_check.toggled.connect(endpoints.setVisible)
@@ -172,6 +199,8 @@ class ProviderPage(QWidget):
         self.profanity_check.setChecked(s.get(Key.PROFANITY_FILTER))
         self.disfluency_check.setChecked(s.get(Key.REMOVE_DISFLUENCIES))
         self.fallback_check.setChecked(s.get(Key.FALLBACK_OFFLINE))
+        for provider, page in self.option_forms.items():
+            page.set_options(s.vendor_options(provider))
         self.stay_live_check.setChecked(s.get(Key.CATCH_UP) != "complete")
         self.translation_box.load(str(self.provider_combo.currentData()), self.language())
         any_endpoint = False
@@ -215,6 +244,11 @@ class ProviderPage(QWidget):
         for provider, edit in self.endpoint_edits.items():
             s.set(ENDPOINT_KEYS[provider], edit.text().strip())
         problems: list[str] = []
+        for provider, page in self.option_forms.items():
+            try:
+                s.set_vendor_options(provider, page.options())
+            except OptionError as exc:
+                problems.append(f"{vendor_title(provider)} settings were not saved: {exc}")
         for provider, edit in self.key_edits.items():
             new = edit.text().strip()
             if new == self._loaded_keys.get(provider, ""):
@@ -226,7 +260,7 @@ class ProviderPage(QWidget):
                     self.store.delete(provider)
                 self._loaded_keys[provider] = new
             except SecretStoreError as exc:
-                problems.append(f"The {PROVIDER_TITLES[provider]} key was not saved: {exc}")
+                problems.append(f"The {vendor_title(provider)} key was not saved: {exc}")
         if problems:
             self.result_label.setText("\n".join(problems))
         return problems
@@ -239,7 +273,7 @@ class ProviderPage(QWidget):
 
     def test(self, provider: str) -> bool:
         """Start a connection test with the key and endpoint as typed now."""
-        title = PROVIDER_TITLES[provider]
+        title = vendor_title(provider)
         secret = self.key_edits[provider].text().strip() or None
         if secret is None and provider != "local":
             import os
@@ -248,8 +282,12 @@ class ProviderPage(QWidget):
             if secret is None:
                 self.result_label.setText(f"Enter the {title} key first, then test it.")
                 return False
-        endpoint = self.endpoint_edits[provider].text().strip() or None
-        if not self.tester.start(provider, secret, endpoint):
+        try:
+            cfg = self.session_config(provider)
+        except OptionError as exc:
+            self.result_label.setText(f"Fix the {title} settings first: {exc}")
+            return False
+        if not self.tester.start(cfg, secret):
             self.result_label.setText("A test is already running; wait for its answer.")
             return False
         self.result_label.setText(f"Testing {title}…")
@@ -257,12 +295,51 @@ class ProviderPage(QWidget):
             button.setEnabled(False)
         return True
 
+    def session_config(self, provider: str) -> SessionConfig:
+        """The session ``provider`` would get with the page as it is now (not yet saved).
+
+        Raises:
+            OptionError: a vendor setting typed wrong.
+        """
+        vocabulary = tuple(w.strip() for w in self.vocabulary_edit.text().split(",")
+                           if w.strip())
+        return SessionConfig(
+            provider=provider, language=self.language(),
+            endpoint=self.endpoint_edits[provider].text().strip() or None,
+            vocabulary=vocabulary, profanity_filter=self.profanity_check.isChecked(),
+            remove_disfluencies=self.disfluency_check.isChecked(),
+            speaker_labels=self.speaker_check.isChecked(),
+            options=self.option_forms[provider].options())
+
+    @Slot()
+    def on_provider_combo_changed(self) -> None:
+        provider = str(self.provider_combo.currentData() or "local")
+        self.vendor_stack.setCurrentWidget(self.option_forms[provider])
+        self.vendor_box.setTitle(f"{vendor_title(provider)} settings")
+        self.vocabulary_hint.setText(vocabulary_hint(provider))
+        self.vocabulary_hint.setVisible(bool(self.vocabulary_hint.text()))
+
     @Slot(str, bool, str)
     def on_tester_test_finished(self, provider: str, ok: bool, message: str) -> None:
         for button in self.test_buttons.values():
             button.setEnabled(True)
         mark = "✓" if ok else "✗"
-        self.result_label.setText(f"{mark} {PROVIDER_TITLES.get(provider, provider)}: {message}")
+        self.result_label.setText(f"{mark} {vendor_title(provider)}: {message}")
         self.result_label.setAccessibleDescription(self.result_label.text())
         color = "#1b5e20" if ok else "#b71c1c"
         self.result_label.setStyleSheet(f"color: {color};")
+
+
+def vocabulary_hint(provider: str) -> str:
+    """How ``provider`` uses the vocabulary list, where that is not obvious."""
+    if provider == "local":
+        return "The offline engine does not use a vocabulary."
+    if provider == "revai":
+        from captioner.providers import revai
+
+        if revai.vocabulary_resolver is None:
+            return ("Rev AI takes custom words as a custom vocabulary made through its API: "
+                    "enter its id under Rev AI settings below.")
+        return ("Rev AI: the list is sent once as a custom vocabulary and its id reused "
+                "(or enter an existing id under Rev AI settings below).")
+    return ""

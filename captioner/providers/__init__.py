@@ -1,36 +1,29 @@
 """Realtime speech-to-text providers: one module per vendor, plus the offline engine.
 
-:func:`make_provider` builds a fresh provider object for one vendor connection.
+:func:`make_provider` builds a fresh provider object for one vendor connection;
+:func:`options_class` is a vendor's typed options (see ``captioner.options``).
+Which vendors exist, their titles and endpoints: ``captioner.vendors``.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from captioner.config import PROVIDER_TITLES, SessionConfig
+from captioner.config import SessionConfig
+from captioner.options import ProviderOptions
 from captioner.providers.base import Provider
+from captioner.vendors import load, title, vendor
 
-_CLASSES = {
-    "local": ("captioner.providers.local", "LocalProvider"),
-    "speechmatics": ("captioner.providers.speechmatics", "SpeechmaticsProvider"),
-    "revai": ("captioner.providers.revai", "RevAiProvider"),
-    "assemblyai": ("captioner.providers.assemblyai", "AssemblyAiProvider"),
-    "deepgram": ("captioner.providers.deepgram", "DeepgramProvider"),
-}
+__all__ = ["make_provider", "options_class", "provider_class", "title"]
 
 
-def provider_class(name: str) -> type:
-    try:
-        module, cls = _CLASSES[name]
-    except KeyError:
-        known = ", ".join(_CLASSES)
-        raise ValueError(f"unknown provider {name!r}; choose one of {known}") from None
-    return getattr(importlib.import_module(module), cls)
+def provider_class(name: str) -> type[Provider]:
+    cls: type[Provider] = load(vendor(name).provider)
+    return cls
+
+
+def options_class(name: str) -> type[ProviderOptions]:
+    cls: type[ProviderOptions] = load(vendor(name).options)
+    return cls
 
 
 def make_provider(cfg: SessionConfig, **kwargs: object) -> Provider:
-    return provider_class(cfg.provider)(cfg, **kwargs)
-
-
-def title(name: str) -> str:
-    return PROVIDER_TITLES.get(name, name)
+    return provider_class(cfg.provider)(cfg, **kwargs)  # type: ignore[call-arg]

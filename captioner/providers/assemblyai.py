@@ -25,10 +25,12 @@ import logging
 import urllib.error
 import urllib.request
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from captioner.config import BYTES_PER_MS, SessionConfig
+from captioner.options import ProviderOptions, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -37,6 +39,7 @@ from captioner.providers.base import (
     Final,
     Handshake,
     Partial,
+    Provider,
     Started,
     VendorError,
     Word,
@@ -50,45 +53,67 @@ from captioner.providers.wire import (
     parse_guarded,
     safe_url,
 )
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
 VENDOR = "AssemblyAI"
-DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
-EU_URL = "wss://streaming.eu.assemblyai.com/v3/ws"
+DEFAULT_URL = vendor("assemblyai").default_url
 TOKEN_PATH = "/v3/token"
 TERMINATE = json.dumps({"type": "Terminate"})
+FORCE_ENDPOINT = json.dumps({"type": "ForceEndpoint"})
 
 MIN_FRAME_MS = 50
 MAX_FRAME_MS = 1000
 MIN_FRAME_BYTES = MIN_FRAME_MS * BYTES_PER_MS  # 1600
 MAX_FRAME_BYTES = MAX_FRAME_MS * BYTES_PER_MS  # 32000
 
-PASSTHROUGH_OPTIONS = frozenset(
-    {
-        "end_of_turn_confidence_threshold",
-        "min_turn_silence",
-        "max_turn_silence",
-        "vad_threshold",
-        "inactivity_timeout",
-        "max_speakers",
-        "prompt",
-        "language_detection",
-        "format_turns",
-    }
-)
-#: renamed in March 2026; the old name is rewritten to the new one
-RENAMED_OPTIONS = {"min_end_of_turn_silence_when_confident": "min_turn_silence"}
-OWN_OPTIONS = frozenset(
-    {
-        "model",
-        "speech_model",
-        "region",
-        "temporary_token",
-        "token_expires_in_s",
-        "max_session_duration_s",
-    }
-)
+#: streaming models (checked 2026-12-01: docs "Model selection" says speech_model is
+#: required with no default; SDK assemblyai/streaming/v3/models.py SpeechModel)
+MODELS = ("u3-rt-pro", "universal-streaming-english", "universal-streaming-multilingual",
+          "whisper-rt")
+#: what u3-rt-pro and universal-streaming-multilingual cover; whisper-rt detects the rest
+U3_LANGUAGES = ("en", "es", "fr", "de", "it", "pt")
+
+
+@dataclass(frozen=True)
+class AssemblyAiOptions(ProviderOptions):
+    """AssemblyAI Universal Streaming v3 settings (query parameters, checked 2026-12-01
+    against the docs and AssemblyAI/assemblyai-python-sdk 530eca5)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "speech_model"
+
+    speech_model: str = option(
+        "auto", "auto: u3-rt-pro for en/es/fr/de/it/pt, whisper-rt for other languages",
+        choices=("auto", *MODELS), title="Model")
+    region: str = option("us", "data residency: us or eu (streaming.eu.assemblyai.com)",
+                         choices=tuple(vendor("assemblyai").regions))
+    temporary_token: bool = option(
+        False, "send a single-use token per session (GET /v3/token) instead of the key")
+    token_expires_in_s: int = option(60, "how long a temporary token may wait for its session",
+                                     minimum=1, maximum=600, title="Token valid for (s)")
+    max_session_duration_s: int | None = option(
+        None, "cap on a session opened with a temporary token (s)", minimum=60, maximum=10800,
+        title="Token session cap (s)")
+    format_turns: bool = option(True, "punctuation and casing on finished turns")
+    min_turn_silence: int | None = option(
+        None, "silence (ms) that ends a turn when the model is confident", minimum=0,
+        maximum=10000, title="Endpointing: min silence (ms)")
+    max_turn_silence: int | None = option(
+        None, "silence (ms) that always ends a turn", minimum=0, maximum=10000,
+        title="Endpointing: max silence (ms)")
+    end_of_turn_confidence_threshold: float | None = option(
+        None, "confidence needed to end a turn (universal-streaming models)", minimum=0.0,
+        maximum=1.0, title="End-of-turn confidence")
+    vad_threshold: float | None = option(None, "voice activity threshold", minimum=0.0,
+                                         maximum=1.0)
+    max_speakers: int | None = option(None, "most speakers told apart (with speaker labels)",
+                                      minimum=1, maximum=10)
+    inactivity_timeout: int | None = option(
+        None, "close the session after this many seconds without audio", minimum=5,
+        maximum=3600)
+    prompt: str = option("", "instructions for the u3-rt-pro model")
+    language_detection: bool = option(False, "report the detected language (multilingual)")
 
 
 class TemporaryTokenError(Exception):
@@ -180,12 +205,12 @@ def _token_error_message(exc: urllib.error.HTTPError) -> str:
     return f"AssemblyAI refused a session token (HTTP {exc.code}){suffix}"
 
 
-class AssemblyAiProvider:
+class AssemblyAiProvider(Provider):
     """AssemblyAI v3 streaming protocol, without sockets.
 
     Attributes:
         name: ``"assemblyai"``.
-        realtime_only: True — faster than real time is closed with 3007.
+        max_speed: 1.0 — faster than real time is closed with 3007.
         cfg: the session settings.
         format_turns: whether formatted end-of-turn messages are requested.
         use_temporary_token: whether :meth:`handshake` swaps the key for a
@@ -193,15 +218,14 @@ class AssemblyAiProvider:
     """
 
     name = "assemblyai"
-    title = VENDOR
-    realtime_only = True
     max_session_s = 3 * 3600.0 - 300.0  # roll over before the 3 h cap
 
     def __init__(self, cfg: SessionConfig) -> None:
         self.cfg = cfg
-        self.format_turns = _truthy(cfg.options.get("format_turns", "true"))
-        self.use_temporary_token = _truthy(cfg.options.get("temporary_token", "false"))
-        token_cap_s = _int_or_none(cfg.options.get("max_session_duration_s"))
+        self.opts = options_of(cfg.options, AssemblyAiOptions)
+        self.format_turns = self.opts.format_turns
+        self.use_temporary_token = self.opts.temporary_token
+        token_cap_s = self.opts.max_session_duration_s
         if self.use_temporary_token and token_cap_s:
             self.max_session_s = max(token_cap_s - 60.0, 30.0)  # the token caps the session
         self._buffer = bytearray()
@@ -211,40 +235,38 @@ class AssemblyAiProvider:
     # -- handshake -----------------------------------------------------------
 
     def base_url(self) -> str:
-        if self.cfg.endpoint:
-            return self.cfg.endpoint
-        if self.cfg.options.get("region", "").lower() == "eu":
-            return EU_URL
-        return DEFAULT_URL
+        return self.cfg.endpoint or vendor("assemblyai").url_for(self.opts.region)
+
+    def speech_model(self) -> str:
+        """The model to send: the chosen one, or by language for ``auto``."""
+        if self.opts.speech_model != "auto":
+            return self.opts.speech_model
+        language = (self.cfg.language or "en").split("-")[0].lower()
+        return "u3-rt-pro" if language in U3_LANGUAGES else "whisper-rt"
 
     def query_params(self) -> list[tuple[str, str]]:
-        """Query parameters except ``token``, in send order."""
-        cfg = self.cfg
-        params = [("sample_rate", "16000"), ("encoding", "pcm_s16le")]
-        params.append(("format_turns", "true" if self.format_turns else "false"))
-        model = cfg.options.get("speech_model") or cfg.options.get("model")
-        language = (cfg.language or "en").lower()
-        if not model and not language.startswith("en"):
-            model = "universal-streaming-multilingual"
-            log.debug("AssemblyAI: language %r → the multilingual model", language)
-        if model:
-            params.append(("speech_model", model))
+        """Query parameters except ``token``, in send order (``speech_model`` always)."""
+        cfg, opts = self.cfg, self.opts
+        params = [("sample_rate", "16000"), ("encoding", "pcm_s16le"),
+                  ("speech_model", self.speech_model()),
+                  ("format_turns", "true" if self.format_turns else "false")]
         if cfg.vocabulary:
             params.append(("keyterms_prompt", json.dumps(list(cfg.vocabulary))))
         if cfg.speaker_labels:
             params.append(("speaker_labels", "true"))
         if cfg.profanity_filter:
-            log.debug("AssemblyAI streaming has no profanity filter; ignored")
+            params.append(("filter_profanity", "true"))
         if cfg.remove_disfluencies:
             log.debug("AssemblyAI streaming has no disfluency setting; ignored")
-        for key, value in cfg.options.items():
-            name = RENAMED_OPTIONS.get(key, key)
-            if name == "format_turns":
-                continue
-            if name in PASSTHROUGH_OPTIONS:
-                params.append((name, str(value)))
-            elif key not in OWN_OPTIONS:
-                log.debug("AssemblyAI: ignoring unsupported option %r", key)
+        for name in ("min_turn_silence", "max_turn_silence", "end_of_turn_confidence_threshold",
+                     "vad_threshold", "max_speakers", "inactivity_timeout"):
+            value = getattr(opts, name)
+            if value is not None:
+                params.append((name, f"{value:g}" if isinstance(value, float) else str(value)))
+        if opts.prompt:
+            params.append(("prompt", opts.prompt))
+        if opts.language_detection:
+            params.append(("language_detection", "true"))
         return params
 
     def handshake(self, secret: str | None) -> Handshake:
@@ -274,8 +296,8 @@ class AssemblyAiProvider:
         return fetch_temporary_token(
             key,
             self.base_url(),
-            expires_in_s=_int_or_none(self.cfg.options.get("token_expires_in_s")) or 60,
-            max_session_duration_s=_int_or_none(self.cfg.options.get("max_session_duration_s")),
+            expires_in_s=self.opts.token_expires_in_s,
+            max_session_duration_s=self.opts.max_session_duration_s,
         )
 
     def classify_exception(self, exc: BaseException) -> CloseVerdict:
@@ -284,9 +306,7 @@ class AssemblyAiProvider:
             if exc.retryable:
                 return CloseVerdict(CloseKind.RETRY, str(exc), retry_after_s=5.0)
             return CloseVerdict(CloseKind.FATAL, str(exc))
-        return CloseVerdict(
-            CloseKind.RETRY, f"Couldn't prepare the AssemblyAI session ({type(exc).__name__})"
-        )
+        return super().classify_exception(exc)
 
     # -- audio ---------------------------------------------------------------
 
@@ -315,6 +335,10 @@ class AssemblyAiProvider:
             return []
         return [tail + bytes(MIN_FRAME_BYTES - len(tail))]
 
+    def finalize_message(self) -> str | None:
+        """``ForceEndpoint``: the turn in progress becomes final now, not after Terminate."""
+        return FORCE_ENDPOINT
+
     def end_of_stream(self) -> str | None:
         return TERMINATE
 
@@ -326,6 +350,8 @@ class AssemblyAiProvider:
 
     def _parse(self, msg: dict[str, Any]) -> list[Event]:
         kind = msg.get("type")
+        if kind is None and "error" in msg:  # the SDK also reads error frames without a type
+            kind = "Error"
         if kind == "Begin":
             self._last_final_turn, self._held = -1, None
             session_id = msg.get("id")
@@ -337,6 +363,9 @@ class AssemblyAiProvider:
             return [*events, Ended()]
         if kind == "Error":
             return [self._error(msg)]
+        if kind == "SpeakerRevision":
+            self._revise_speakers(msg.get("revisions"))
+            return []
         if kind == "Warning":
             text = msg.get("warning")
             code = msg.get("warning_code")
@@ -381,6 +410,20 @@ class AssemblyAiProvider:
             if self._held is not None and self._held[0] == order:
                 self._held = None
         return events
+
+    def _revise_speakers(self, revisions: object) -> None:
+        """Apply ``SpeakerRevision`` to the turn still held back; finals already out keep
+        their label (the transcript never rewrites a final)."""
+        for item in revisions if isinstance(revisions, list) else []:
+            if not isinstance(item, dict) or self._held is None:
+                continue
+            order, final = self._held
+            if item.get("turn_order") != order:
+                log.debug("AssemblyAI: speaker revision for a turn already final; kept")
+                continue
+            words = _words(item.get("words")) or final.words
+            speaker = _turn_speaker(item, words)
+            self._held = (order, replace(final, words=words, speaker=speaker))
 
     def _release_held(self) -> list[Event]:
         if self._held is None:
@@ -534,14 +577,3 @@ def _turn_speaker(msg: dict[str, Any], words: tuple[Word, ...]) -> str | None:
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _truthy(value: object) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None

@@ -2,15 +2,17 @@
 
 A provider module turns one vendor's wire protocol into these frozen events.
 It is pure: it builds the handshake, frames audio, parses frames and
-classifies close codes, and never touches a socket (``session.py`` does).
-Implementers provide a class satisfying :class:`Provider`.
+classifies close codes, and never touches a socket (``stream.py`` does).
+Implementers subclass :class:`Provider`.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+
+from captioner.vendors import title as vendor_title
 
 
 @dataclass(frozen=True)
@@ -149,35 +151,78 @@ class Handshake:
     wait_for_started: bool = False
 
 
-@runtime_checkable
-class Provider(Protocol):
-    """One vendor's protocol, without sockets.
+class Provider:
+    """One vendor's protocol, without sockets; subclasses implement the five wire methods.
 
     A fresh instance serves one vendor connection. ``handshake`` may block (a
-    temporary-token request); the session calls it in a worker thread. Optional
-    members the session uses when present:
+    temporary-token request); the stream calls it in a worker thread. The
+    optional hooks below have defaults that fit a vendor without the feature,
+    so the stream calls them all unconditionally.
 
-    * ``title``: the vendor's name in messages ("AssemblyAI").
-    * ``max_speed``: audio seconds per wall second allowed (None: unlimited);
-      defaults to 1.0 when ``realtime_only``.
-    * ``max_session_s``: the vendor's session cap; the session rolls over before it.
-    * ``unreachable_message``: what to say when the host can't be reached.
-    * ``flush_audio() -> list[bytes]``: frames still held back at end of input.
-    * ``keepalive_message() -> str | None``: sent while no audio flows (paused).
-    * ``unacked_frames() -> int``: frames sent but not acknowledged (back-pressure).
-    * ``classify_exception(exc) -> CloseVerdict``: for failures inside ``handshake``.
+    Attributes:
+        name: the vendor's id in :data:`captioner.vendors.VENDORS`.
+        title: its name in messages (set from the vendor table for each subclass).
+        max_speed: audio seconds per wall second allowed (None: unlimited).
+        max_session_s: the vendor's session cap; the stream rolls over before it.
+        unreachable_message: what to say when the host can't be reached (None:
+            the stream's generic line).
     """
 
-    name: str
-    #: whether audio must not be sent faster than real time
-    realtime_only: bool
+    name: str = ""
+    #: the vendor's name in messages ("AssemblyAI"), from the vendor table unless set
+    title: str = ""
+    max_speed: float | None = 1.0
+    max_session_s: float | None = None
+    unreachable_message: str | None = None
 
-    def handshake(self, secret: str | None) -> Handshake: ...
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "title" not in cls.__dict__:
+            cls.title = vendor_title(cls.name)
 
-    def frame_audio(self, pcm: bytes) -> list[bytes]: ...
+    # -- the wire (every provider) ------------------------------------------------
 
-    def parse(self, raw: str | bytes) -> list[Event]: ...
+    def handshake(self, secret: str | None) -> Handshake:
+        raise NotImplementedError
 
-    def end_of_stream(self) -> str | None: ...
+    def frame_audio(self, pcm: bytes) -> list[bytes]:
+        raise NotImplementedError
 
-    def classify_close(self, code: int | None, reason: str) -> CloseVerdict: ...
+    def parse(self, raw: str | bytes) -> list[Event]:
+        raise NotImplementedError
+
+    def end_of_stream(self) -> str | None:
+        raise NotImplementedError
+
+    def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
+        raise NotImplementedError
+
+    # -- optional hooks -------------------------------------------------------------
+
+    def flush_audio(self) -> list[bytes]:
+        """Frames still held back at end of input (sent before :meth:`finalize_message`)."""
+        return []
+
+    def finalize_message(self) -> str | None:
+        """Sent at end of input before :meth:`end_of_stream`, so the words said so far
+        become final at once (AssemblyAI's ``ForceEndpoint``); None: nothing to send."""
+        return None
+
+    def keepalive_message(self) -> str | None:
+        """Sent while no audio flows (paused, silent device); None: nothing to send."""
+        return None
+
+    def unacked_frames(self) -> int:
+        """Frames sent but not yet acknowledged (back-pressure); 0 for vendors without acks."""
+        return 0
+
+    def classify_refusal(self, status: int, headers: Mapping[str, str], body: bytes
+                         ) -> CloseVerdict:
+        """The verdict for an upgrade refused with HTTP ``status`` (headers and body of
+        the refusal at hand, for vendors that explain it there)."""
+        return self.classify_close(status, "")
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
+        """The verdict for an exception raised by :meth:`handshake` (a token fetch)."""
+        return CloseVerdict(CloseKind.RETRY,
+                            f"Couldn't prepare the {self.title} session ({type(exc).__name__})")

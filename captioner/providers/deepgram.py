@@ -19,9 +19,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from captioner.config import BYTES_PER_MS, SessionConfig
+from captioner.options import ProviderOptions, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -30,6 +33,7 @@ from captioner.providers.base import (
     Final,
     Handshake,
     Partial,
+    Provider,
     VendorError,
     Word,
 )
@@ -37,15 +41,17 @@ from captioner.providers.wire import (
     build_url,
     generic_verdict,
     is_number,
+    load_object,
     parse_guarded,
     safe_url,
     seconds_to_ms,
 )
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
 VENDOR = "Deepgram"
-DEFAULT_URL = "wss://api.deepgram.com/v1/listen"
+DEFAULT_URL = vendor("deepgram").default_url
 DEFAULT_MODEL = "nova-3"
 CLOSE_STREAM = json.dumps({"type": "CloseStream"})
 KEEP_ALIVE = json.dumps({"type": "KeepAlive"})
@@ -53,88 +59,98 @@ FINALIZE = json.dumps({"type": "Finalize"})
 MAX_FRAME_MS = 250  # Deepgram recommends 20-250 ms per message
 MAX_FRAME_BYTES = MAX_FRAME_MS * BYTES_PER_MS
 
-#: options passed to the query string as given (booleans as "true"/"false")
-PASSTHROUGH_OPTIONS = frozenset(
-    {
-        "endpointing",
-        "utterance_end_ms",
-        "vad_events",
-        "interim_results",
-        "punctuate",
-        "smart_format",
-        "numerals",
-        "dictation",
-        "redact",
-        "replace",
-        "search",
-        "tag",
-        "extra",
-        "mip_opt_out",
-        "version",
-        "diarize_model",
-    }
-)
-OWN_OPTIONS = frozenset({"model", "auth"})
-#: our defaults for captioning; any of them can be overridden through options
-DEFAULT_PARAMS = (
-    ("interim_results", "true"),
-    ("punctuate", "true"),
-    ("smart_format", "true"),
-    ("endpointing", "300"),  # the 10 ms default splits captions into slivers
-)
+#: /v1/listen models (developers.deepgram.com/docs/model, read 2026-12-01; Flux is /v2/listen)
+MODELS = ("nova-3", "nova-3-general", "nova-3-medical", "nova-2", "nova-2-general",
+          "nova-2-meeting", "nova-2-phonecall", "nova-2-finance", "nova-2-conversationalai",
+          "nova-2-voicemail", "nova-2-video", "nova-2-medical", "nova-2-drivethru",
+          "nova-2-automotive", "nova", "enhanced", "base")
 
 
-class DeepgramProvider:
+@dataclass(frozen=True)
+class DeepgramOptions(ProviderOptions):
+    """Deepgram ``/v1/listen`` settings (query parameters; checked 2026-12-01 against
+    developers.deepgram.com and deepgram-python-sdk listen/v1)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "model"
+
+    model: str = option(DEFAULT_MODEL, "recognition model", choices=MODELS)
+    endpointing: int = option(300, "silence (ms) that ends an utterance; 0 turns it off "
+                              "(Deepgram's 10 ms default splits captions into slivers)",
+                              minimum=0, maximum=10000, title="Endpointing (ms)")
+    utterance_end_ms: int | None = option(None, "gap (ms) between words that ends an "
+                                          "utterance (UtteranceEnd)", minimum=1000,
+                                          maximum=5000)
+    interim_results: bool = option(True, "partial results while a phrase is spoken")
+    punctuate: bool = option(True, "punctuation")
+    smart_format: bool = option(True, "formatting of numbers, dates, currency")
+    numerals: bool = option(False, "numbers as digits")
+    diarize_model: str = option("latest", "diarizer used with speaker labels (diarize_model; "
+                                "the older diarize=true is deprecated)",
+                                choices=("latest", "v1"), title="Diarization model")
+    mip_opt_out: bool = option(False, "opt out of the Deepgram Model Improvement Program")
+    auth: str = option("token", "the key is an API key (token) or a JWT from /v1/auth/grant "
+                       "(bearer)", choices=("token", "bearer"))
+
+
+class DeepgramProvider(Provider):
     """Deepgram live streaming protocol, without sockets.
 
     Attributes:
         name: ``"deepgram"``.
-        realtime_only: True — Deepgram expects live audio.
+        max_speed: 1.0 — Deepgram expects live audio.
         cfg: the session settings.
+        opts: its :class:`DeepgramOptions`.
         model: the Deepgram model (option ``model``, default ``nova-3``).
     """
 
     name = "deepgram"
-    title = VENDOR
-    realtime_only = True
 
     def __init__(self, cfg: SessionConfig) -> None:
         self.cfg = cfg
-        self.model = cfg.options.get("model") or DEFAULT_MODEL
+        self.opts = options_of(cfg.options, DeepgramOptions)
+        self.model = self.opts.model
 
     # -- handshake -----------------------------------------------------------
 
     def query_params(self) -> list[tuple[str, str]]:
-        cfg = self.cfg
+        cfg, opts = self.cfg, self.opts
+
+        def flag(on: bool) -> str:
+            return "true" if on else "false"
+
         params = [
             ("model", self.model),
             ("encoding", "linear16"),
             ("sample_rate", "16000"),
             ("channels", "1"),
             ("language", cfg.language or "en"),
+            ("interim_results", flag(opts.interim_results)),
+            ("punctuate", flag(opts.punctuate)),
+            ("smart_format", flag(opts.smart_format)),
+            ("endpointing", str(opts.endpointing) if opts.endpointing else "false"),
         ]
-        overrides = {k: str(v) for k, v in cfg.options.items() if k in PASSTHROUGH_OPTIONS}
-        params += [(k, overrides.pop(k, v)) for k, v in DEFAULT_PARAMS]
+        if opts.utterance_end_ms is not None:
+            params.append(("utterance_end_ms", str(opts.utterance_end_ms)))
+        if opts.numerals:
+            params.append(("numerals", "true"))
         if cfg.profanity_filter:
             params.append(("profanity_filter", "true"))
         # Deepgram drops fillers unless asked; match the other vendors' meaning
         # of remove_disfluencies=False ("keep them").
         params.append(("filler_words", "false" if cfg.remove_disfluencies else "true"))
         if cfg.speaker_labels:
-            params.append(("diarize", "true"))
+            params.append(("diarize_model", opts.diarize_model))
+        if opts.mip_opt_out:
+            params.append(("mip_opt_out", "true"))
         term_param = "keyterm" if self.model.startswith("nova-3") else "keywords"
         params += [(term_param, term) for term in cfg.vocabulary]
-        params += list(overrides.items())
-        for key in cfg.options:
-            if key not in PASSTHROUGH_OPTIONS and key not in OWN_OPTIONS:
-                log.debug("Deepgram: ignoring unsupported option %r", key)
         return params
 
     def handshake(self, secret: str | None) -> Handshake:
         """URL with settings; the key in ``Authorization: Token <key>``."""
         headers: dict[str, str] = {}
         if secret:
-            scheme = "Bearer" if self.cfg.options.get("auth", "").lower() == "bearer" else "Token"
+            scheme = "Bearer" if self.opts.auth == "bearer" else "Token"
             headers["Authorization"] = f"{scheme} {secret}"
         url = build_url(self.cfg.endpoint or DEFAULT_URL, DEFAULT_URL, self.query_params())
         log.debug("Deepgram handshake to %s", safe_url(url))
@@ -145,10 +161,6 @@ class DeepgramProvider:
     def frame_audio(self, pcm: bytes) -> list[bytes]:
         """Blocks as they come, split above 250 ms; never an empty frame."""
         return [bytes(pcm[i : i + MAX_FRAME_BYTES]) for i in range(0, len(pcm), MAX_FRAME_BYTES)]
-
-    def flush_audio(self) -> list[bytes]:
-        """Nothing is buffered here."""
-        return []
 
     def end_of_stream(self) -> str | None:
         return CLOSE_STREAM
@@ -186,6 +198,15 @@ class DeepgramProvider:
         return []
 
     # -- closes --------------------------------------------------------------
+
+    def classify_refusal(self, status: int, headers: Mapping[str, str], body: bytes
+                         ) -> CloseVerdict:
+        """Deepgram explains a refused upgrade in ``dg-error`` (and the body's ``err_msg``)."""
+        reason = headers.get("dg-error", "")
+        if not reason:
+            msg = load_object(body[:4096])
+            reason = str(msg.get("err_msg") or "") if msg else ""
+        return self.classify_close(status, " ".join(reason.split())[:200])
 
     def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
         """Map a close code (or HTTP status of a failed upgrade, or None) to a verdict."""
@@ -274,8 +295,8 @@ def _words(raw_words: object) -> tuple[Word, ...]:
 
 
 def _speaker_label(speaker: object) -> str | None:
-    if is_number(speaker) and float(speaker).is_integer():  # type: ignore[arg-type]
-        return f"S{int(speaker)}"  # type: ignore[arg-type]
+    if is_number(speaker) and float(speaker).is_integer():
+        return f"S{int(speaker)}"
     if isinstance(speaker, str) and speaker:
         return speaker
     return None

@@ -15,7 +15,6 @@ ends one that an earlier crash left behind.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import queue
@@ -25,15 +24,18 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, ClassVar
 
 from captioner.config import SessionConfig
 from captioner.engine import lifeline
 from captioner.errors import UserFacingError
-from captioner.providers.base import CloseKind, CloseVerdict, Handshake
+from captioner.options import ProviderOptions, option, options_of
+from captioner.providers.base import CloseKind, CloseVerdict
 from captioner.providers.speechmatics import SpeechmaticsProvider
 from captioner.providers.wire import build_url
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
@@ -206,45 +208,67 @@ def shared_engine() -> LocalEngine:
     return _shared_engine
 
 
+@dataclass(frozen=True)
+class LocalOptions(ProviderOptions):
+    """The offline engine's settings (sent in its own ``transcription_config``)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "model"
+
+    model: str = option("", "Whisper model: tiny.en (English) or base (multilingual, needs "
+                        "captioner[multilingual]); empty: the engine's default",
+                        choices=("", "tiny.en", "base"))
+    operating_point: str = option("standard", "standard: live partials; enhanced: accuracy "
+                                  "over latency, no partials (files, improving a recording)",
+                                  choices=("standard", "enhanced"))
+    max_delay: float = option(2.0, "seconds before a word is final", minimum=0.7, maximum=4.0,
+                              title="Latency: max delay (s)")
+
+
 class LocalProvider(SpeechmaticsProvider):
     """Speechmatics protocol to the offline engine; no key, no pacing limit.
 
-    Options: ``model`` (``tiny.en`` or ``base``, sent as the engine's own
-    ``transcription_config.model``), ``operating_point`` (``standard``: live;
-    ``enhanced``: accuracy over latency) and ``max_delay`` (seconds).
+    Its :class:`LocalOptions` go in the engine's own ``transcription_config``:
+    ``model`` (``tiny.en`` or ``base``), ``operating_point`` (``enhanced`` also
+    turns partials off) and ``max_delay``.
     """
 
     name = "local"
     title = "the offline engine"
-    max_session_s = None
     translates = False
+    max_session_s = None
     unreachable_message = "The offline engine is not answering; trying again."
 
     def __init__(self, cfg: SessionConfig, engine: LocalEngine | None = None) -> None:
-        super().__init__(cfg)
+        self.local_opts = options_of(cfg.options, LocalOptions)
+        super().__init__(replace(cfg, options=None))  # the protocol's defaults
         self.engine = engine
 
-    def handshake(self, secret: str | None) -> Handshake:
-        if self.cfg.endpoint:
-            url = build_url(self.cfg.endpoint, "ws://127.0.0.1/v2", [])
-        else:
-            url = (self.engine or shared_engine()).ensure_running()
-        start = self.start_recognition()
-        tc = start["transcription_config"]
-        tc.pop("operating_point", None)  # the Speechmatics mapping of "model"
-        if tc.get("language") in ("multi", "auto"):
-            tc["language"] = "auto"  # detected per utterance (multilingual model)
-        options = self.cfg.options
-        if options.get("model"):
-            tc["model"] = options["model"]  # the engine's own: tiny.en / base
-        if options.get("operating_point") in ("standard", "enhanced"):
-            tc["operating_point"] = options["operating_point"]
-        if options.get("operating_point") == "enhanced":  # improving a recording: no partials
-            tc["enable_partials"] = False
-        hs = super().handshake(secret)
-        return replace(hs, url=url, first_message=json.dumps(start))
+    def language(self) -> str:
+        language = self.cfg.language or "en"
+        # detected per utterance (multilingual model); the engine answers 4004 for what it lacks
+        return "auto" if language in ("multi", "auto") else language
 
-    def classify_exception(self, exc: Exception) -> CloseVerdict:
+    def start_recognition(self) -> dict[str, Any]:
+        start = super().start_recognition()
+        tc = start["transcription_config"]
+        opts = self.local_opts
+        tc.pop("model", None)  # Speechmatics' operating point under its current name
+        tc.pop("max_delay_mode", None)
+        tc["max_delay"] = opts.max_delay
+        if opts.model:
+            tc["model"] = opts.model  # the engine's own: tiny.en / base
+        if opts.operating_point != "standard":
+            tc["operating_point"] = opts.operating_point
+        if opts.operating_point == "enhanced":  # improving a recording: no partials
+            tc["enable_partials"] = False
+        return start
+
+    def base_url(self) -> str:
+        if self.cfg.endpoint:
+            return build_url(self.cfg.endpoint, vendor("local").default_url, [])
+        return (self.engine or shared_engine()).ensure_running()
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
         if isinstance(exc, EngineStartError):
             return CloseVerdict(CloseKind.FATAL, str(exc))
         return CloseVerdict(CloseKind.RETRY, f"The offline engine is not available: {exc}")

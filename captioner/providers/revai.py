@@ -13,9 +13,12 @@ on the wire and milliseconds in events.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from captioner.config import SessionConfig
+from captioner.options import ProviderOptions, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -23,99 +26,136 @@ from captioner.providers.base import (
     Final,
     Handshake,
     Partial,
+    Provider,
     Started,
     Word,
 )
 from captioner.providers.wire import (
+    UnsupportedLanguage,
     build_url,
     generic_verdict,
     is_number,
+    mapped_language,
     parse_guarded,
     safe_url,
     seconds_to_ms,
 )
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
 VENDOR = "Rev AI"
-DEFAULT_URL = "wss://api.rev.ai/speechtotext/v1/stream"
-EU_URL = "wss://ec1.api.rev.ai/speechtotext/v1/stream"
+DEFAULT_URL = vendor("revai").default_url
 CONTENT_TYPE = "audio/x-raw;layout=interleaved;rate=16000;format=S16LE;channels=1"
 END_OF_STREAM = "EOS"
-
-#: options passed through to the query string unchanged (``cfg.options``)
-PASSTHROUGH_OPTIONS = frozenset(
-    {
-        "custom_vocabulary_id",
-        "metadata",
-        "delete_after_seconds",
-        "detailed_partials",
-        "start_ts",
-        "max_segment_duration_seconds",
-        "transcriber",
-        "skip_postprocessing",
-        "priority",
-        "max_connection_wait_seconds",
-    }
-)
-#: options this module reads itself
-OWN_OPTIONS = frozenset({"model", "region"})
+#: our language codes -> Rev's (Rev names Mandarin ``cmn``; checked 2026-12-01, docs.rev.ai)
+LANGUAGE_CODES = {"zh": "cmn"}
 
 
-class RevAiProvider:
+@dataclass(frozen=True)
+class RevAiOptions(ProviderOptions):
+    """Rev AI streaming settings (query parameters; docs.rev.ai/api/streaming/requests,
+    checked 2026-12-01)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "transcriber"
+
+    region: str = option("us", "Rev deployment: us (api.rev.ai) or eu (ec1.api.rev.ai)",
+                         choices=tuple(vendor("revai").regions))
+    transcriber: str = option("", "streaming recognizer (empty: Rev's default)",
+                              choices=("", "machine", "machine_v2"), title="Model")
+    custom_vocabulary_id: str = option(
+        "", "id of a custom vocabulary made with Rev's REST API (otherwise the vocabulary "
+        "list is submitted for one)", title="Custom vocabulary id")
+    detailed_partials: bool = option(False, "word timings and confidence on partials too")
+    max_segment_duration_seconds: int | None = option(
+        None, "longest final segment in seconds", minimum=5, maximum=30,
+        title="Longest segment (s)")
+    skip_postprocessing: bool = option(False, "skip Rev's text post-processing of finals")
+    delete_after_seconds: int | None = option(
+        None, "delete the job at Rev this many seconds after it ends", minimum=0,
+        maximum=2_592_000)
+    metadata: str = option("", "free text stored with the job at Rev")
+
+
+#: ``(access token, words, options) -> custom_vocabulary_id``: Rev's custom vocabularies
+#: REST API (submit, poll, cache by hash). Set by the module that implements it; until
+#: then a vocabulary list without ``custom_vocabulary_id`` is not sent (with a warning).
+VocabularyResolver = Callable[[str, tuple[str, ...], RevAiOptions], str]
+vocabulary_resolver: VocabularyResolver | None = None
+
+
+class VocabularyError(Exception):
+    """The vocabulary resolver failed; ``verdict`` says whether to retry and what to say."""
+
+    def __init__(self, verdict: CloseVerdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+class RevAiProvider(Provider):
     """Rev AI streaming protocol, without sockets.
 
     Attributes:
         name: ``"revai"``.
-        realtime_only: True — Rev bills wall-clock time and wants real-time audio.
+        max_speed: 1.0 — Rev bills wall-clock time and wants real-time audio.
         cfg: the session settings.
+        opts: its :class:`RevAiOptions`.
     """
 
     name = "revai"
-    title = VENDOR
-    realtime_only = True
     max_session_s = 3 * 3600.0 - 300.0  # roll over before the 3 h cap
 
     def __init__(self, cfg: SessionConfig) -> None:
         self.cfg = cfg
+        self.opts = options_of(cfg.options, RevAiOptions)
 
     # -- handshake -----------------------------------------------------------
 
-    def query_params(self) -> list[tuple[str, str]]:
+    def language(self) -> str:
+        """Rev's code for the configured language (``zh`` → ``cmn``)."""
+        return mapped_language(self.cfg.language, LANGUAGE_CODES, VENDOR)
+
+    def query_params(self, vocabulary_id: str = "") -> list[tuple[str, str]]:
         """The query parameters except ``access_token``, in send order."""
-        cfg = self.cfg
+        cfg, opts = self.cfg, self.opts
         params: list[tuple[str, str]] = [("content_type", CONTENT_TYPE)]
-        language = (cfg.language or "en").split("-")[0].lower()
-        params.append(("language", language))
+        params.append(("language", self.language()))
         if cfg.profanity_filter:
             params.append(("filter_profanity", "true"))
         if cfg.remove_disfluencies:
             params.append(("remove_disfluencies", "true"))
         if cfg.speaker_labels:
             params.append(("enable_speaker_switch", "true"))
-        if cfg.vocabulary and "custom_vocabulary_id" not in cfg.options:
-            log.debug(
-                "Rev AI needs a custom vocabulary created through its REST API "
-                "(option custom_vocabulary_id); ignoring %d vocabulary words",
-                len(cfg.vocabulary),
-            )
-        model = cfg.options.get("model")
-        if model and "transcriber" not in cfg.options:
-            params.append(("transcriber", model))
-        for key, value in cfg.options.items():
-            if key in PASSTHROUGH_OPTIONS:
-                params.append((key, str(value)))
-            elif key not in OWN_OPTIONS:
-                log.debug("Rev AI: ignoring unsupported option %r", key)
+        vocabulary_id = opts.custom_vocabulary_id or vocabulary_id
+        if vocabulary_id:
+            params.append(("custom_vocabulary_id", vocabulary_id))
+        if opts.transcriber:
+            params.append(("transcriber", opts.transcriber))
+        for name in ("detailed_partials", "skip_postprocessing"):
+            if getattr(opts, name):
+                params.append((name, "true"))
+        for name in ("max_segment_duration_seconds", "delete_after_seconds"):
+            value = getattr(opts, name)
+            if value is not None:
+                params.append((name, str(value)))
+        if opts.metadata:
+            params.append(("metadata", opts.metadata))
         return params
 
     def base_url(self) -> str:
         """The endpoint without query: ``cfg.endpoint`` or the (regional) default."""
-        if self.cfg.endpoint:
-            return self.cfg.endpoint
-        if self.cfg.options.get("region", "").lower() in ("eu", "ec1"):
-            return EU_URL
-        return DEFAULT_URL
+        return self.cfg.endpoint or vendor("revai").url_for(self.opts.region)
+
+    def vocabulary_id(self, secret: str | None) -> str:
+        """The id for the vocabulary list through :data:`vocabulary_resolver` ("" if none)."""
+        words = self.cfg.vocabulary
+        if not words or self.opts.custom_vocabulary_id:
+            return ""
+        if vocabulary_resolver is None or not secret:
+            log.warning("Rev AI: %d vocabulary words not sent (no custom vocabulary id yet)",
+                        len(words))
+            return ""
+        return vocabulary_resolver(secret, words, self.opts)
 
     def handshake(self, secret: str | None) -> Handshake:
         """URL with the query string; the token is the ``access_token`` parameter.
@@ -124,7 +164,7 @@ class RevAiProvider:
             secret: the Rev AI access token, or None for a self-hosted server
                 without auth.
         """
-        params = self.query_params()
+        params = self.query_params(self.vocabulary_id(secret))
         if secret:
             params.insert(0, ("access_token", secret))
         url = build_url(self.base_url(), DEFAULT_URL, params)
@@ -136,10 +176,6 @@ class RevAiProvider:
     def frame_audio(self, pcm: bytes) -> list[bytes]:
         """Rev has no frame-size rule; send each block as it comes (never empty)."""
         return [bytes(pcm)] if pcm else []
-
-    def flush_audio(self) -> list[bytes]:
-        """Nothing is buffered here."""
-        return []
 
     def end_of_stream(self) -> str | None:
         return END_OF_STREAM
@@ -193,6 +229,14 @@ class RevAiProvider:
         ]
 
     # -- closes --------------------------------------------------------------
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
+        """A language Rev lacks is fatal; a failed vocabulary request is the resolver's call."""
+        if isinstance(exc, UnsupportedLanguage):
+            return CloseVerdict(CloseKind.FATAL, str(exc))
+        if isinstance(exc, VocabularyError):
+            return exc.verdict
+        return super().classify_exception(exc)
 
     def classify_close(self, code: int | None, reason: str) -> CloseVerdict:
         """Map a close code (or HTTP status of a failed upgrade, or None) to a verdict."""

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
 import urllib.request
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from captioner.config import SAMPLE_RATE_HZ, SessionConfig
+from captioner.options import ProviderOptions, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -39,18 +42,31 @@ from captioner.providers.base import (
     Handshake,
     Partial,
     PartialTranslation,
+    Provider,
     Started,
     VendorError,
     Word,
 )
 from captioner.providers.base import Warning as VendorWarning
-from captioner.providers.wire import build_url, parse_guarded, seconds_to_ms
+from captioner.providers.wire import (
+    UnsupportedLanguage,
+    build_url,
+    dict_of,
+    load_object,
+    mapped_language,
+    parse_guarded,
+    seconds_to_ms,
+)
+from captioner.vendors import vendor
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "wss://eu.rt.speechmatics.com/v2"
+DEFAULT_URL = vendor("speechmatics").default_url
 TEMP_KEY_URL = "https://mp.speechmatics.com/v1/api_keys?type=rt"
 MAX_FRAME_BYTES = 16_000  # 0.5 s; the SDK uses 4096-byte chunks, no documented rule
+#: our language codes -> Speechmatics' (Mandarin is ``cmn``; checked 2026-12-01, docs
+#: speech-to-text/languages)
+LANGUAGE_CODES = {"zh": "cmn"}
 MAX_TRANSLATION_TARGETS = 5  # the vendor's limit per session
 #: languages translated to and from English (docs.speechmatics.com, checked 2026-12-01)
 TRANSLATION_LANGUAGES = frozenset(
@@ -66,20 +82,81 @@ def translation_targets(language: str) -> frozenset[str]:
     return frozenset({"en"}) if language in TRANSLATION_LANGUAGES else frozenset()
 
 
-def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 3600,
+@dataclass(frozen=True)
+class SpeechmaticsOptions(ProviderOptions):
+    """Speechmatics RT v2 settings (``transcription_config``; checked 2026-12-01 against
+    speechmatics/docs spec/realtime.yaml, where ``model`` replaced ``operating_point``)."""
+
+    MODEL_FIELD: ClassVar[str | None] = "model"
+
+    model: str = option("enhanced", "operating point: enhanced (most accurate, the SDK's "
+                        "default) or standard (the server's default)",
+                        choices=("enhanced", "standard"))
+    region: str = option("eu", "data centre: eu (eu.rt.speechmatics.com) or us",
+                         choices=tuple(vendor("speechmatics").regions))
+    max_delay: float = option(2.0, "latency of finals in seconds (2 s is the vendor's "
+                              "captioning advice)", minimum=0.7, maximum=4.0,
+                              title="Latency: max delay (s)")
+    max_delay_mode: str = option("flexible", "flexible may wait past max_delay to finish a "
+                                 "number or date; fixed never does", choices=("flexible", "fixed"))
+    end_of_utterance_silence_s: float | None = option(
+        None, "silence (s) that ends an utterance (0 = off)", minimum=0.0, maximum=2.0,
+        title="Endpointing: silence (s)")
+    max_speakers: int | None = option(None, "most speakers told apart (with speaker labels)",
+                                      minimum=2, maximum=100)
+    temporary_key: bool = option(False, "exchange the key for a short-lived one per session")
+    temporary_key_ttl_s: int = option(60, "lifetime of a temporary key (s)", minimum=60,
+                                      maximum=86400)
+    key_url: str = option(TEMP_KEY_URL, "where temporary keys come from",
+                          title="Temporary key URL")
+
+
+
+class TemporaryKeyError(Exception):
+    """The temporary-key exchange failed.
+
+    Attributes:
+        status: the HTTP status, or None when the server was not reached.
+        retryable: whether trying again later may help (no answer, 429, 5xx).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = status is None or status == 429 or status >= 500
+
+
+def fetch_temporary_key(api_key: str, url: str = TEMP_KEY_URL, ttl_s: int = 60,
                         timeout_s: float = 10.0) -> str:
     """Exchange the long-lived key for a short-lived RT key (blocking).
 
+    ``POST {url}`` with ``{"ttl": N}``; the reply (201) is ``{"key_value": ...}``.
+
     Raises:
-        OSError: network failure or a refused request (``urllib.error.HTTPError``).
+        TemporaryKeyError: a refusal (401: a bad key, never retried) or no answer.
     """
     body = json.dumps({"ttl": ttl_s}).encode()
     request = urllib.request.Request(
         url, data=body, method="POST",
         headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return str(json.load(response)["key_value"])
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            reply = load_object(response.read(65536))
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise TemporaryKeyError("Speechmatics rejected the API key — check it in "
+                                    "Preferences", exc.code) from None
+        raise TemporaryKeyError(f"Speechmatics refused a temporary key (HTTP {exc.code})",
+                                exc.code) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise TemporaryKeyError(f"Could not reach Speechmatics for a temporary key "
+                                f"({type(exc).__name__}) — check your internet connection"
+                                ) from None
+    key = reply.get("key_value") if reply else None
+    if not isinstance(key, str) or not key:
+        raise TemporaryKeyError("Speechmatics sent an unreadable temporary key reply", 200)
+    return key
 
 
 def _seconds_to_ms(value: Any) -> int:
@@ -125,7 +202,7 @@ def _speaker(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != "UU" else None
 
 
-class SpeechmaticsProvider:
+class SpeechmaticsProvider(Provider):
     """Speechmatics RT v2 client side.
 
     Attributes:
@@ -134,33 +211,40 @@ class SpeechmaticsProvider:
     """
 
     name = "speechmatics"
-    title = "Speechmatics"
     translates = True  # live translation (the offline engine speaks the protocol without it)
-    realtime_only = False  # paced by AudioAdded acks instead
-    max_speed = None
-    max_session_s = 47 * 3600.0  # sessions end at 48 h
+    max_speed = None  # paced by AudioAdded acks instead
+    max_session_s: float | None = 47 * 3600.0  # sessions end at 48 h
 
     def __init__(self, cfg: SessionConfig) -> None:
         self.cfg = cfg
+        self.opts = options_of(cfg.options, SpeechmaticsOptions)
         self.sent_seq = 0
         self.acked_seq = 0
         self._delimiter = " "
+        self._last_error = ""  # type of the last in-band Error
 
     # -- handshake --------------------------------------------------------------
 
+    def language(self) -> str:
+        """Speechmatics' code for the configured language (``zh`` → ``cmn``)."""
+        return mapped_language(self.cfg.language, LANGUAGE_CODES, self.title)
+
     def start_recognition(self) -> dict[str, Any]:
-        cfg = self.cfg
-        tc: dict[str, Any] = {"language": cfg.language or "en", "enable_partials": True}
-        max_delay = cfg.options.get("max_delay", "2.0")  # 2 s: the vendor's captioning advice
-        tc["max_delay"] = float(max_delay)
-        if "model" in cfg.options:
-            tc["operating_point"] = cfg.options["model"]
+        cfg, opts = self.cfg, self.opts
+        tc: dict[str, Any] = {"language": self.language(), "enable_partials": True,
+                              "model": opts.model, "max_delay": opts.max_delay,
+                              "max_delay_mode": opts.max_delay_mode}
         if cfg.vocabulary:
             tc["additional_vocab"] = [{"content": w} for w in cfg.vocabulary]
         if cfg.speaker_labels:
             tc["diarization"] = "speaker"
+            if opts.max_speakers is not None:
+                tc["speaker_diarization_config"] = {"max_speakers": opts.max_speakers}
         if cfg.remove_disfluencies:
             tc["transcript_filtering_config"] = {"remove_disfluencies": True}
+        if opts.end_of_utterance_silence_s is not None:
+            tc["conversation_config"] = {
+                "end_of_utterance_silence_trigger": opts.end_of_utterance_silence_s}
         if cfg.profanity_filter:
             log.debug("Speechmatics has no profanity filter; option ignored")
         start: dict[str, Any] = {
@@ -173,16 +257,36 @@ class SpeechmaticsProvider:
                                            "enable_partials": True}
         return start
 
+    def base_url(self) -> str:
+        if self.cfg.endpoint:
+            return build_url(self.cfg.endpoint, DEFAULT_URL, [])
+        return vendor("speechmatics").url_for(self.opts.region)
+
     def handshake(self, secret: str | None) -> Handshake:
-        url = build_url(self.cfg.endpoint, DEFAULT_URL, []) if self.cfg.endpoint else DEFAULT_URL
+        """URL, ``Authorization: Bearer`` (the key or a temporary one) and StartRecognition.
+
+        Raises:
+            TemporaryKeyError, UnsupportedLanguage: see :meth:`classify_exception`.
+        """
+        first = json.dumps(self.start_recognition())
         headers: dict[str, str] = {}
         if secret:
-            if self.cfg.options.get("temporary_key") == "true":
-                secret = fetch_temporary_key(secret, self.cfg.options.get("key_url", TEMP_KEY_URL))
+            if self.opts.temporary_key:
+                secret = fetch_temporary_key(secret, self.opts.key_url,
+                                             self.opts.temporary_key_ttl_s)
             headers["Authorization"] = f"Bearer {secret}"
-        return Handshake(url=url, headers=headers,
-                         first_message=json.dumps(self.start_recognition()),
+        return Handshake(url=self.base_url(), headers=headers, first_message=first,
                          wait_for_started=True)
+
+    def classify_exception(self, exc: BaseException) -> CloseVerdict:
+        """A refused key exchange (401) or a language Speechmatics lacks is fatal."""
+        if isinstance(exc, TemporaryKeyError):
+            if exc.retryable:
+                return CloseVerdict(CloseKind.RETRY, str(exc), retry_after_s=5.0)
+            return CloseVerdict(CloseKind.FATAL, str(exc))
+        if isinstance(exc, UnsupportedLanguage):
+            return CloseVerdict(CloseKind.FATAL, str(exc))
+        return super().classify_exception(exc)
 
     # -- audio ----------------------------------------------------------------
 
@@ -213,7 +317,7 @@ class SpeechmaticsProvider:
             results = msg.get("results")
             text, words = join_results(results if isinstance(results, list) else [],
                                        self._delimiter)
-            meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+            meta = dict_of(msg.get("metadata"))
             start_ms = words[0].start_ms if words else _seconds_to_ms(meta.get("start_time"))
             end_ms = words[-1].end_ms if words else _seconds_to_ms(meta.get("end_time"))
             speakers = {w.speaker for w in words if w.speaker}
@@ -234,8 +338,9 @@ class SpeechmaticsProvider:
             return [VendorWarning(message=reason, code=code)]
         if kind == "Error":
             code = str(msg.get("type", ""))
+            self._last_error = code
             return [VendorError(message=self.error_message(code, str(msg.get("reason", ""))),
-                                code=code)]
+                                code=code, fatal=code not in ("idle_timeout", "session_timeout"))]
         log.debug("ignoring Speechmatics message %r", kind if isinstance(kind, str) else "?")
         return []
 
@@ -296,7 +401,9 @@ class SpeechmaticsProvider:
         if code == 1000:
             return CloseVerdict(CloseKind.NORMAL)
         if code == 1008:
-            if "timeout" in reason:
+            # docs (realtime.yaml, checked 2026-12-01): an idle_timeout / session_timeout
+            # Error is followed by close 1008 "policy_violation": start a new session
+            if "timeout" in reason or self._last_error in ("idle_timeout", "session_timeout"):
                 return CloseVerdict(CloseKind.RETRY, f"{t} ended an idle or long session; "
                                     "reconnecting.")
             return CloseVerdict(CloseKind.FATAL, f"{t} closed the session (policy violation).")

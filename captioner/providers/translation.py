@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from captioner.config import PROVIDER_TITLES
+from captioner.vendors import title as vendor_title
 
 #: the app's limit (Speechmatics allows five; two lines per caption fit the overlay)
 MAX_TARGETS = 2
@@ -74,7 +74,7 @@ def check_targets(provider: str, language: str, targets: Iterable[str]) -> str |
     targets = tuple(targets)
     if not targets:
         return None
-    title = PROVIDER_TITLES.get(provider, provider)
+    title = vendor_title(provider)
     if not offers_translation(provider):
         return (f"{title} does not translate live. Choose Speechmatics, "
                 "or turn translation off.")

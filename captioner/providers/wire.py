@@ -72,6 +72,21 @@ def build_url(base: str, default_url: str, params: list[tuple[str, str]]) -> str
     return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
+class UnsupportedLanguage(Exception):
+    """The chosen language is one the vendor does not take (its message says so)."""
+
+
+def mapped_language(language: str, codes: dict[str, str], vendor: str) -> str:
+    """The vendor's code for ``language`` (``zh-TW`` → ``zh`` → ``codes["zh"]``).
+
+    Raises:
+        UnsupportedLanguage: "multi"/"auto", for a vendor without language detection.
+    """
+    code = (language or "en").split("-")[0].lower()
+    if code in ("multi", "auto"):
+        raise UnsupportedLanguage(f"{vendor} needs the spoken language — choose one in "
+                                  "Preferences (it has no automatic detection)")
+    return codes.get(code, code)
 def endpoint_problem(endpoint: str | None) -> str | None:
     """Why an endpoint (as :func:`build_url` takes it) can never work, or None if it may.
 

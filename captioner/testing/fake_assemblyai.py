@@ -1,6 +1,9 @@
 """Fake AssemblyAI Universal Streaming (v3) server enforcing the documented rules.
 
-Rules (``shared/reference/realtime-protocols.md`` §2): auth is the raw key in
+Rules (``shared/reference/realtime-protocols.md`` §2): ``speech_model`` is
+required and must name a streaming model (docs "Model selection", read
+2026-12-01: "There is no default model. If you omit speech_model, the request
+will fail" — the fake fails it with HTTP 400); auth is the raw key in
 ``Authorization`` or a single-use ``token`` from ``GET /v3/token`` (served on
 the same port); a bad or missing one closes 1008 "Unauthorized Connection:
 Missing Authorization header" after the upgrade (``auth_failure="http"``:
@@ -58,11 +61,15 @@ KNOWN_PARAMS = frozenset(
         "inactivity_timeout",
         "speaker_labels",
         "max_speakers",
+        "filter_profanity",
         "token",
         "language",
     }
 )
-BOOL_PARAMS = ("format_turns", "language_detection", "speaker_labels")
+BOOL_PARAMS = ("format_turns", "language_detection", "speaker_labels", "filter_profanity")
+#: streaming models (docs and SDK SpeechModel, read 2026-12-01; u3-pro is an old alias)
+SPEECH_MODELS = ("u3-rt-pro", "universal-streaming-english", "universal-streaming-multilingual",
+                 "whisper-rt", "universal-3-5-pro", "u3-pro")
 BYTES_PER_SAMPLE = {"pcm_s16le": 2, "pcm_mulaw": 1}
 UPDATABLE = frozenset(
     {
@@ -86,6 +93,11 @@ def query_problem(conn_log: ConnectionLog) -> str | None:
         return "Invalid sample_rate"
     if rate <= 0:
         return "Invalid sample_rate"
+    model = conn_log.param("speech_model")
+    if model is None:
+        return "speech_model is required"
+    if model not in SPEECH_MODELS:
+        return f"Invalid speech_model: {model}"
     for name in BOOL_PARAMS:
         try:
             parse_bool(conn_log.param(name))
@@ -128,7 +140,7 @@ class AssemblyAiSession(FakeSession):
                 "id": new_id(),
                 "expires_at": int(time.time()) + 3 * 3600,
                 "configuration": {
-                    "model": q.param("speech_model") or "universal-streaming-english",
+                    "model": q.param("speech_model"),
                     "mode": None,
                     "api_version": "2025-05-12",
                 },

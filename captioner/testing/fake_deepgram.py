@@ -60,6 +60,9 @@ BOOL_PARAMS = (
     "mip_opt_out",
 )
 INT_PARAMS = ("sample_rate", "channels", "utterance_end_ms")
+#: developers.deepgram.com/docs/diarization (read 2026-12-01): diarize_model enables
+#: diarization; streaming takes latest or v1 (v2 is batch only); diarize=true is deprecated
+STREAMING_DIARIZERS = ("latest", "v1")
 KNOWN_PARAMS = frozenset(
     {
         *BOOL_PARAMS,
@@ -102,6 +105,12 @@ def query_problem(conn_log: ConnectionLog) -> str | None:
         return "Invalid endpointing: must be an integer or false"
     if conn_log.param("utterance_end_ms") and conn_log.param("interim_results") != "true":
         return "utterance_end_ms requires interim_results=true"
+    diarizer = conn_log.param("diarize_model")
+    if diarizer is not None and diarizer not in STREAMING_DIARIZERS:
+        return f"Invalid diarize_model: {diarizer} is not available for streaming"
+    model = conn_log.param("model") or "base"
+    if conn_log.query.get("keyterm") and not model.startswith("nova-3"):
+        return "keyterm is only available with Nova-3 models"
     return None
 
 
@@ -113,6 +122,8 @@ class DeepgramSession(FakeSession):
         self.request_id = new_id()
         self.got_audio = False
         self.from_finalize = False  # rendering a Finalize reply
+        q = self.log
+        self.diarized = q.param("diarize") == "true" or q.param("diarize_model") is not None
 
     async def open(self) -> bool:
         q = self.log
@@ -206,7 +217,7 @@ class DeepgramSession(FakeSession):
             }
             if formatted:
                 item["punctuated_word"] = word
-            if q.param("diarize") == "true" and utt.speaker is not None:
+            if self.diarized and utt.speaker is not None:
                 item["speaker"] = utt.speaker
             rendered.append(item)
         key = "punctuated_word" if formatted else "word"

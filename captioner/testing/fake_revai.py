@@ -5,7 +5,10 @@ Rules (``shared/reference/realtime-protocols.md`` §1): the token is the
 after the upgrade (``auth_failure="http"`` refuses with HTTP 401 instead, as
 the Node SDK test does); ``content_type`` is required and, for raw audio, must
 give rate/format/channels — else close 4002 with the parameter named; boolean
-parameters must be ``true``/``false`` (4002); unknown parameters are recorded
+parameters must be ``true``/``false`` (4002); ``language`` must be one of Rev's
+codes, which name Mandarin ``cmn`` and have no automatic detection (``zh`` or
+``multi``: 4002 — the fake's reading of docs.rev.ai, 2026-12-01, where any bad
+parameter closes 4002 with it named); unknown parameters are recorded
 as violations. Replies: ``connected``, ``partial`` (bare words, no spaces),
 ``final`` (text + ``punct`` elements), and on ``EOS`` the remaining finals and
 a 1000 close. Audio faster than the 3× catch-up pace of :mod:`captioner.pacing`
@@ -84,6 +87,10 @@ def parse_content_type(value: str) -> tuple[float | None, str | None]:
     return rate * width * channels / 1000, None
 
 
+#: codes other services use that Rev does not (Rev: ``cmn`` for Mandarin, no "multi")
+NOT_REV_LANGUAGES = frozenset({"zh", "zh-CN", "zh-TW", "multi", "auto"})
+
+
 class RevAiSession(FakeSession):
     server: FakeRevAi
 
@@ -108,6 +115,10 @@ class RevAiSession(FakeSession):
             except ValueError:
                 await self.close(4002, f"Invalid parameter {name}: must be true or false")
                 return False
+        language = q.param("language") or "en"
+        if language in NOT_REV_LANGUAGES:
+            await self.close(4002, f"Invalid parameter language: {language}")
+            return False
         for name in q.query:
             if name not in KNOWN_PARAMS:
                 self.violate(f"unknown query parameter {name!r}")

@@ -39,7 +39,9 @@ words heard so far. Texts come from the ``phrasebook`` (``{language:
 from __future__ import annotations
 
 import datetime
+import http.server
 import json
+import threading
 from typing import Any
 
 from websockets.http11 import Request, Response
@@ -165,6 +167,17 @@ def config_error(start: dict[str, Any]) -> tuple[str, str] | None:
     max_delay = tc.get("max_delay", 4)
     if not isinstance(max_delay, (int, float)) or not 0.7 <= max_delay <= 4:
         return "invalid_config", "max_delay must be between 0.7 and 4"
+    if tc.get("max_delay_mode", "flexible") not in ("flexible", "fixed"):
+        return "invalid_config", "max_delay_mode must be flexible or fixed"
+    trigger = (tc.get("conversation_config") or {}).get("end_of_utterance_silence_trigger", 0)
+    if not isinstance(trigger, (int, float)) or not 0 <= trigger <= 2:
+        return "invalid_config", "end_of_utterance_silence_trigger must be between 0 and 2"
+    translation = start.get("translation_config")
+    if translation is not None and (
+            not isinstance(translation, dict)
+            or not isinstance(translation.get("target_languages"), list)
+            or not all(t in LANGUAGES for t in translation["target_languages"])):
+        return "invalid_config", "translation_config.target_languages must list languages"
     if tc.get("diarization", "none") not in DIARIZATION:
         return "invalid_config", f"diarization {tc.get('diarization')!r} is not supported"
     if not isinstance(tc.get("enable_partials", False), bool):
@@ -558,3 +571,71 @@ class FakeSpeechmatics(FakeServer):
         if not ((scheme == "Bearer" and key in self.keys) or jwt in self.keys):
             return self.reply(401, "Unauthorized")
         return None
+
+
+class FakeKeyService:
+    """Speechmatics' temporary-key endpoint on 127.0.0.1, in a thread (a context manager).
+
+    ``POST /v1/api_keys?type=rt`` with ``Authorization: Bearer <key>`` and
+    ``{"ttl": 60..86400}`` answers 201 ``{"apikey_id": null, "key_value": ...}``
+    (docs get-started/authentication, read 2026-12-01); an unknown key gets 401,
+    a bad body 400. (The WebSocket fake cannot serve it: websockets' server
+    parses GET requests only.)
+
+    Attributes:
+        url: the endpoint to pass as the ``key_url`` option.
+        requests: ``(path, Authorization, body)`` of each request.
+    """
+
+    def __init__(self, keys: tuple[str, ...] = ("long-lived",), issued: str = "temp-key") -> None:
+        self.keys = keys
+        self.issued = issued
+        self.requests: list[tuple[str, str, Any]] = []
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def __enter__(self) -> FakeKeyService:
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body: Any = json.loads(raw)
+                except ValueError:
+                    body = None
+                auth = self.headers.get("Authorization", "")
+                service.requests.append((self.path, auth, body))
+                scheme, _, key = auth.partition(" ")
+                if scheme != "Bearer" or key not in service.keys:
+                    self._reply(401, {"code": 401, "error": "Permission Denied"})
+                elif not isinstance(body, dict) or not isinstance(body.get("ttl"), int) \
+                        or not 60 <= body["ttl"] <= 86400:
+                    self._reply(400, {"code": 400, "error": "ttl must be 60-86400"})
+                else:
+                    self._reply(201, {"apikey_id": None, "key_value": service.issued})
+
+            def _reply(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1/api_keys?type=rt"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)

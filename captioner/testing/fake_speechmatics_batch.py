@@ -9,7 +9,9 @@ enhanced; ``diarization`` none, speaker or channel — else 400 "Job config
 invalid" with a detail) and the file in ``data_file`` (413 past the limit); 201
 ``{"id"}``. A job is ``running`` then ``done`` or ``rejected`` (``errors``);
 the transcript (``format`` json-v2, srt or txt) exists only once done; ``DELETE``
-of a running job needs ``force=true``; deleted jobs answer 404.
+of a running job needs ``force=true``; deleted jobs answer 404. ``POST
+/v1/api_keys?type=batch`` (the management API) hands out temporary keys that
+the jobs API then accepts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 from typing import Any
 
 from captioner.testing.fake_http import FakeHttpServer, FakeJob, Reply, Request, simple_captions
-from captioner.testing.fakes import PUNCTUATION
+from captioner.testing.fakes import PUNCTUATION, new_id
 
 BASE = "/v2"
 FORMATS = {"json-v2": "application/json", "srt": "application/x-subrip", "txt": "text/plain"}
@@ -31,6 +33,11 @@ class FakeSpeechmaticsBatch(FakeHttpServer):
     base_path = BASE
     upload_limit_bytes = 1024**3
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: short-lived keys handed out by ``/v1/api_keys``
+        self.temporary_keys: set[str] = set()
+
     def error_body(self, status: int, message: str = "") -> Any:
         defaults = {400: "Bad Request", 401: "Permission Denied", 403: "Forbidden",
                     404: "Job not found", 413: "Request Entity Too Large",
@@ -42,7 +49,9 @@ class FakeSpeechmaticsBatch(FakeHttpServer):
 
     def route(self, request: Request) -> Reply:
         auth = request.header("authorization") or ""
-        if not auth.startswith("Bearer ") or auth[7:] not in self.keys:
+        if request.path == "/v1/api_keys" and request.method == "POST":
+            return self.temporary_key(request, auth)
+        if not auth.startswith("Bearer ") or auth[7:] not in self.keys | self.temporary_keys:
             return self.error(401, "")
         parts = request.path.removeprefix(BASE).strip("/").split("/")
         if parts == ["jobs"] and request.method == "POST":
@@ -72,6 +81,20 @@ class FakeSpeechmaticsBatch(FakeHttpServer):
                                   FORMATS[fmt])
             return self.reply(200, self.transcript(job))
         return self.error(404, "no such endpoint")
+
+    def temporary_key(self, request: Request, auth: str) -> Reply:
+        """The management API's ``POST /v1/api_keys?type=batch`` (``{"ttl": s}``)."""
+        if not auth.startswith("Bearer ") or auth[7:] not in self.keys:
+            return self.error(401, "")
+        try:
+            ttl = request.json().get("ttl")
+        except (ValueError, AttributeError):
+            ttl = None
+        if request.param("type") != "batch" or not isinstance(ttl, int) or ttl < 60:
+            return self.error(400, "type=batch and a ttl of at least 60 s are required")
+        key = "temp-" + new_id()
+        self.temporary_keys.add(key)
+        return self.reply(201, {"apikey_id": new_id(), "key_value": key})
 
     def submit(self, request: Request) -> Reply:
         if "config" not in request.form:

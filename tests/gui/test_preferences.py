@@ -172,8 +172,8 @@ def test_shortcut_conflicts_are_flagged(dialog):
 def test_test_connection_reports_the_result_in_words(qtbot, settings, store):
     calls = []
 
-    def factory(provider, secret, endpoint):
-        calls.append((provider, secret, endpoint))
+    def factory(cfg, secret):
+        calls.append((cfg.provider, secret, cfg.endpoint))
 
         async def run(listener, stop):
             return (False, "Deepgram rejected the API key. Check it in Preferences.")
@@ -250,6 +250,92 @@ def test_start_at_login_writes_and_removes_the_autostart_entry(tmp_path: Path):
     assert message.startswith("Couldn't change start at login") or message == ""
 
 
+def test_vendor_settings_round_trip_and_follow_the_chosen_provider(qtbot, settings, store,
+                                                                    tmp_path):
+    from captioner.providers.assemblyai import AssemblyAiOptions
+    from captioner.providers.deepgram import DeepgramOptions
+
+    d = PreferencesDialog(settings, store)
+    qtbot.addWidget(d)
+    p = d.provider_page
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("assemblyai"))
+    form = p.option_forms["assemblyai"]
+    assert p.vendor_stack.currentWidget() is form
+    assert p.vendor_box.title() == "AssemblyAI settings"
+    model = form.widgets["speech_model"]
+    model.setCurrentIndex(model.findData("universal-streaming-english"))
+    region = form.widgets["region"]
+    region.setCurrentIndex(region.findData("eu"))
+    form.widgets["temporary_token"].setChecked(True)
+    form.widgets["min_turn_silence"].setValue(250)
+    form.widgets["end_of_turn_confidence_threshold"].setValue(0.6)
+    dg = p.option_forms["deepgram"]
+    dg.widgets["endpointing"].setValue(450)
+    dg.widgets["smart_format"].setChecked(False)
+    with qtbot.waitSignal(d.settings_applied):
+        assert d.apply()
+    expected = AssemblyAiOptions(speech_model="universal-streaming-english", region="eu",
+                                 temporary_token=True, min_turn_silence=250,
+                                 end_of_turn_confidence_threshold=0.6)
+    assert settings.vendor_options("assemblyai") == expected
+    assert settings.session_config().options == expected
+    assert settings.vendor_options("deepgram") == DeepgramOptions(endpointing=450,
+                                                                  smart_format=False)
+    again = PreferencesDialog(settings, store)
+    qtbot.addWidget(again)
+    again_form = again.provider_page.option_forms["assemblyai"]
+    assert again_form.options() == expected
+    assert again_form.widgets["max_turn_silence"].text() == "vendor default"
+    p.provider_combo.setCurrentIndex(p.provider_combo.findData("revai"))
+    assert "custom vocabulary" in p.vocabulary_hint.text()
+
+
+def test_test_connection_sends_the_settings_as_typed(qtbot, settings, store):
+    """The connection test uses the unsaved options, language and endpoint."""
+    calls = []
+
+    def factory(cfg, secret):
+        calls.append(cfg)
+
+        async def run(listener, stop):
+            return (True, "ok")
+
+        return run
+
+    tester = ConnectionTester(runner_factory=factory)
+    d = PreferencesDialog(settings, store, tester=tester)
+    qtbot.addWidget(d)
+    page = d.provider_page
+    page.key_edits["speechmatics"].setText("k")
+    page.language_combo.setCurrentIndex(page.language_combo.findData("de"))
+    form = page.option_forms["speechmatics"]
+    form.widgets["model"].setCurrentIndex(form.widgets["model"].findData("standard"))
+    form.widgets["max_delay"].setValue(1.2)
+    with qtbot.waitSignal(tester.test_finished, timeout=5000):
+        assert page.test("speechmatics")
+    [cfg] = calls
+    assert (cfg.provider, cfg.language) == ("speechmatics", "de")
+    assert (cfg.options.model, cfg.options.max_delay) == ("standard", 1.2)
+
+
+def test_connection_test_puts_the_typed_settings_on_the_wire(qtbot, settings, store,
+                                                             fake_speechmatics):
+    d = PreferencesDialog(settings, store)
+    qtbot.addWidget(d)
+    page = d.provider_page
+    page.key_edits["speechmatics"].setText("good-key")
+    page.endpoint_edits["speechmatics"].setText(fake_speechmatics.endpoint)
+    page.language_combo.setCurrentIndex(page.language_combo.findData("zh"))
+    form = page.option_forms["speechmatics"]
+    form.widgets["model"].setCurrentIndex(form.widgets["model"].findData("standard"))
+    form.widgets["max_delay"].setValue(1.5)
+    with qtbot.waitSignal(page.tester.test_finished, timeout=15_000) as blocker:
+        page.test("speechmatics")
+    assert blocker.args[1] is True, blocker.args
+    tc = fake_speechmatics.connections[-1].config["transcription_config"]
+    assert (tc["model"], tc["max_delay"], tc["language"]) == ("standard", 1.5, "cmn")
+
+
 def test_offline_model_choice_reaches_the_local_provider(qtbot, settings, store, dialog,
                                                          monkeypatch):
     import json
@@ -267,11 +353,13 @@ def test_offline_model_choice_reaches_the_local_provider(qtbot, settings, store,
         assert dialog.apply()
     assert settings.get(Key.OFFLINE_MODEL) == "base"
     cfg = settings.session_config()
-    assert cfg.options == {"model": "base"}
+    assert cfg.options.model == "base"  # LocalOptions
     remote = replace(cfg, endpoint="ws://127.0.0.1:9/v2", language="multi")
     tc = json.loads(LocalProvider(remote).handshake(None).first_message)["transcription_config"]
     assert tc["model"] == "base" and tc["language"] == "auto" and "operating_point" not in tc
-    assert settings.session_config("deepgram").options == {}
+    from captioner.providers.deepgram import DeepgramOptions
+
+    assert settings.session_config("deepgram").options == DeepgramOptions()
 
     # without the multilingual extra, base is listed, disabled, with how to add it
     monkeypatch.setattr(models, "base_installed", lambda: False)

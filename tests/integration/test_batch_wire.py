@@ -133,3 +133,16 @@ def test_deepgram_refusal_reason_is_shown(jobs):
     with FAKES["deepgram"](keys=[KEY]) as fake:
         with pytest.raises(Exception, match="keyterm is only available with Nova-3"):
             run(transcribe("deepgram", fake, jobs, cfg))
+
+
+def test_speechmatics_temporary_key_keeps_the_long_lived_key_off_the_jobs_api(jobs):
+    with FAKES["speechmatics"](keys=[KEY]) as fake:
+        cfg = SessionConfig(provider="speechmatics", options={
+            "temporary_key": "true", "batch_key_url": fake.url + "/v1/api_keys?type=batch"})
+        assert run(transcribe("speechmatics", fake, jobs, cfg)).segments
+        (key_request,) = fake.requests_to("POST", "/v1/api_keys")
+        (temporary,) = fake.temporary_keys
+        job_requests = [r for r in fake.requests if r.path.startswith("/v2/")]
+    assert key_request.header("authorization") == f"Bearer {KEY}"
+    assert key_request.json()["ttl"] >= 60
+    assert {r.header("authorization") for r in job_requests} == {f"Bearer {temporary}"}

@@ -19,11 +19,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from captioner.config import SessionConfig
 from captioner.providers.assemblyai import (
+    AssemblyAiOptions,
     AssemblyAiProvider,
     TemporaryTokenError,
     fetch_temporary_token,
 )
-from captioner.providers.deepgram import DeepgramProvider
+from captioner.providers.deepgram import DeepgramOptions, DeepgramProvider
 from captioner.providers.revai import RevAiProvider
 from captioner.testing import Close, Drop, Fail, Notice, Send, Utterance
 from captioner.testing.fake_assemblyai import FakeAssemblyAi
@@ -209,8 +210,9 @@ def test_rev_actions_close_before_greeting_and_per_connection() -> None:
 # -- AssemblyAI --------------------------------------------------------------------
 
 
-def aai_handshake(server: FakeAssemblyAi, key: str | None = KEY, **options: str):
-    config = SessionConfig(provider="assemblyai", endpoint=server.url, options=options)
+def aai_handshake(server: FakeAssemblyAi, key: str | None = KEY, **options: Any):
+    config = SessionConfig(provider="assemblyai", endpoint=server.url,
+                           options=AssemblyAiOptions(**options))
     return AssemblyAiProvider(config).handshake(key)
 
 
@@ -323,7 +325,7 @@ def test_aai_bad_text_frames_close_3006(text, reason) -> None:
 def test_aai_temporary_token_is_single_use() -> None:
     async def scenario() -> None:
         async with FakeAssemblyAi() as server:
-            hs = await asyncio.to_thread(aai_handshake, server, KEY, temporary_token="true")
+            hs = await asyncio.to_thread(aai_handshake, server, KEY, temporary_token=True)
             assert "Authorization" not in hs.headers and "token=tmp-" in hs.url
             assert server.token_requests == [{"expires_in_seconds": ["60"]}]
             async with connect(hs.url, additional_headers=hs.headers) as ws:
@@ -545,9 +547,10 @@ def test_sm_fail_sends_an_error_and_the_documented_close() -> None:
 # -- Deepgram ----------------------------------------------------------------------
 
 
-def dg_handshake(server: FakeDeepgram, key: str | None = KEY, **options: str):
+def dg_handshake(server: FakeDeepgram, key: str | None = KEY, **options: Any):
     config = SessionConfig(
-        provider="deepgram", endpoint=server.url, speaker_labels=True, options=options
+        provider="deepgram", endpoint=server.url, speaker_labels=True,
+        options=DeepgramOptions(**options)
     )
     return DeepgramProvider(config).handshake(key)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from captioner.audio.wavfile import read_audio
 from captioner.config import SessionConfig
-from captioner.providers.local import LocalEngine, LocalProvider
+from captioner.providers.local import LocalEngine, LocalOptions, LocalProvider
 from captioner.stream import State, TranscriptChanged
 from captioner.transcribe import transcribe_pcm
 from captioner.transcript import Transcript
@@ -24,7 +24,7 @@ def speech_with_pauses(*names: str) -> bytes:
 def test_engine_crash_mid_session_restarts_and_keeps_every_final():
     engine = LocalEngine()
     # sent faster than real time, as a file is: the engine's accuracy-first operating point
-    cfg = SessionConfig(options={"operating_point": "enhanced"})
+    cfg = SessionConfig(options=LocalOptions(operating_point="enhanced"))
     transcript = Transcript()
     finals_before_kill: list[str] = []
     events = []

@@ -17,18 +17,19 @@ import pytest
 from captioner.audio.buffer import AudioBuffer
 from captioner.audio.wavfile import read_audio
 from captioner.config import SessionConfig
-from captioner.providers.assemblyai import AssemblyAiProvider
+from captioner.providers.assemblyai import AssemblyAiOptions, AssemblyAiProvider
 from captioner.providers.deepgram import DeepgramProvider
 from captioner.providers.revai import RevAiProvider
-from captioner.providers.speechmatics import SpeechmaticsProvider
+from captioner.providers.speechmatics import SpeechmaticsOptions, SpeechmaticsProvider
 from captioner.retry import RetryPolicy
 from captioner.stream import State, StateChanged, VendorStream
 from captioner.testing import Close, Drop, Fail, FakeServer, Send, Utterance
 from captioner.testing.fake_assemblyai import FakeAssemblyAi
 from captioner.testing.fake_deepgram import FakeDeepgram
 from captioner.testing.fake_revai import FakeRevAi
-from captioner.testing.fake_speechmatics import FakeSpeechmatics
+from captioner.testing.fake_speechmatics import FakeKeyService, FakeSpeechmatics
 from captioner.transcript import Transcript
+from captioner.vendors import title
 from tests.conftest import DATA
 
 KEY = "test-key"
@@ -74,7 +75,7 @@ async def caption(
         audio,
         transcript,
         secret=key,
-        title=provider_cls.title,
+        title=title(provider_cls.name),
         listener=lambda e: states.append(e) if isinstance(e, StateChanged) else None,
         policy=RetryPolicy(initial_s=0.05, max_attempts=3),
         eos_timeout_s=5,
@@ -175,7 +176,7 @@ def test_session_uses_an_assemblyai_temporary_token() -> None:
     async def scenario() -> None:
         async with FakeAssemblyAi(SPEECH) as server:
             session, transcript, _ = await caption(
-                server, AssemblyAiProvider, options={"temporary_token": "true"}
+                server, AssemblyAiProvider, options=AssemblyAiOptions(temporary_token=True)
             )
             assert session.state is State.STOPPED, session.message
             assert len(server.token_requests) == 1
@@ -245,7 +246,13 @@ def test_end_of_stream_waits_for_the_trailing_final(fake, provider) -> None:
         async with fake(speech) as server:
             session, transcript, _ = await caption(server, provider, audio_ms=1000)
             assert session.state is State.STOPPED, session.message
-            assert [t for t, _, _ in texts(transcript)][-1] == "Last words."
+            last = [t for t, _, _ in texts(transcript)][-1]
+            if provider is AssemblyAiProvider:  # ForceEndpoint: the words heard so far, at once
+                assert last == "Last"
+                assert server.connections[0].texts == ['{"type": "ForceEndpoint"}',
+                                                       '{"type": "Terminate"}']
+            else:
+                assert last == "Last words."
 
     run(scenario())
 
@@ -292,43 +299,33 @@ def test_session_rolls_over_before_the_vendor_cap_without_losing_words() -> None
 def test_session_uses_a_speechmatics_temporary_key() -> None:
     """The long-lived key goes only to the key service (POST, Bearer); the WebSocket
     gets the short-lived key the service returns (201 {"key_value": ...})."""
-    import http.server
-    import json
-    import threading
 
-    seen: list[tuple[str, str, dict]] = []
-
-    class KeyService(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, self.headers["Authorization"], body))
-            reply = json.dumps({"apikey_id": None, "key_value": "temp-key"}).encode()
-            self.send_response(201)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), KeyService)
-    threading.Thread(target=service.serve_forever, daemon=True).start()
-    key_url = f"http://127.0.0.1:{service.server_address[1]}/v1/api_keys?type=rt"
-
-    async def scenario() -> None:
+    async def scenario(key_url: str) -> None:
         async with FakeSpeechmatics(SPEECH, keys=("temp-key",)) as server:
             session, transcript, _ = await caption(
                 server, SpeechmaticsProvider, key="long-lived",
-                options={"temporary_key": "true", "key_url": key_url})
+                options=SpeechmaticsOptions(temporary_key=True, key_url=key_url))
             assert session.state is State.STOPPED, session.message
             [log] = server.connections
             assert log.headers["authorization"] == "Bearer temp-key"
             assert len(texts(transcript)) == 2
 
-    try:
-        run(scenario())
-    finally:
-        service.shutdown()
-        service.server_close()
-    assert seen == [("/v1/api_keys?type=rt", "Bearer long-lived", {"ttl": 3600})]
+    with FakeKeyService() as service:
+        run(scenario(service.url))
+    assert service.requests == [("/v1/api_keys?type=rt", "Bearer long-lived", {"ttl": 60})]
+
+
+def test_a_refused_speechmatics_temporary_key_is_fatal_at_once() -> None:
+    async def scenario(key_url: str) -> None:
+        async with FakeSpeechmatics(SPEECH, keys=("temp-key",)) as server:
+            session, _, _ = await caption(
+                server, SpeechmaticsProvider, key="wrong",
+                options=SpeechmaticsOptions(temporary_key=True, key_url=key_url))
+            assert session.state is State.FAILED
+            assert "rejected the API key" in session.message
+            assert server.connections == []  # never reached the WebSocket
+
+    with FakeKeyService() as service:
+        run(scenario(service.url))
+    assert len(service.requests) == 1  # a 401 is not retried
+

@@ -14,13 +14,14 @@ from captioner.config import SessionConfig
 from captioner.providers.assemblyai import (
     MAX_FRAME_BYTES,
     MIN_FRAME_BYTES,
+    AssemblyAiOptions,
     AssemblyAiProvider,
     TemporaryTokenError,
     token_url,
 )
 from captioner.providers.base import CloseKind, Provider
-from captioner.providers.deepgram import DeepgramProvider
-from captioner.providers.revai import CONTENT_TYPE, RevAiProvider
+from captioner.providers.deepgram import DeepgramOptions, DeepgramProvider
+from captioner.providers.revai import CONTENT_TYPE, RevAiOptions, RevAiProvider
 
 KEY = "sk-secret-123"
 
@@ -38,14 +39,15 @@ def cfg(provider: str, **kwargs) -> SessionConfig:
 def test_providers_satisfy_the_protocol(cls) -> None:
     provider = cls(SessionConfig())
     assert isinstance(provider, Provider)
-    assert provider.realtime_only is True
+    assert provider.max_speed == 1.0  # never faster than real time
     assert provider.name in ("revai", "assemblyai", "deepgram")
+    assert provider.title in ("Rev AI", "AssemblyAI", "Deepgram")
 
 
 @pytest.mark.parametrize("cls", [RevAiProvider, AssemblyAiProvider, DeepgramProvider])
 def test_handshake_never_logs_the_secret(cls, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    cls(SessionConfig(vocabulary=("x",), options={"foo": "bar"})).handshake(KEY)
+    cls(SessionConfig(vocabulary=("x",), language="de")).handshake(KEY)
     assert caplog.records  # it does log, just not the key or the query
     assert KEY not in caplog.text
     assert "?" not in caplog.text
@@ -74,7 +76,8 @@ def test_rev_options_map_to_query_params(caplog) -> None:
         profanity_filter=True,
         remove_disfluencies=True,
         speaker_labels=True,
-        options={"model": "machine", "detailed_partials": "true", "bogus": "1"},
+        options=RevAiOptions(transcriber="machine", detailed_partials=True,
+                             max_segment_duration_seconds=10, metadata="talk"),
     )
     _, _, _, query = split(RevAiProvider(config).handshake(KEY).url)
     assert query["language"] == ["es"]
@@ -83,14 +86,45 @@ def test_rev_options_map_to_query_params(caplog) -> None:
     assert query["enable_speaker_switch"] == ["true"]
     assert query["transcriber"] == ["machine"]
     assert query["detailed_partials"] == ["true"]
-    assert "bogus" not in query
+    assert query["max_segment_duration_seconds"] == ["10"]
+    assert query["metadata"] == ["talk"]
     assert "custom_vocabulary_id" not in query  # words need a REST-made vocabulary
-    assert "custom vocabulary" in caplog.text and "bogus" in caplog.text
+    assert "vocabulary words not sent" in caplog.text
 
 
 def test_rev_custom_vocabulary_id_passes_through() -> None:
-    config = cfg("revai", options={"custom_vocabulary_id": "cv123"})
+    config = cfg("revai", options=RevAiOptions(custom_vocabulary_id="cv123"))
     assert split(RevAiProvider(config).handshake(KEY).url)[3]["custom_vocabulary_id"] == ["cv123"]
+
+
+def test_rev_vocabulary_goes_through_the_resolver(monkeypatch) -> None:
+    from captioner.providers import revai
+
+    calls = []
+
+    def resolve(secret: str, words: tuple[str, ...], opts: RevAiOptions) -> str:
+        calls.append((secret, words))
+        return "cv-from-words"
+
+    monkeypatch.setattr(revai, "vocabulary_resolver", resolve)
+    config = cfg("revai", vocabulary=("gnocchi",))
+    assert split(RevAiProvider(config).handshake(KEY).url)[3]["custom_vocabulary_id"] == [
+        "cv-from-words"]
+    assert calls == [(KEY, ("gnocchi",))]
+
+
+@pytest.mark.parametrize(("ours", "revs"), [("zh", "cmn"), ("zh-TW", "cmn"), ("fr", "fr")])
+def test_rev_language_codes_are_mapped(ours, revs) -> None:
+    query = split(RevAiProvider(cfg("revai", language=ours)).handshake(KEY).url)[3]
+    assert query["language"] == [revs]
+
+
+def test_rev_has_no_automatic_language() -> None:
+    p = RevAiProvider(cfg("revai", language="multi"))
+    with pytest.raises(Exception) as caught:
+        p.handshake(KEY)
+    verdict = p.classify_exception(caught.value)
+    assert verdict.kind is CloseKind.FATAL and "choose one" in verdict.message
 
 
 def test_rev_defaults_omit_optional_flags() -> None:
@@ -115,7 +149,7 @@ def test_rev_endpoint_override_keeps_the_path_for_bare_hosts(endpoint, expected)
 
 
 def test_rev_eu_region_and_endpoint_query_wins() -> None:
-    eu = RevAiProvider(cfg("revai", options={"region": "eu"})).handshake(KEY).url
+    eu = RevAiProvider(cfg("revai", options=RevAiOptions(region="eu"))).handshake(KEY).url
     assert eu.startswith("wss://ec1.api.rev.ai/speechtotext/v1/stream?")
     url = RevAiProvider(cfg("revai", endpoint="ws://h:1/s?language=fr&x=1")).handshake(KEY).url
     query = split(url)[3]
@@ -142,6 +176,7 @@ def test_aai_key_is_the_raw_authorization_header() -> None:
     assert query["sample_rate"] == ["16000"]
     assert query["encoding"] == ["pcm_s16le"]
     assert query["format_turns"] == ["true"]
+    assert query["speech_model"] == ["u3-rt-pro"]  # required since 2026; no server default
     assert hs.wait_for_started
 
 
@@ -153,34 +188,40 @@ def test_aai_options_map_to_query_params(caplog) -> None:
         speaker_labels=True,
         profanity_filter=True,
         remove_disfluencies=True,
-        options={
-            "format_turns": "false",
-            "min_end_of_turn_silence_when_confident": "300",
-            "max_speakers": "3",
-            "speech_model": "u3-rt-pro",
-        },
+        options=AssemblyAiOptions(format_turns=False, min_turn_silence=300, max_turn_silence=900,
+                                  max_speakers=3, speech_model="universal-streaming-english",
+                                  end_of_turn_confidence_threshold=0.5, prompt="Be brief"),
     )
     _, _, _, query = split(AssemblyAiProvider(config).handshake(KEY).url)
     assert json.loads(query["keyterms_prompt"][0]) == ["Keanu Reeves", "gnocchi"]
     assert query["speaker_labels"] == ["true"]
+    assert query["filter_profanity"] == ["true"]
     assert query["max_speakers"] == ["3"]
     assert query["min_turn_silence"] == ["300"]  # renamed in 2026
+    assert query["max_turn_silence"] == ["900"]
+    assert query["end_of_turn_confidence_threshold"] == ["0.5"]
+    assert query["prompt"] == ["Be brief"]
     assert query["format_turns"] == ["false"]
-    assert query["speech_model"] == ["u3-rt-pro"]
-    assert "profanity" in caplog.text and "disfluency" in caplog.text
+    assert query["speech_model"] == ["universal-streaming-english"]
+    assert "disfluency" in caplog.text
 
 
-def test_aai_non_english_uses_the_multilingual_model() -> None:
-    _, _, _, query = split(AssemblyAiProvider(cfg("assemblyai", language="de")).handshake(KEY).url)
-    assert query["speech_model"] == ["universal-streaming-multilingual"]
-    _, _, _, query = split(
-        AssemblyAiProvider(cfg("assemblyai", language="en-GB")).handshake(KEY).url
-    )
-    assert "speech_model" not in query
+@pytest.mark.parametrize(("language", "model"), [
+    ("en", "u3-rt-pro"), ("en-GB", "u3-rt-pro"), ("de", "u3-rt-pro"), ("pt", "u3-rt-pro"),
+    ("ja", "whisper-rt"), ("zh", "whisper-rt"), ("multi", "whisper-rt")])
+def test_aai_model_is_chosen_by_language(language, model) -> None:
+    query = split(AssemblyAiProvider(cfg("assemblyai", language=language)).handshake(KEY).url)[3]
+    assert query["speech_model"] == [model]
+
+
+def test_aai_force_endpoint_before_terminate() -> None:
+    p = AssemblyAiProvider(cfg("assemblyai"))
+    assert json.loads(p.finalize_message() or "") == {"type": "ForceEndpoint"}
 
 
 def test_aai_endpoints() -> None:
-    eu = AssemblyAiProvider(cfg("assemblyai", options={"region": "eu"})).handshake(KEY).url
+    eu = AssemblyAiProvider(cfg("assemblyai", options=AssemblyAiOptions(region="eu"))
+                            ).handshake(KEY).url
     assert eu.startswith("wss://streaming.eu.assemblyai.com/v3/ws?")
     local = AssemblyAiProvider(cfg("assemblyai", endpoint="ws://127.0.0.1:5")).handshake(KEY).url
     assert local.startswith("ws://127.0.0.1:5/v3/ws?")
@@ -264,7 +305,8 @@ def test_dg_key_is_a_token_authorization_header() -> None:
 
 
 def test_dg_bearer_option_for_temporary_tokens() -> None:
-    hs = DeepgramProvider(cfg("deepgram", options={"auth": "bearer"})).handshake("jwt")
+    hs = DeepgramProvider(cfg("deepgram", options=DeepgramOptions(auth="bearer"))
+                          ).handshake("jwt")
     assert hs.headers == {"Authorization": "Bearer jwt"}
 
 
@@ -276,21 +318,25 @@ def test_dg_options_map_to_query_params() -> None:
         profanity_filter=True,
         remove_disfluencies=True,
         speaker_labels=True,
-        options={"endpointing": "500", "utterance_end_ms": "1000", "bogus": "x"},
+        options=DeepgramOptions(endpointing=500, utterance_end_ms=1000, smart_format=False,
+                                numerals=True, mip_opt_out=True),
     )
     _, _, _, query = split(DeepgramProvider(config).handshake(KEY).url)
     assert query["keyterm"] == ["gnocchi", "bucatini"]  # repeated per term on nova-3
     assert query["profanity_filter"] == ["true"]
     assert query["filler_words"] == ["false"]
-    assert query["diarize"] == ["true"]
+    assert query["diarize_model"] == ["latest"] and "diarize" not in query  # diarize: deprecated
     assert query["language"] == ["en-US"]
     assert query["endpointing"] == ["500"]
     assert query["utterance_end_ms"] == ["1000"]
-    assert "bogus" not in query
+    assert query["smart_format"] == ["false"]
+    assert query["numerals"] == ["true"] and query["mip_opt_out"] == ["true"]
+    off = DeepgramProvider(cfg("deepgram", options=DeepgramOptions(endpointing=0)))
+    assert split(off.handshake(KEY).url)[3]["endpointing"] == ["false"]
 
 
 def test_dg_older_models_use_keywords_and_fillers_are_kept_by_default() -> None:
-    config = cfg("deepgram", vocabulary=("gnocchi",), options={"model": "nova-2"})
+    config = cfg("deepgram", vocabulary=("gnocchi",), options=DeepgramOptions(model="nova-2"))
     _, _, _, query = split(DeepgramProvider(config).handshake(KEY).url)
     assert query["keywords"] == ["gnocchi"] and "keyterm" not in query
     assert query["filler_words"] == ["true"]

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from captioner.config import SessionConfig
-from captioner.providers.assemblyai import AssemblyAiProvider
+from captioner.providers.assemblyai import AssemblyAiOptions, AssemblyAiProvider
 from captioner.providers.base import (
     CloseKind,
     Ended,
@@ -36,7 +36,7 @@ def rev() -> RevAiProvider:
 
 
 def aai(format_turns: bool = True) -> AssemblyAiProvider:
-    options = {"format_turns": "true" if format_turns else "false"}
+    options = AssemblyAiOptions(format_turns=format_turns)
     return AssemblyAiProvider(SessionConfig(provider="assemblyai", options=options))
 
 
@@ -243,6 +243,26 @@ def test_aai_error_and_warning() -> None:
     assert auth.fatal
     [warning] = aai().parse('{"type":"Warning","warning_code":5,"warning":"slow down"}')
     assert warning == VendorWarning("slow down", "5")
+
+
+def test_aai_error_frame_without_a_type() -> None:
+    # the SDK (assemblyai/streaming/v3/_base.py, 2026-08) reads {"error": ...} without "type"
+    [error] = aai().parse('{"error": "Unauthorized Connection: Invalid API key"}')
+    assert isinstance(error, VendorError) and error.fatal
+    assert "Invalid API key" in error.message
+
+
+def test_aai_speaker_revision_relabels_the_held_turn() -> None:
+    p = aai(format_turns=True)
+    msg = json.loads(turn(0, "hello there", end=True, formatted=False))
+    msg["speaker_label"] = "A"
+    p.parse(json.dumps(msg))
+    revision = {"type": "SpeakerRevision", "revisions": [
+        {"turn_order": 0, "speaker_label": "B", "words": []},
+        {"turn_order": 7, "speaker_label": "C", "words": []}]}
+    assert p.parse(json.dumps(revision)) == []
+    [final, _ended] = p.parse('{"type": "Termination"}')
+    assert final.speaker == "B" and final.text == "hello there"
 
 
 def test_aai_unknown_types_are_ignored() -> None:

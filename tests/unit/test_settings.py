@@ -69,6 +69,60 @@ def test_session_config_from_settings(ini):
     assert settings.session_config().provider == "local"
 
 
+def test_vendor_options_survive_a_restart_typed(ini):
+    from captioner.providers.deepgram import DeepgramOptions
+
+    settings = make(ini)
+    opts = DeepgramOptions(model="nova-2", endpointing=0, utterance_end_ms=1200, numerals=True)
+    settings.set_vendor_options("deepgram", opts)
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.sync()
+    again = make(ini)
+    assert again.vendor_options("deepgram") == opts
+    assert again.session_config().options == opts
+    # only what differs from the defaults is stored, so new defaults still apply
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.beginGroup("options/deepgram")
+    assert sorted(q.childKeys()) == ["endpointing", "model", "numerals", "utterance_end_ms"]
+
+
+def test_a_bad_stored_option_falls_back_to_its_default(ini, caplog):
+    from captioner.providers.speechmatics import SpeechmaticsOptions
+
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue("options/speechmatics/max_delay", "9")  # out of range
+    q.setValue("options/speechmatics/model", "standard")
+    q.setValue("options/speechmatics/bogus", "1")
+    q.sync()
+    opts = make(ini).vendor_options("speechmatics")
+    assert opts == SpeechmaticsOptions(model="standard")
+    assert "max_delay" in caplog.text
+
+
+def test_other_vendors_options_are_refused(ini):
+    from captioner.providers.deepgram import DeepgramOptions
+
+    with pytest.raises(TypeError):
+        make(ini).set_vendor_options("revai", DeepgramOptions())
+
+
+def test_upgrade_from_version_1_turns_regional_endpoints_into_regions(ini):
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue("settings_version", 1)
+    q.setValue(Key.ENDPOINT_REVAI.path, "wss://ec1.api.rev.ai")
+    q.setValue(Key.ENDPOINT_ASSEMBLYAI.path, "wss://streaming.eu.assemblyai.com/v3/ws")
+    q.setValue(Key.ENDPOINT_SPEECHMATICS.path, "wss://us.rt.speechmatics.com/v2/")
+    q.setValue(Key.ENDPOINT_DEEPGRAM.path, "ws://127.0.0.1:9000")  # a real override stays
+    q.sync()
+    settings = make(ini)
+    assert settings.vendor_options("revai").region == "eu"
+    assert settings.vendor_options("assemblyai").region == "eu"
+    assert settings.vendor_options("speechmatics").region == "us"
+    assert settings.get(Key.ENDPOINT_REVAI) == ""
+    assert settings.get(Key.ENDPOINT_ASSEMBLYAI) == ""
+    assert settings.get(Key.ENDPOINT_SPEECHMATICS) == ""
+    assert settings.get(Key.ENDPOINT_DEEPGRAM) == "ws://127.0.0.1:9000"
+    assert int(settings.q.value("settings_version")) == SETTINGS_VERSION == 2
 def test_invalid_stored_values_are_reset_and_named(tmp_path):
     """``session/source=banana`` broke every start ("unexpected error") and was never reset;
     other garbage was ignored silently."""

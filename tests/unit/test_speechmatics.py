@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,7 +12,11 @@ from captioner.config import SessionConfig
 from captioner.engine import protocol
 from captioner.engine.base import Hypothesis
 from captioner.providers.base import CloseKind, Ended, Final, Partial, Started, VendorError, Word
-from captioner.providers.speechmatics import SpeechmaticsProvider
+from captioner.providers.speechmatics import (
+    SpeechmaticsOptions,
+    SpeechmaticsProvider,
+    TemporaryKeyError,
+)
 
 # verbatim shapes from the reference (spec and SDK mock server)
 ADD_TRANSCRIPT = {
@@ -102,7 +107,47 @@ def test_start_recognition_carries_the_options():
     assert tc["additional_vocab"] == [{"content": "gnocchi"}]
     assert tc["diarization"] == "speaker"
     assert tc["transcript_filtering_config"] == {"remove_disfluencies": True}
+    assert tc["model"] == "enhanced" and "operating_point" not in tc  # current field name
+    assert tc["max_delay"] == 2.0 and tc["max_delay_mode"] == "flexible"
+    assert "translation_config" not in start
     assert provider(endpoint="wss://sm.internal/v2").handshake(None).url == "wss://sm.internal/v2"
+
+
+def test_typed_options_reach_start_recognition():
+    opts = SpeechmaticsOptions(model="standard", region="us", max_delay=1.0,
+                               max_delay_mode="fixed", end_of_utterance_silence_s=0.5,
+                               max_speakers=3)
+    hs = provider(speaker_labels=True, options=opts, translate_to=("es", "de")).handshake("k")
+    assert hs.url == "wss://us.rt.speechmatics.com/v2"
+    start = json.loads(hs.first_message)
+    tc = start["transcription_config"]
+    assert (tc["model"], tc["max_delay"], tc["max_delay_mode"]) == ("standard", 1.0, "fixed")
+    assert tc["conversation_config"] == {"end_of_utterance_silence_trigger": 0.5}
+    assert tc["speaker_diarization_config"] == {"max_speakers": 3}
+    assert start["translation_config"] == {"target_languages": ["es", "de"],
+                                           "enable_partials": True}
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [("zh", "cmn"), ("zh-CN", "cmn"), ("de", "de")])
+def test_language_codes_are_mapped(ours, theirs):
+    start = json.loads(provider(language=ours).handshake("k").first_message)
+    assert start["transcription_config"]["language"] == theirs
+
+
+def test_idle_timeout_error_then_1008_is_retried():
+    p = provider()
+    [error] = p.parse('{"message": "Error", "type": "idle_timeout", "reason": "no audio"}')
+    assert not error.fatal
+    assert p.classify_close(1008, "policy_violation").kind is CloseKind.RETRY
+    other = provider()
+    assert other.classify_close(1008, "policy_violation").kind is CloseKind.FATAL
+
+
+def test_temporary_key_failures_are_classified():
+    p = provider()
+    assert p.classify_exception(TemporaryKeyError("bad key", 401)).kind is CloseKind.FATAL
+    assert p.classify_exception(TemporaryKeyError("busy", 503)).kind is CloseKind.RETRY
+    assert p.classify_exception(TemporaryKeyError("offline")).kind is CloseKind.RETRY
 
 
 def test_every_documented_close_code_is_classified():
