@@ -28,7 +28,7 @@ from captioner.audio.recorder import Recorder, TappedBuffer
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
-from captioner.stream import Notice, StreamEvent, VendorStream
+from captioner.stream import Notice, State, StateChanged, StreamEvent, VendorStream
 from captioner.transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,26 @@ class LiveCaptioning:
         self.captures: dict[str, CaptureStream] = {}
         self.sessions: dict[str, VendorStream] = {}
         self.started = asyncio.Event()
+        self._stopping = False
+        self._tasks: dict[asyncio.Task[Any], str] = {}
+
+    def _abandon_if_reconnecting(self, task: asyncio.Task[Any], src: str) -> None:
+        """Stop means stop: a session still trying to reach its vendor is not waited for."""
+        if self.sessions[src].state is State.RECONNECTING and not task.done():
+            log.info("%s: stopped while reconnecting; not waiting for the vendor", src)
+            task.cancel()
+
+    def _listen(self, event: StreamEvent) -> None:
+        self.listener(event)
+        if self._stopping and isinstance(event, StateChanged) \
+                and event.state is State.RECONNECTING:
+            for task, src in self._tasks.items():
+                if src == event.source:
+                    self._abandon_if_reconnecting(task, src)
 
     def _status(self, status: CaptureStatus) -> None:
         self.listener(Notice(status.source, status.message,
-                             _NOTICE_LEVELS.get(status.kind, "warning")))
+                             _NOTICE_LEVELS.get(status.kind, "warning"), status.kind))
         if self.on_status is not None:
             self.on_status(status)
 
@@ -111,7 +127,7 @@ class LiveCaptioning:
             capture.start()  # DeviceError: nothing to caption from
             self.captures[src] = capture
             self.sessions[src] = VendorStream(self.provider_factory, buffer, self.transcript,
-                                         secret=self.secret, source=src, listener=self.listener,
+                                         secret=self.secret, source=src, listener=self._listen,
                                          title=title(self.cfg.provider), live=True,
                                          catch_up=self.cfg.catch_up,
                                          standby=self._offline if self.standby else None)
@@ -142,6 +158,7 @@ class LiveCaptioning:
         tasks: dict[asyncio.Task[Any], str] = {
             asyncio.create_task(session.run(), name=f"session-{src}"): src
             for src, session in self.sessions.items()}
+        self._tasks = tasks
         self.started.set()
         stopper = asyncio.create_task(stop.wait(), name="live-stop")
         try:
@@ -155,8 +172,14 @@ class LiveCaptioning:
                 for task in done:  # a session ended on its own (fatal error)
                     await self._stop_capture(tasks[task])
             log.info("stopping live captioning")
+            self._stopping = True
             await asyncio.gather(*(self._stop_capture(src) for src in self.captures))
+            for task, src in tasks.items():
+                self._abandon_if_reconnecting(task, src)
             await asyncio.gather(*tasks, return_exceptions=True)
+            for task, src in tasks.items():
+                if task.cancelled() and self.sessions[src].state is not State.STOPPED:
+                    self.sessions[src].abandon()
         finally:
             stopper.cancel()
             for capture in self.captures.values():

@@ -141,6 +141,7 @@ class Notice:
     source: str
     message: str
     level: str = "warning"
+    kind: str = ""  # capture faults: "lost", "silent", "resumed", "notice"
 
 
 @dataclass(frozen=True)
@@ -449,6 +450,20 @@ class VendorStream:
             await asyncio.gather(feeder, return_exceptions=True)
         if standby is not None:
             await standby.abort()
+
+    def abandon(self) -> None:
+        """Give up after its task was cancelled (Stop while reconnecting): the audio no
+        final covers becomes a gap, and the state is STOPPED."""
+        self._account_drops()
+        start = self._replay.start()
+        if start is None:
+            start = self._pos
+        while (block := self.audio.get_nowait()) is not None:  # captured, never sent
+            self._pos += len(block)
+        if self._pos > start:
+            self._add_gap(start, self._pos, "stopped while reconnecting")
+        self._replay = _Replay(self._replay.max_bytes)
+        self._set_state(State.STOPPED, "Stopped while reconnecting.")
 
     def _fail(self, verdict: CloseVerdict, attempts: int = 0, kind: str = "") -> None:
         message = verdict.message or f"Lost the connection to {self.title}."

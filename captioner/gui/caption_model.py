@@ -5,7 +5,8 @@ each entry out into visual lines (that needs fonts, so it is done in
 ``caption_view.py``) and asks :func:`visible_slices` which lines of which
 entries fill its ``n_lines`` rows, bottom-aligned:
 
-* live (``anchor is None``): the newest lines, partials at the bottom;
+* live (``anchor is None``): the newest lines, partials at the bottom (in at
+  most :data:`PARTIAL_SHARE` of the rows, so they never push finals out);
 * scrolled back: the lines ending at ``anchor`` (a line of a final); new
   finals arriving below do not move the view, partials are hidden.
 
@@ -31,6 +32,9 @@ from captioner.transcript.model import owner_index
 from captioner.transcript.speakers import SpeakerNames
 
 log = logging.getLogger(__name__)
+
+#: the share of the rows live partials may take while finished lines are shown
+PARTIAL_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -305,13 +309,23 @@ def move(pos: LinePos, lines: int, finals_count: int,
     return LinePos(index, line)
 
 
+def partial_rows(n_lines: int) -> int:
+    """How many of ``n_lines`` rows the live partials may take when finals are shown:
+    :data:`PARTIAL_SHARE` of them, at least one, and never the last row a final has."""
+    if n_lines <= 1:
+        return n_lines
+    return max(1, min(n_lines - 1, int(n_lines * PARTIAL_SHARE)))
+
+
 def visible_slices(finals: Sequence[CaptionEntry], partials: Sequence[CaptionEntry],
                    line_count: Callable[[int], int], partial_line_count: Callable[[int], int],
                    n_lines: int, anchor: LinePos | None = None) -> list[Slice]:
     """The slices that fill ``n_lines`` rows, top to bottom.
 
     Only the entries that end up on screen are measured, so the cost does not
-    grow with the length of the transcript.
+    grow with the length of the transcript. Partials take at most
+    :func:`partial_rows` rows while there are finals (their newest lines), so a
+    long partial never pushes the finished lines out.
 
     Args:
         finals: all finals, oldest first.
@@ -324,13 +338,15 @@ def visible_slices(finals: Sequence[CaptionEntry], partials: Sequence[CaptionEnt
     out: list[Slice] = []
     remaining = max(0, n_lines)
     if anchor is None:
+        share = partial_rows(remaining) if finals else remaining
         for i in range(len(partials) - 1, -1, -1):
-            if remaining <= 0:
+            if share <= 0:
                 break
             count = max(1, partial_line_count(i))
-            take = min(count, remaining)
+            take = min(count, share)
             out.append(Slice(partials[i], count - take, count, None))
             remaining -= take
+            share -= take
         index = len(finals) - 1
         end = None
     else:

@@ -12,8 +12,11 @@ the journal on the loop thread *before* the event is emitted to the GUI, so
 what the user saw is on disk. A 1 s timer fsyncs and retries the journal and
 reports disk trouble as a problem.
 
-If a cloud provider fails for good mid-run (and the user allows it), the
-session carries on with the offline engine, and the status says so.
+The session's life (connecting, live, reconnecting, degraded, paused,
+stopping, stopped, failed) is one Qt-free :class:`captioner.runstate.RunMachine`;
+this class turns its decisions into threads, banners and signals. If a cloud
+provider fails for good mid-run (and the user allows it), the session carries
+on with the offline engine, and the status says so; Stop always stops.
 """
 
 from __future__ import annotations
@@ -34,13 +37,14 @@ from captioner.bridge import Runner, SessionThread
 from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
-from captioner.gui.status_line import RunStatus
+from captioner.providers.base import Final
 from captioner.providers.translation import check_targets
 from captioner.providers.wire import endpoint_problem
+from captioner.runstate import OFFLINE_TITLE, RunMachine, RunStatus, with_click_through
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Key, Settings
 from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptChanged
-from captioner.transcript import Gap, Segment, Transcript
+from captioner.transcript import Change, Gap, Segment, Transcript
 from captioner.transcript import export as exporter
 from captioner.transcript.journal import Journal, WriteThenShow
 from captioner.vendors import title as vendor_title
@@ -48,6 +52,9 @@ from captioner.vendors import title as vendor_title
 log = logging.getLogger(__name__)
 
 RUN_STATES = ("idle", "starting", "live", "paused", "stopping", "stopped", "failed")
+# banner keys that belong to a run: cleared when the session ends
+RUN_BANNERS = ("reconnect", "fallback", "notice:mic", "notice:system", "capture:mic",
+               "capture:system")
 LEVEL_POLL_MS = 50
 JOURNAL_SYNC_MS = 1000
 SHUTDOWN_WAIT_MS = 8000
@@ -143,15 +150,6 @@ class ResumableTranscript(Transcript):
         return max([s.end_ms for s in self.finals] + [g.end_ms for g in self.gaps] + [0])
 
 
-def _combined_state(states: dict[str, StateChanged]) -> StateChanged | None:
-    """One state for the status line when two sources run."""
-    if not states:
-        return None
-    order = (State.FAILED, State.RECONNECTING, State.DEGRADED, State.CONNECTING, State.LIVE,
-             State.STOPPED)
-    return min(states.values(), key=lambda ev: order.index(ev.state))
-
-
 class Controller(QObject):
     """Starts, pauses, resumes and stops captioning; everything the windows show comes from here.
 
@@ -162,7 +160,8 @@ class Controller(QObject):
         recording: whether this session's audio is recorded (the next
             session's, when none is open); starts as the preference.
         recorder: the open session's :class:`Recorder`, or None.
-        run_state: one of :data:`RUN_STATES`.
+        run_state: one of :data:`RUN_STATES` (the machine's coarse state).
+        machine: the session's :class:`RunMachine`.
         status: the :class:`RunStatus` shown in the overlay.
         announce_target: the widget announcements are sent from (set by the app).
 
@@ -205,6 +204,7 @@ class Controller(QObject):
         self.environ = environ
         self.transcript: ResumableTranscript | None = None
         self.journal: Journal | None = None
+        self.machine = RunMachine(clock)
         self.recording: bool = settings.get(Key.RECORD_AUDIO)
         self.recorder: Recorder | None = None
         self._recorder_error = ""
@@ -214,10 +214,6 @@ class Controller(QObject):
         self._thread: SessionThread | None = None
         self._request: RunRequest | None = None
         self._live: Any = None
-        self._after_run = "stop"  # what run_finished leads to: stop | pause | fallback
-        self._failed = False
-        self._fallback = False
-        self._source_states: dict[str, StateChanged] = {}
         self._session_t0 = 0.0
         self._journal_error = ""
         self._last_level: float | None = None
@@ -234,15 +230,29 @@ class Controller(QObject):
     def running(self) -> bool:
         return self.run_state in ("starting", "live", "stopping")
 
-    def _set_run_state(self, state: str) -> None:
+    @property
+    def _fallback(self) -> bool:
+        return self.machine.active_provider == OFFLINE_TITLE and bool(
+            self.machine.replaced_provider)
+
+    def _sync(self) -> None:
+        """Publish the machine's state: the coarse run state, then the status line."""
+        state = self.machine.coarse
         if state != self.run_state:
             log.info("run state: %s -> %s", self.run_state, state)
             self.run_state = state
             self.run_state_changed.emit(state)
+        status = with_click_through(self.machine.status(), self.status.click_through,
+                                    self.status.click_through_keys)
+        status = replace(status, recording=self.recording and self.recorder is not None
+                         and self.machine.phase.value not in ("stopped", "failed", "idle"))
+        if status != self.status:
+            self.status = status
+            self.status_changed.emit(status)
 
-    def _set_status(self, **changes: Any) -> None:
-        self.status = replace(self.status, **changes)
-        self.status_changed.emit(self.status)
+    def _set_status(self, **_changes: Any) -> None:
+        """Re-publish the status (what it says comes from the machine and the recorder)."""
+        self._sync()
 
     # -- building a run ---------------------------------------------------------------
 
@@ -264,10 +274,12 @@ class Controller(QObject):
             if config.provider == "local":
                 secret = None
             else:
+                self._refuse("no_key", f"Can't read the key for {title}", title)
                 self.problem_posted.emit(Problem(str(exc), "error", "preferences"))
                 return None
         if secret is None and config.provider != "local":
             env = ENV_VARS.get(config.provider, "")
+            self._refuse("no_key", f"No API key for {title}: add it in Preferences", title)
             self.problem_posted.emit(Problem(
                 f"No API key for {title}. Add it in Preferences (it is kept in your "
                 f"keychain){f', or set {env}' if env else ''}; or choose the offline engine, "
@@ -284,6 +296,12 @@ class Controller(QObject):
             mic_device=self.settings.get(Key.MIC_DEVICE) or None,
             system_device=self.settings.get(Key.SYSTEM_DEVICE) or None)
 
+    def _refuse(self, kind: str, text: str, title: str) -> None:
+        if self.machine.active and self.machine.phase.value != "stopping":
+            return  # e.g. resuming: the running session's state stays true
+        self.machine.refuse(kind, text, title)
+        self._sync()
+
     # -- commands ---------------------------------------------------------------------
 
     @Slot()
@@ -296,9 +314,9 @@ class Controller(QObject):
             return
         request = self.build_request()
         if request is None:
-            self._set_run_state("failed" if self.run_state == "failed" else "idle")
             return
         self.problem_cleared.emit("run")
+        self._clear_run_banners()
         self.transcript = ResumableTranscript()
         self.transcript_reset.emit()
         sources = ["mic", "system"] if request.source == "both" else [request.source]
@@ -312,33 +330,30 @@ class Controller(QObject):
         self._recorder_error = ""
         self._journal_timer.start()
         self._session_t0 = self.clock()
-        self._fallback = False
+        self.machine.replaced_provider = ""
         self._launch(request)
 
     @Slot()
     def stop(self) -> None:
-        """End the session: the run ends cleanly (trailing finals kept), the journal closes."""
-        if self.run_state == "paused":
+        """End the session from any state: the run ends cleanly (trailing finals kept),
+        the journal closes, and nothing starts again by itself."""
+        was_paused = self.run_state == "paused"
+        must_end = self.machine.stop()
+        if was_paused:
             self._close_session()
-            self._set_run_state("stopped")
-            self._set_status(state="stopped", retry_at_s=0.0)
-            return
-        if self._thread is None:
-            return
-        self._after_run = "stop"
-        self._set_run_state("stopping")
-        self._set_status(state="stopping", retry_at_s=0.0)
-        self._thread.request_stop()
+            self._clear_run_banners()
+        elif must_end and self._thread is not None:
+            self._thread.request_stop()
+        self._sync()
 
     @Slot()
     def pause(self) -> None:
         """Stop listening but keep the session open; :meth:`resume` continues it."""
         if self._thread is None or self.run_state not in ("starting", "live"):
             return
-        self._after_run = "pause"
-        self._set_run_state("stopping")
-        self._set_status(state="stopping", retry_at_s=0.0)
-        self._thread.request_stop()
+        if self.machine.pause():
+            self._thread.request_stop()
+        self._sync()
 
     @Slot()
     def resume(self) -> None:
@@ -349,7 +364,8 @@ class Controller(QObject):
         if request is None:
             return
         self.problem_cleared.emit("run")
-        self._launch(request)
+        self._launch(request, offline_for=self.machine.replaced_provider if self._fallback
+                     else "")
 
     @Slot(bool)
     def set_recording(self, on: bool) -> None:
@@ -377,15 +393,12 @@ class Controller(QObject):
         elif self.run_state in ("starting", "live"):
             self.pause()
 
-    def _launch(self, request: RunRequest) -> None:
+    def _launch(self, request: RunRequest, offline_for: str = "") -> None:
         assert self.transcript is not None and self.journal is not None
         self.transcript.base_ms = max(self.transcript.end_ms(),
                                       int((self.clock() - self._session_t0) * 1000))
         request = replace(request, recorder=self.recorder)
         self._request = request
-        self._source_states = {}
-        self._failed = False
-        self._after_run = "stop"
         self._live = None
         thread = SessionThread(self._journaled(self.runner_factory(
             request, self.transcript, self._register_live)), self)
@@ -396,10 +409,8 @@ class Controller(QObject):
         thread.run_finished.connect(self.on_thread_run_finished)
         self._thread = thread
         title = vendor_title(request.config.provider)
-        self._set_run_state("starting")
-        self._set_status(state="fallback" if self._fallback else "starting", provider=title,
-                         message="", retry_at_s=0.0,
-                         recording=self.recording and self.recorder is not None)
+        self.machine.begin(title, offline_for=offline_for)
+        self._sync()
         thread.start()
         self._level_timer.start()
 
@@ -456,47 +467,39 @@ class Controller(QObject):
 
     @Slot(object)
     def on_thread_state_changed(self, event: StateChanged) -> None:
-        self._source_states[event.source] = event
-        combined = _combined_state(self._source_states)
-        if combined is None:
-            return
-        if combined.state is State.LIVE and self.run_state == "starting":
-            self._set_run_state("live")
-        live_word = "fallback" if self._fallback else "live"
-        state = {State.CONNECTING: "connecting", State.LIVE: live_word,
-                 State.RECONNECTING: "reconnecting", State.DEGRADED: "degraded",
-                 State.STOPPED: "stopping",
-                 State.FAILED: "failed"}[combined.state]
-        if self.run_state == "stopping" and state != "failed":
-            state = "stopping"
-        retry_at = self.clock() + combined.retry_in_s if combined.state is State.RECONNECTING \
-            else 0.0
-        self._set_status(state=state, message=combined.message, retry_at_s=retry_at)
+        if self.sender() is not None and self.sender() is not self._thread:
+            return  # a run that was told to stop and has been replaced
+        self.machine.on_stream(event.source, event.state.value, event.message,
+                               event.retry_in_s,
+                               vendor_title(event.replaced_provider)
+                               if event.replaced_provider else "",
+                               event.behind_ms)
+        if event.state is State.RECONNECTING:
+            self._drop_partial(event.source)  # its audio is resent: it will be said again
         if event.state is State.FAILED:
             self._on_failed(event)
-        elif event.state is State.RECONNECTING and event.message:
+        elif event.state is State.RECONNECTING and event.message \
+                and self.machine.intent.value == "run":
             self.problem_posted.emit(Problem(
                 f"{event.message} Reconnecting automatically; captions resume by themselves.",
                 "warning", "", key="reconnect"))
-        elif event.state is State.DEGRADED and event.message:
-            self.problem_posted.emit(Problem(
-                f"{event.message}. Reconnecting automatically; the cloud takes over by itself.",
-                "warning", "", key="reconnect"))
-        elif event.state is State.LIVE:
+        elif event.state in (State.LIVE, State.DEGRADED):
             self.problem_cleared.emit("reconnect")
+        self._sync()
 
     def _on_failed(self, event: StateChanged) -> None:
-        self._failed = True
         request = self._request
         title = vendor_title(request.config.provider) if request else ""
         reason = event.message or f"{title} stopped."
         cloud = request is not None and request.config.provider != "local"
-        if cloud and self.settings.get(Key.FALLBACK_OFFLINE) and self._after_run == "stop":
-            self._after_run = "fallback"
+        if self.machine.intent.value != "run":
+            return  # the user stopped or paused: nothing restarts, nothing to announce
+        if cloud and self.settings.get(Key.FALLBACK_OFFLINE) and self.machine.may_fall_back():
+            self.machine.fall_back(reason)
             self.problem_posted.emit(Problem(
                 f"{title} stopped: {reason} Captions continue with the offline engine. "
                 "Check the key and provider in Preferences to use it again.",
-                "warning", "preferences"))
+                "warning", "preferences", key="fallback"))
             if self._thread is not None:
                 self._thread.request_stop()
             return
@@ -505,8 +508,47 @@ class Controller(QObject):
 
     @Slot(object)
     def on_thread_notice_posted(self, event: Notice) -> None:
+        kind = getattr(event, "kind", "")
         level = event.level if event.level in ("error", "warning", "info") else "warning"
+        if kind in ("lost", "silent", "resumed"):
+            self.machine.on_capture(event.source, kind, _short(event.message))
+            if kind in ("lost", "silent"):
+                self._drop_partial(event.source)  # its audio stopped: never left pending
+            key = f"capture:{event.source}"
+            if kind == "resumed":
+                self.problem_cleared.emit(key)
+            else:
+                self.problem_posted.emit(Problem(event.message, level, "devices", key=key))
+            self._sync()
+            return
         self.problem_posted.emit(Problem(event.message, level, "", key=f"notice:{event.source}"))
+
+    def _drop_partial(self, source: str) -> None:
+        """Take a partial whose audio stopped off the screens (the transcript keeps it
+        until the run ends, when :meth:`_finalize_partials` saves what is left)."""
+        transcript = self.transcript
+        if transcript is not None and source in transcript.partials:
+            self.transcript_changed.emit(TranscriptChanged(source, Change(
+                cleared_partial=source)))
+
+    def _finalize_partials(self) -> None:
+        """The run is over: a partial no final replaced becomes a final (journaled first)."""
+        transcript = self.transcript
+        if transcript is None:
+            return
+        for source, seg in transcript.partials.items():
+            event = Final(seg.text, seg.start_ms, seg.end_ms, words=seg.words, speaker=seg.speaker)
+            change = Transcript.apply(transcript, event, source, 0)
+            final = change.segment
+            if final is None:
+                continue
+            if self.journal is not None:
+                self.journal.append_final(final)
+            self.on_thread_transcript_changed(TranscriptChanged(source, change))
+
+    def _clear_run_banners(self) -> None:
+        for key in RUN_BANNERS:
+            self.problem_cleared.emit(key)
 
     @Slot(object)
     def on_thread_run_finished(self, result: object) -> None:
@@ -518,25 +560,32 @@ class Controller(QObject):
         if thread is not None:
             thread.wait(2000)
             thread.deleteLater()
-        after = self._after_run
+        self._finalize_partials()
+        error = ""
         if isinstance(result, BaseException):
-            self._failed = True
-            self.problem_posted.emit(self._problem_from(result))
-            if after == "pause":
-                after = "stop"
+            problem = self._problem_from(result)
+            self.problem_posted.emit(problem)
+            error = _short(problem.message)
+            if self._no_sound_server(result):
+                self.machine.raise_alert("no_sound_server", "No sound server: start "
+                                         "PulseAudio or PipeWire, then press Start")
+        after = self.machine.finished(error)
         if after == "fallback" and self.transcript is not None:
             request = self.build_request("local")
             if request is not None:
-                self._fallback = True
-                self._launch(request)
+                self._launch(request, offline_for=self.machine.replaced_provider)
                 return
-        if after == "pause" and not self._failed:
-            self._set_run_state("paused")
-            self._set_status(state="paused", retry_at_s=0.0)
-            return
-        self._close_session()
-        self._set_run_state("failed" if self._failed else "stopped")
-        self._set_status(state="failed" if self._failed else "stopped", retry_at_s=0.0)
+            after = self.machine.finished("The offline engine could not start.")
+        if after != "paused":
+            self._close_session()
+            self._clear_run_banners()
+        self._sync()
+
+    @staticmethod
+    def _no_sound_server(exc: BaseException) -> bool:
+        text = str(exc).lower()
+        return "sound server" in text or "no audio devices" in text or \
+            "pulseaudio" in text and "not running" in text
 
     def _problem_from(self, exc: BaseException) -> Problem:
         from captioner.audio.devices import DeviceError
@@ -579,10 +628,15 @@ class Controller(QObject):
         if not captures:
             return
         peaks = []
-        for capture in list(captures.values()):
+        for source, capture in list(captures.items()):
             level = capture.levels.read()
             if level is not None:
                 peaks.append(level.peak_db)
+                if f"no_audio:{source}" in self.machine.alerts and \
+                        capture.levels.silent_for_s == 0.0:
+                    self.machine.on_capture(source, "sound", "")  # the sound is back
+                    self.problem_cleared.emit(f"capture:{source}")
+                    self._sync()
         if peaks:
             self._emit_level(max(peaks))
 
@@ -612,6 +666,11 @@ class Controller(QObject):
                 self.problem_posted.emit(Problem(error, "warning", "", key="journal"))
             else:
                 self.problem_cleared.emit("journal")
+
+    def set_click_through(self, on: bool, keys: str) -> None:
+        """The overlay's click-through reminder travels with the status."""
+        self.status = with_click_through(self.status, on, keys)
+        self.status_changed.emit(self.status)
 
     def _announce(self, seg: Segment) -> None:
         if self.announce_target is None or not self.settings.get(Key.ANNOUNCE_FINALS):
@@ -643,7 +702,7 @@ class Controller(QObject):
         """End any run cleanly (waiting up to ``wait_ms``) and close the journal."""
         thread = self._thread
         if thread is not None:
-            self._after_run = "stop"
+            self.machine.stop()
             thread.request_stop()
             if not thread.wait(wait_ms):
                 log.warning("the captioning run did not stop within %d ms", wait_ms)
@@ -652,4 +711,12 @@ class Controller(QObject):
                 _ORPHANS.append(thread)
         self._thread = None
         self._level_timer.stop()
+        self.machine.stop()
+        self._finalize_partials()
         self._close_session()
+
+
+def _short(message: str) -> str:
+    """The first sentence of a message, without its final full stop (for the overlay)."""
+    first = message.strip().split(". ")[0].strip()
+    return first[:-1] if first.endswith(".") else first

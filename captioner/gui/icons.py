@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +55,32 @@ def state_icon(state: str) -> QIcon:
         painter.end()
         icon.addPixmap(pixmap)
     return icon
+
+
+STATUS_ICON_DIR = ICON_DIR / "status"
+
+
+@functools.cache
+def status_renderer(name: str) -> QSvgRenderer | None:
+    """The SVG renderer for a status icon (``resources/icons/status/<name>.svg``)."""
+    path = STATUS_ICON_DIR / f"{name}.svg"
+    renderer = QSvgRenderer(str(path))
+    if not renderer.isValid():
+        log.warning("status icon %s not found or invalid", path)
+        return None
+    return renderer
+
+
+def status_pixmap(name: str, size_px: int, device_pixel_ratio: float = 1.0) -> QPixmap:
+    """A status icon drawn at ``size_px`` (transparent if it is missing)."""
+    side = max(1, round(size_px * device_pixel_ratio))
+    pixmap = QPixmap(side, side)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    renderer = status_renderer(name)
+    if renderer is not None:
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, side, side))
+        painter.end()
+    pixmap.setDevicePixelRatio(device_pixel_ratio)
+    return pixmap

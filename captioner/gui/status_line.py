@@ -1,90 +1,35 @@
-"""The overlay's small status line: provider, state (with a reconnect countdown), input level.
+"""The overlay's status line: an icon, the run's state or its most serious problem in plain
+words, and an input meter.
 
-:class:`RunStatus` is the plain value the controller sends; :func:`describe`
-turns it into words (Qt-free logic, tested directly). :class:`StatusLine`
-draws it: a coloured dot, the words, and a five-bar input meter.
+:class:`~captioner.runstate.RunStatus` (Qt-free, with :func:`describe`) is what
+it shows. :class:`StatusLine` draws it: the state's icon from the app's own
+resources (never a font glyph), the words, and a five-bar input meter. While a
+problem is going on the whole line sits on a band of the problem's colour
+(red: error, orange: warning, blue: notice) so it is seen from the corner of an eye.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
-from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from captioner.gui.icons import status_pixmap
+from captioner.runstate import RunStatus, describe
+
 log = logging.getLogger(__name__)
 
-# state -> dot colour
-COLORS = {
-    "idle": "#9e9e9e",
-    "starting": "#64b5f6",
-    "connecting": "#64b5f6",
-    "live": "#66bb6a",
-    "paused": "#ffca28",
-    "reconnecting": "#ffa726",
-    "fallback": "#ffca28",
-    "degraded": "#ffca28",  # hot standby: the offline engine stands in for the cloud
-    "stopping": "#9e9e9e",
-    "stopped": "#9e9e9e",
-    "failed": "#ef5350",
-}
+__all__ = ["BANDS", "LEVEL_BARS", "LEVEL_FLOOR_DB", "REC_COLOR", "RunStatus", "StatusLine",
+           "describe"]
+
+# level -> band behind the line (white text on each passes WCAG AA: >= 4.5:1)
+BANDS = {"error": "#b71c1c", "warning": "#a84300", "notice": "#0d47a1"}
 REC_COLOR = "#ef5350"
 LEVEL_FLOOR_DB = -60.0
 LEVEL_BARS = 5
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """What the status line says.
-
-    Attributes:
-        state: one of :data:`COLORS`' keys.
-        provider: the provider's title ("Offline engine", "Deepgram").
-        message: extra words (a reconnect reason), may be "".
-        retry_at_s: ``time.monotonic()`` of the next reconnect attempt, or 0.
-        click_through: remind how to get the mouse back.
-        click_through_keys: the shortcut that turns click-through off.
-        recording: the session's audio is being recorded ("REC").
-    """
-
-    state: str = "idle"
-    provider: str = ""
-    message: str = ""
-    retry_at_s: float = 0.0
-    click_through: bool = False
-    click_through_keys: str = ""
-    recording: bool = False
-
-
-def describe(status: RunStatus, now_s: float | None = None) -> str:
-    """The status in words: "Live · Offline engine", "Reconnecting in 4 s · Deepgram"."""
-    now_s = time.monotonic() if now_s is None else now_s
-    state = status.state
-    if state == "reconnecting":
-        left_s = max(0, math.ceil(status.retry_at_s - now_s)) if status.retry_at_s else 0
-        words = f"Reconnecting in {left_s} s" if left_s else "Reconnecting…"
-    elif state == "fallback":
-        words = "Live (offline engine fallback)"
-    elif state == "degraded":
-        gone = f"{status.provider} unreachable" if status.provider else "cloud unreachable"
-        words = f"Live from the offline engine · {gone}"
-    else:
-        words = {
-            "idle": "Not captioning", "starting": "Starting…", "connecting": "Connecting…",
-            "live": "Live", "paused": "Paused", "stopping": "Stopping…", "stopped": "Stopped",
-            "failed": "Stopped by an error",
-        }.get(state, state.capitalize())
-    parts = ["REC", words] if status.recording else [words]
-    if status.provider and state not in ("fallback", "degraded"):
-        parts.append(status.provider)
-    if status.click_through:
-        keys = f" ({status.click_through_keys} to undo)" if status.click_through_keys else ""
-        parts.append(f"Click-through on{keys}")
-    return " · ".join(parts)
 
 
 class StatusLine(QWidget):
@@ -93,6 +38,7 @@ class StatusLine(QWidget):
     Attributes:
         status: the :class:`RunStatus` shown.
         level_db: the latest input peak in dBFS, or None when not capturing.
+        reserve_right_px: room kept free on the right (the overlay's button).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -101,7 +47,7 @@ class StatusLine(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.status = RunStatus()
         self.level_db: float | None = None
-        self.reserve_right_px = 0  # room kept free on the right (the overlay's button)
+        self.reserve_right_px = 0
         self.text_color = QColor("#e0e0e0")
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
@@ -110,7 +56,7 @@ class StatusLine(QWidget):
 
     def set_status(self, status: RunStatus) -> None:
         self.status = status
-        if status.state == "reconnecting" and status.retry_at_s:
+        if status.state == "reconnecting":
             self._countdown.start()
         else:
             self._countdown.stop()
@@ -128,6 +74,11 @@ class StatusLine(QWidget):
 
     def text(self) -> str:
         return describe(self.status)
+
+    def band_color(self) -> QColor | None:
+        """The problem's colour behind the line, or None when all is well."""
+        band = BANDS.get(self.status.level)
+        return QColor(band) if band else None
 
     def _sync_accessible(self) -> None:
         self.setAccessibleName("Captioning status")
@@ -151,21 +102,27 @@ class StatusLine(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         h = self.height()
-        dot_px = max(6.0, h * 0.42)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(COLORS.get(self.status.state, "#9e9e9e")))
-        painter.drawEllipse(QRectF(0, (h - dot_px) / 2, dot_px, dot_px))
-        x = dot_px + 6
-        # input level: five bars growing in height
+        band = self.band_color()
+        text_color = QColor("#ffffff") if band is not None else self.text_color
+        right = self.width() - self.reserve_right_px
+        if band is not None:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(band)
+            painter.drawRoundedRect(QRectF(-10, 1, right + 10, h - 2), h / 2 - 1, h / 2 - 1)
+        icon_px = max(12, round(h * 0.72))
+        painter.drawPixmap(2, int((h - icon_px) / 2),
+                           status_pixmap(self.status.icon, icon_px, self.devicePixelRatioF()))
+        x = icon_px + 8
         meter_w = 0.0
         if self.level_db is not None:
             bar_w, gap = max(4.0, h * 0.22), 2.0
-            meter_w = LEVEL_BARS * (bar_w + gap)
+            meter_w = LEVEL_BARS * (bar_w + gap) + 6
             lit = self.lit_bars()
-            left = self.width() - self.reserve_right_px - meter_w
+            left = right - meter_w
+            painter.setPen(Qt.PenStyle.NoPen)
             for i in range(LEVEL_BARS):
                 bar_h = h * (0.3 + 0.14 * i)
-                color = QColor(self.text_color if i < lit else QColor(255, 255, 255, 60))
+                color = QColor(text_color if i < lit else QColor(255, 255, 255, 60))
                 if i < lit and i == LEVEL_BARS - 1:
                     color = QColor("#ffa726")
                 painter.setBrush(color)
@@ -175,13 +132,13 @@ class StatusLine(QWidget):
         text = self.text()
         if self.status.recording:  # "REC" in red, as on a recorder
             rec_w = QFontMetricsF(self.font()).horizontalAdvance("REC")
-            painter.setPen(QColor(REC_COLOR))
+            painter.setPen(QColor("#ffffff" if band is not None else REC_COLOR))
             painter.drawText(QRectF(x, 0, rec_w, h), Qt.AlignmentFlag.AlignVCenter
                              | Qt.AlignmentFlag.AlignLeft, "REC")
             x += rec_w
             text = text.removeprefix("REC")
-        painter.setPen(self.text_color)
-        rect = QRectF(x, 0, self.width() - x - meter_w - self.reserve_right_px - 8, h)
+        painter.setPen(text_color)
+        rect = QRectF(x, 0, right - x - meter_w - 8, h)
         text = QFontMetricsF(self.font()).elidedText(text, Qt.TextElideMode.ElideRight,
                                                      rect.width())
         painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)

@@ -19,10 +19,13 @@ Decisions:
   is hard-broken into pieces of :data:`MAX_LINE_CHARS`, never before a
   combining mark.
 * Minimum display: a cue stays up at least :data:`MIN_CUE_MS` (longer for long
-  text, at :data:`READING_CPS`) unless the next cue starts sooner; then it is
-  cut at the next cue's start, but never shorter than :data:`MIN_VISIBLE_MS`:
-  a cue that overlaps the next one by more (overlapping speech from two
-  sources) pushes the next cue later rather than flashing by unreadably.
+  text, at :data:`READING_CPS`). When the next cue starts sooner, the two are
+  merged into one cue if they are the same speaker's and fit; otherwise (two
+  people talking at once) the next cue waits: no cue is shorter than
+  :data:`MIN_CUE_MS`, so none flashes by unreadably.
+* No orphans: a cue of one or two words split off a longer segment ("And
+  Mr.") is joined to its neighbour, or takes words from it. Abbreviations
+  such as "Mr." and "Dr." don't end a sentence.
 * Lengths are counted in code points.
 """
 
@@ -42,7 +45,9 @@ MAX_LINE_CHARS = 42
 MAX_LINES = 2
 MAX_CUE_MS = 7000
 MIN_CUE_MS = 1000
-MIN_VISIBLE_MS = 500
+MIN_VISIBLE_MS = MIN_CUE_MS  # kept for callers: no cue is shorter than a second
+#: a cue split off a segment with fewer spoken words than this is an orphan
+MIN_CUE_WORDS = 3
 #: reading speed used to keep longer cues up longer (characters a second)
 READING_CPS = 17
 #: duration assumed for a segment whose end is not after its start
@@ -53,6 +58,9 @@ HARD_BREAK_CHARS = MAX_LINE_CHARS * MAX_LINES
 _SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 _CLAUSE_END = (",", ";", ":", "—", "–", "、", "，", "；") + _SENTENCE_END
 _CLOSERS = "\"'”’»)]"
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st sr jr mt vs etc e.g i.e no fig approx dept est ft inc ltd co corp"
+    .split())
 _CLAUSE_BONUS_CHARS = 8
 
 
@@ -65,6 +73,7 @@ class Cue:
         lines: the text lines (unescaped, 1 to :data:`MAX_LINES`).
         voice: who speaks ("Me", "Speaker 2"), or None.
         is_gap: True for a "[… not captioned …]" marker cue.
+        label: the speaker label written before the first word (``"Me:"``), or None.
     """
 
     start_ms: int
@@ -72,6 +81,7 @@ class Cue:
     lines: tuple[str, ...]
     voice: str | None = None
     is_gap: bool = False
+    label: str | None = None  # a "Me:" prefix at the start of ``lines[0]``, if shown
 
 
 @dataclass(frozen=True)
@@ -257,11 +267,58 @@ def wrap_lines(texts: Sequence[str]) -> list[str] | None:
 
 def _fits(tokens: Sequence[Token]) -> bool:
     span = max(t.end_ms for t in tokens) - tokens[0].start_ms
-    return span <= MAX_CUE_MS and wrap_lines([t.text for t in tokens]) is not None
+    one_word = sum(not t.is_label for t in tokens) <= 1  # a label never stands alone
+    return (one_word or span <= MAX_CUE_MS) and wrap_lines([t.text for t in tokens]) is not None
 
 
 def _ends(token: Token, marks: tuple[str, ...]) -> bool:
-    return not token.is_label and token.text.rstrip(_CLOSERS).endswith(marks)
+    if token.is_label:
+        return False
+    text = token.text.rstrip(_CLOSERS)
+    if text.endswith(".") and text[:-1].lower().lstrip("(\"'“‘") in _ABBREVIATIONS:
+        return False  # "Mr." ends no sentence
+    return text.endswith(marks)
+
+
+def _spoken(group: Sequence[Token]) -> int:
+    return sum(not t.is_label for t in group)
+
+
+def _fix_orphans(groups: list[list[Token]]) -> list[list[Token]]:
+    """Join a one- or two-word group to a neighbour, or move words into it from one."""
+    out = [list(g) for g in groups]
+    i = 0
+    while len(out) > 1 and i < len(out):
+        cur = out[i]
+        if _spoken(cur) >= MIN_CUE_WORDS:
+            i += 1
+            continue
+        prev = out[i - 1] if i > 0 else None
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if prev is not None and _fits(prev + cur):
+            out[i - 1 : i + 1] = [prev + cur]
+            continue
+        if nxt is not None and _fits(cur + nxt):
+            out[i : i + 2] = [cur + nxt]
+            continue
+        donor = prev if prev is not None else nxt
+        assert donor is not None
+        moved = False
+        while _spoken(cur) < MIN_CUE_WORDS and _spoken(donor) > MIN_CUE_WORDS:
+            if donor is prev:
+                candidate, rest = [donor[-1], *cur], donor[:-1]
+            else:
+                candidate, rest = [*cur, donor[0]], donor[1:]
+            if not _fits(candidate):
+                break
+            cur[:] = candidate
+            donor[:] = rest
+            moved = True
+        if not moved:
+            i += 1
+            continue
+        i += 1
+    return out
 
 
 def _sentence_after(tokens: Sequence[Token], i: int) -> list[Token]:
@@ -313,7 +370,7 @@ def group_tokens(tokens: Sequence[Token]) -> list[list[Token]]:
             cur = []
     if cur:
         groups.append(cur)
-    return groups
+    return _fix_orphans(groups)
 
 
 def segment_cues(seg: Segment, *, voice: str | None = None, prefix: str | None = None) -> list[Cue]:
@@ -337,7 +394,8 @@ def segment_cues(seg: Segment, *, voice: str | None = None, prefix: str | None =
         lines = wrap_lines([t.text for t in group])
         assert lines is not None  # every group fits by construction
         end = max(t.end_ms for t in group)
-        cues.append(Cue(group[0].start_ms, end, tuple(lines), voice))
+        label = group[0].text if group[0].is_label else None
+        cues.append(Cue(group[0].start_ms, end, tuple(lines), voice, label=label))
     return cues
 
 
@@ -355,27 +413,51 @@ def _reading_ms(cue: Cue) -> int:
     return max(MIN_CUE_MS, math.ceil(chars * 1000 / READING_CPS))
 
 
+def _words(cue: Cue) -> list[str]:
+    return " ".join(cue.lines).split()
+
+
+def merge_short(cues: Iterable[Cue]) -> list[Cue]:
+    """Merge each cue with the next one while the next starts within :data:`MIN_CUE_MS`,
+    both are the same speaker's text (not gap markers) and together they still fit."""
+    out: list[Cue] = []
+    for cue in cues:
+        prev = out[-1] if out else None
+        if (prev is not None and not prev.is_gap and not cue.is_gap
+                and prev.voice == cue.voice and cue.label is None
+                and cue.start_ms - prev.start_ms < MIN_CUE_MS
+                and max(cue.end_ms, prev.end_ms) - prev.start_ms <= MAX_CUE_MS):
+            lines = wrap_lines(_words(prev) + _words(cue))
+            if lines is not None:
+                out[-1] = Cue(prev.start_ms, max(prev.end_ms, cue.end_ms), tuple(lines),
+                              prev.voice, label=prev.label)
+                continue
+        out.append(cue)
+    return out
+
+
 def schedule(cues: Iterable[Cue]) -> list[Cue]:
     """Fix display times so the sequence is valid and readable.
 
-    Cues keep their order. Each starts at its spoken start, or when the
-    previous one ends if that is later (never before 0); it stays up until its
-    spoken end or its reading time (:func:`_reading_ms`), whichever is later,
-    but at most :data:`MAX_CUE_MS`, and it ends when the next cue starts if
-    that is sooner, though not before :data:`MIN_VISIBLE_MS`.
+    Cues keep their order (after :func:`merge_short` joined those too close to
+    show apart). Each starts at its spoken start, or when the previous one
+    ends if that is later (never before 0); it stays up until its spoken end
+    or its reading time (:func:`_reading_ms`), whichever is later, but at most
+    :data:`MAX_CUE_MS`, and it ends when the next cue starts if that is
+    sooner, though never before :data:`MIN_CUE_MS` (the next one then waits).
 
     Returns:
-        New cues, monotonic and non-overlapping, each lasting between 1 ms and
-        :data:`MAX_CUE_MS`.
+        New cues, monotonic and non-overlapping, each lasting between
+        :data:`MIN_CUE_MS` and :data:`MAX_CUE_MS`.
     """
-    items = list(cues)
+    items = merge_short(cues)
     out: list[Cue] = []
     prev_end = 0
     for i, cue in enumerate(items):
         start = max(cue.start_ms, prev_end, 0)
         desired = min(max(cue.end_ms, start + _reading_ms(cue)), start + MAX_CUE_MS)
         if i + 1 < len(items):
-            desired = min(desired, max(items[i + 1].start_ms, start + MIN_VISIBLE_MS))
-        out.append(Cue(start, desired, cue.lines, cue.voice, cue.is_gap))
+            desired = min(desired, max(items[i + 1].start_ms, start + MIN_CUE_MS))
+        out.append(Cue(start, desired, cue.lines, cue.voice, cue.is_gap, cue.label))
         prev_end = desired
     return out

@@ -103,28 +103,26 @@ def build_cues(
     segments: Iterable[Segment],
     gaps: Iterable[Gap] = (),
     *,
-    text_labels: bool = False,
-    voices: bool = False,
-    gap_cues: bool = False,
+    labels: bool = True,
 ) -> list[cuelib.Cue]:
-    """Scheduled cues for the segments (and gap markers).
+    """The one scheduled cue list SRT and WebVTT are both written from (same cues, same times).
 
     Args:
         segments: final segments (any order; sorted by start).
-        gaps: gaps; used only with ``gap_cues``.
-        text_labels: prefix the text with ``"Me:"`` etc. where the label
-            changes (as in :func:`to_txt`).
-        voices: set each cue's ``voice`` to its label.
-        gap_cues: add a ``[… not captioned …]`` cue for each gap.
+        gaps: each becomes a ``[… not captioned …]`` cue.
+        labels: where the speaker changes (and there is more than one), the
+            first cue starts with the label (``"Me:"``, kept in ``Cue.label``:
+            SRT shows it as text, WebVTT as a voice tag).
 
     Returns:
-        Cues in order, monotonic and non-overlapping.
+        Cues in order, monotonic and non-overlapping; every speech cue has its
+        speaker's name in ``voice``.
     """
     segs = finals(segments)
-    gap_list = valid_gaps(gaps) if gap_cues else []
+    gap_list = valid_gaps(gaps)
     items = merge(segs, gap_list)
     names = labelled(items)
-    prefixes = label_prefixes(items, names, text_labels)
+    prefixes = label_prefixes(items, names, labels)
     multi = multi_source(segs, gap_list)
     raw: list[cuelib.Cue] = []
     for i, item in enumerate(items):
@@ -136,5 +134,5 @@ def build_cues(
             )
             continue
         prefix = f"{prefixes[i]}:" if i in prefixes else None
-        raw.extend(cuelib.segment_cues(item, voice=names[i] if voices else None, prefix=prefix))
+        raw.extend(cuelib.segment_cues(item, voice=names[i], prefix=prefix))
     return cuelib.schedule(raw)

@@ -31,7 +31,7 @@ def to_srt(
         The SRT text (LF line ends, no BOM).
     """
     blocks = []
-    for n, cue in enumerate(build_cues(segments, gaps, text_labels=labels, gap_cues=True), start=1):
+    for n, cue in enumerate(build_cues(segments, gaps, labels=labels), start=1):
         text = "\n".join(ARROWS.sub("->", line) for line in cue.lines)
         blocks.append(f"{n}\n{clock(cue.start_ms, ',')} --> {clock(cue.end_ms, ',')}\n{text}\n")
     return "\n".join(blocks)

@@ -1,4 +1,5 @@
-"""WebVTT export: voice tags for speakers, ``NOTE`` blocks for gaps; escapes ``&``, ``<``, ``>``."""
+"""WebVTT export: voice tags for speakers, gap cues with a ``NOTE`` of details; escapes
+``&``, ``<``, ``>``. Written from the same cue list as SRT, so both have the same times."""
 
 from __future__ import annotations
 
@@ -31,25 +32,29 @@ def to_vtt(
 
     Args:
         segments: final segments.
-        gaps: written as ``NOTE`` blocks where they occur.
+        gaps: a ``[… not captioned …]`` cue each (as in SRT, at the same
+            times), after a ``NOTE`` with the details.
         labels: start each cue with a voice tag (``<v Me>``, ``<v Speaker 2>``).
 
     Returns:
         The WebVTT text.
     """
-    segs = list(segments)
     gap_list = valid_gaps(gaps)
     blocks = ["WEBVTT\n"]
     gi = 0
-    for cue in build_cues(segs, voices=labels):
-        while gi < len(gap_list) and gap_list[gi].start_ms <= cue.start_ms:
-            blocks.append(f"NOTE {_note_text(gap_list[gi])}\n")
-            gi += 1
-        lines = [_vtt_escape(line) for line in cue.lines]
-        if cue.voice:
+    for cue in build_cues(segments, gap_list, labels=labels):
+        lines = list(cue.lines)
+        if cue.is_gap:
+            if gi < len(gap_list):
+                blocks.append(f"NOTE {_note_text(gap_list[gi])}\n")
+                gi += 1
+        elif cue.label and lines[0].startswith(cue.label):
+            lines[0] = lines[0][len(cue.label):].lstrip()  # said by the voice tag instead
+            lines = [line for line in lines if line] or [""]
+        lines = [_vtt_escape(line) for line in lines]
+        if cue.voice and labels and not cue.is_gap:
             lines[0] = f"<v {_vtt_escape(cue.voice)}>{lines[0]}"
         blocks.append(
             f"{clock(cue.start_ms, '.')} --> {clock(cue.end_ms, '.')}\n" + "\n".join(lines) + "\n"
         )
-    blocks.extend(f"NOTE {_note_text(g)}\n" for g in gap_list[gi:])
     return "\n".join(blocks)

@@ -37,8 +37,32 @@ def test_live_view_shows_the_newest_lines_with_partials_at_the_bottom():
 
 def test_a_long_partial_shows_its_last_lines():
     partial = [CaptionEntry("partial:mic", "p", None, False, False, "mic")]
-    slices = visible_slices(entries(1), partial, lambda i: 1, lambda i: 5, 3)
+    slices = visible_slices([], partial, lambda i: 1, lambda i: 5, 3)
     assert flatten(slices, []) == [("partial:mic", 2), ("partial:mic", 3), ("partial:mic", 4)]
+
+
+def test_a_long_partial_never_pushes_the_finals_out():
+    """Regression: a 5-line partial filled all 3 rows, so no finished line was left."""
+    partial = [CaptionEntry("partial:mic", "p", None, False, False, "mic")]
+    slices = visible_slices(entries(2), partial, lambda i: 1, lambda i: 5, 3)
+    assert flatten(slices, []) == [("mic-0", 0), ("mic-1", 0), ("partial:mic", 4)]
+    slices = visible_slices(entries(20), partial, lambda i: 1, lambda i: 9, 10)
+    drawn = flatten(slices, [])
+    assert drawn[-4:] == [("partial:mic", 5), ("partial:mic", 6), ("partial:mic", 7),
+                          ("partial:mic", 8)]  # 40 % of the rows
+    assert drawn[:6] == [(f"mic-{i}", 0) for i in range(14, 20)]
+
+
+@given(st.integers(1, 10), st.integers(1, 12), st.integers(1, 3))
+def test_partials_take_at_most_their_share(rows, partial_lines, partial_count):
+    partials = [CaptionEntry(f"partial:{i}", "p", None, False, False, "mic")
+                for i in range(partial_count)]
+    slices = visible_slices(entries(30), partials, lambda i: 1, lambda i: partial_lines, rows)
+    shown = sum(s.end - s.first for s in slices if s.final_index is None)
+    assert shown <= max(1, int(rows * 0.4)) if rows > 1 else shown <= 1
+    assert sum(s.end - s.first for s in slices) == rows
+    if rows > 1:
+        assert any(s.final_index is not None for s in slices)
 
 
 def test_scrolled_view_ends_at_the_anchor_and_ignores_partials():

@@ -100,7 +100,11 @@ def test_a_missing_key_sends_the_user_to_preferences(qtbot, make_shell, settings
     assert "No API key for Deepgram" in banner.label.text()
     assert banner.button is not None and banner.button.text() == "Open Preferences"
     assert script.requests == []  # nothing was started
-    assert shell.controller.run_state == "idle"
+    # the overlay says so too, naming the provider the user chose (not the offline engine)
+    assert shell.controller.run_state == "failed"
+    text = shell.overlay.status_line.text()
+    assert "No API key for Deepgram" in text and "Offline" not in text, text
+    assert shell.overlay.status_line.status.icon == "key"
 
 
 def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, settings, store):
@@ -114,14 +118,41 @@ def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, setti
     qtbot.waitUntil(lambda: len(script.requests) == 2, timeout=5000)
     assert [r.config.provider for r in script.requests] == ["deepgram", "local"]
     assert script.requests[0].secret == "dg-key"
-    banner = shell.window.banners.banners["run"]
+    banner = shell.window.banners.banners["fallback"]
     assert "continue with the offline engine" in banner.label.text()
-    qtbot.waitUntil(lambda: shell.controller.status.state == "fallback", timeout=5000)
-    assert "offline engine fallback" in shell.overlay.status_line.text()
+    qtbot.waitUntil(lambda: shell.controller.status.state == "degraded", timeout=5000)
+    # the overlay names the engine captioning now and the provider it replaces
+    text = shell.overlay.status_line.text()
+    assert "Live on the offline engine (instead of Deepgram)" in text, text
+    assert shell.overlay.status_line.status.icon == "offline"
     qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
     # one session: both runs' finals in one transcript and one journal
     assert [s.text for s in shell.controller.transcript.finals] == ["Before the failure.",
                                                                     "After it."]
+
+
+def test_stop_while_reconnecting_stops_for_good(qtbot, make_shell, settings, store):
+    """Regression: after Stop while reconnecting the app restarted itself on the offline
+    fallback (the failure handler ran the fallback when its state was "stop", which is what
+    stop() set)."""
+    settings.set(Key.PROVIDER, "deepgram")
+    store.set("deepgram", "dg-key")
+    script = Script([("state", State.LIVE), ("partial", "and then the"),
+                     ("state", State.RECONNECTING, "Can't reach Deepgram."), ("wait",),
+                     ("state", State.FAILED, "Can't reach Deepgram. Gave up after 8 attempts.")])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.controller.status.state == "reconnecting", timeout=5000)
+    assert "Reconnecting to Deepgram" in shell.overlay.status_line.text()
+    assert shell.overlay.view.model.partials == []  # its audio is being resent
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+    assert len(script.requests) == 1  # nothing started again
+    assert shell.controller.status.alert is None
+    assert "fallback" not in shell.window.banners.banners
+    assert shell.overlay.status_line.text() == "Stopped · Deepgram"
+    # the partial no final replaced was kept as a final, not left pending
+    assert [s.text for s in shell.controller.transcript.finals] == ["and then the"]
 
 
 def test_device_error_offers_to_choose_a_device(qtbot, make_shell):

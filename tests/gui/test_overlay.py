@@ -268,8 +268,13 @@ def test_font_up_to_96_pt_and_height_follows(overlay):
 def test_status_line_words():
     assert describe(RunStatus("live", "Offline engine")) == "Live · Offline engine"
     assert describe(RunStatus("reconnecting", "Deepgram", retry_at_s=104.2), now_s=100.0) == \
-        "Reconnecting in 5 s · Deepgram"
-    assert describe(RunStatus("fallback", "Offline engine")) == "Live (offline engine fallback)"
+        "Reconnecting to Deepgram in 5 s"
+    # how much is not captioned yet, counted from the drop
+    assert describe(RunStatus("reconnecting", "Deepgram", retry_at_s=104.2,
+                              behind_since_s=88.0), now_s=100.0) == \
+        "Reconnecting to Deepgram in 5 s · 12 s not captioned yet"
+    assert describe(RunStatus("degraded", "Offline engine", replaced_provider="Deepgram")) == \
+        "Live on the offline engine (instead of Deepgram)"
     assert "Ctrl+Shift+T to undo" in describe(RunStatus("live", "X", click_through=True,
                                                         click_through_keys="Ctrl+Shift+T"))
 

@@ -207,7 +207,7 @@ def check_cue_limits(cue_list: list[ParsedCue]) -> None:
     prev_end = 0
     for cue in cue_list:
         assert cue.start_ms >= prev_end, "cues overlap or go back in time"
-        assert 0 < cue.end_ms - cue.start_ms <= cues.MAX_CUE_MS
+        assert cues.MIN_CUE_MS <= cue.end_ms - cue.start_ms <= cues.MAX_CUE_MS
         for line in cue.lines:
             if len(line) > cues.MAX_LINE_CHARS:
                 # only a single unbreakable word may be longer
@@ -376,14 +376,33 @@ def test_vtt_parses_back_with_valid_cues_and_all_text(
     segs, gaps = data
     parsed, notes = parse_vtt(to_vtt(segs, gaps, labels=labels))
     check_cue_limits(parsed)
-    assert len(notes) == sum(1 for g in gaps if g.end_ms > g.start_ms)
+    real_gaps = sorted((g for g in gaps if g.end_ms > g.start_ms), key=lambda g: g.start_ms)
+    assert len(notes) == len(real_gaps)
+    multi = len({s.source for s in _ordered(segs)} | {g.source for g in real_gaps}) > 1
+    gap_texts = [gap_text(g, with_source=multi) for g in real_gaps]
+    text_cues = [c for c in parsed if " ".join(c.lines) not in gap_texts]
+    assert len(parsed) - len(text_cues) == len(gap_texts)  # a gap cue each, as in SRT
     names = SpeakerNames()
     allowed = {names.label(s) for s in _ordered(segs)}
-    for cue in parsed:
+    for cue in text_cues:
         assert (cue.voice in allowed) if labels else cue.voice is None
     _compare_text(
-        [line for c in parsed for line in c.lines], _expected_tokens(segs, [], False), srt=False
+        [line for c in text_cues for line in c.lines], _expected_tokens(segs, [], False),
+        srt=False,
     )
+
+
+@PROPERTY_SETTINGS
+@given(transcripts(), st.booleans())
+def test_srt_and_vtt_have_the_same_cue_times(
+    data: tuple[list[Segment], list[Gap]], labels: bool
+) -> None:
+    """Regression: SRT and VTT were built from different cue lists (text labels and gap cues
+    in one only), so the same caption showed at different times."""
+    segs, gaps = data
+    srt = [(c.start_ms, c.end_ms) for c in parse_srt(to_srt(segs, gaps, labels=labels))]
+    vtt = [(c.start_ms, c.end_ms) for c in parse_vtt(to_vtt(segs, gaps, labels=labels))[0]]
+    assert srt == vtt
 
 
 @QUICK_SETTINGS
@@ -448,10 +467,32 @@ def test_short_cue_stays_up_a_second_when_the_next_allows() -> None:
     assert parsed[0].end_ms <= parsed[1].start_ms
 
 
-def test_short_cue_yields_to_the_next_cue() -> None:
+def test_a_cue_too_short_to_read_is_merged_with_the_next() -> None:
     parsed = parse_srt(to_srt([_seg("Hi.", 0, 200), _seg("There.", 600, 900, id="mic-2")]))
-    assert parsed[0].end_ms == 600
-    assert parsed[1].start_ms == 600
+    assert [(c.start_ms, c.end_ms, c.lines) for c in parsed] == [(0, 1000, ["Hi. There."])]
+
+
+def test_overlapping_me_and_others_never_squeeze_a_cue_below_a_second() -> None:
+    """Regression: where Me and Others overlapped, 6-word cues were shown for 0.5 s."""
+    segs = [
+        _seg("so I think we should move the meeting", 0, 2_400, source="mic"),
+        _seg("yes that works for me and the team", 300, 2_600, source="system", id="system-1"),
+        _seg("great then Thursday it is for everyone", 700, 3_000, source="mic", id="mic-2"),
+    ]
+    for out in (parse_srt(to_srt(segs)), parse_vtt(to_vtt(segs))[0]):
+        check_cue_limits(out)
+        assert all(c.end_ms - c.start_ms >= 1000 for c in out)
+
+
+def test_no_one_or_two_word_orphan_cue() -> None:
+    """Regression: "Mr." ended a sentence, so "And Mr." became a cue of its own."""
+    text = ("We spoke with the board about the budget this morning at length. And Mr. "
+            "Smith said that the new plan would need another review before it goes ahead")
+    parsed = parse_srt(to_srt([_seg(text, 0, 9_000)]))
+    assert len(parsed) > 1
+    for cue in parsed:
+        assert len(" ".join(cue.lines).split()) >= 3, parsed
+    assert not any(" ".join(c.lines).endswith("Mr.") for c in parsed)
 
 
 def test_overlapping_speech_from_two_sources_does_not_overlap() -> None:
@@ -507,7 +548,8 @@ def test_vtt_voice_tags_and_gap_notes() -> None:
         [Gap(5_000, 9_000, "mic", "overflow --> x")],
     )
     parsed, notes = parse_vtt(out)
-    assert [c.voice for c in parsed] == ["Me", "Speaker 1"]
+    assert [c.voice for c in parsed] == ["Me", "Speaker 1", None]  # then the gap's cue
+    assert parsed[2].lines == ["[… 4 s of audio not captioned (Me) …]"]
     assert notes == ["4 s of audio not captioned (Me, 00:00:05.000 to 00:00:09.000): overflow -> x"]
 
 
