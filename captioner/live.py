@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from captioner.audio.buffer import AudioBuffer
@@ -56,6 +57,8 @@ class LiveCaptioning:
         recorder: records each source's audio while ``recorder.enabled``
             (:mod:`captioner.audio.recorder`); None records nothing.
         base_ms: the session time this run's audio starts at (a resumed run).
+        standby: with a cloud provider, the offline engine captions the audio
+            while the cloud reconnects (hot standby, :mod:`captioner.standby`).
 
     Attributes:
         captures: ``{source: CaptureStream}`` once :meth:`run` has started them
@@ -71,7 +74,8 @@ class LiveCaptioning:
                  on_status: Callable[[CaptureStatus], None] | None = None,
                  provider_factory: Callable[[], Provider] | None = None,
                  capture_options: dict[str, Any] | None = None,
-                 recorder: Recorder | None = None, base_ms: int = 0) -> None:
+                 recorder: Recorder | None = None, base_ms: int = 0,
+                 standby: bool = True) -> None:
         if source not in SOURCES:
             raise ValueError(f"source must be mic, system or both, not {source!r}")
         self.cfg = cfg
@@ -86,6 +90,7 @@ class LiveCaptioning:
         self.capture_options = capture_options or {}
         self.recorder = recorder
         self.base_ms = base_ms
+        self.standby = standby and cfg.provider != "local"
         self.captures: dict[str, CaptureStream] = {}
         self.sessions: dict[str, VendorStream] = {}
         self.started = asyncio.Event()
@@ -124,7 +129,13 @@ class LiveCaptioning:
             self.sessions[src] = VendorStream(self.provider_factory, buffer, self.transcript,
                                          secret=self.secret, source=src, listener=self._listen,
                                          title=title(self.cfg.provider), live=True,
-                                         catch_up=self.cfg.catch_up)
+                                         catch_up=self.cfg.catch_up,
+                                         standby=self._offline if self.standby else None)
+
+    def _offline(self) -> Provider:
+        """The offline engine's provider for hot standby (same language, no cloud options)."""
+        return make_provider(replace(self.cfg, provider="local", endpoint=None, options={},
+                                     translate_to=()))
 
     async def _stop_capture(self, src: str) -> None:
         capture = self.captures[src]

@@ -15,7 +15,9 @@ the only code that touches a socket. It is the same for every provider:
   delivered becomes a :class:`Gap`;
 * before a vendor's session cap it ends the vendor session cleanly and carries
   on in a new one;
-* fatal closes (bad key, bad config, quota) stop it with the provider's message.
+* fatal closes (bad key, bad config, quota) stop it with the provider's message;
+* with ``standby`` (a cloud stream), while it reconnects the offline engine
+  captions the same audio (:mod:`captioner.standby`) and the state is ``DEGRADED``.
 
 Everything the outside world needs is reported through ``listener`` as frozen
 events, called on the loop thread.
@@ -34,6 +36,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -69,6 +72,9 @@ from captioner.redact import (
 )
 from captioner.retry import RetryPolicy
 from captioner.transcript import Change, Gap, Transcript
+
+if TYPE_CHECKING:
+    from captioner.standby import Standby
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +248,9 @@ class VendorStream:
             mode what can't be caught up in time is skipped as a marked gap.
         catch_up: :data:`~captioner.pacing.STAY_LIVE` (default) or
             :data:`~captioner.pacing.COMPLETE` (never skip; the vendor's pace).
+        standby: makes the offline engine's provider for hot standby while a
+            cloud stream reconnects (None: no standby).
+        start_bytes: session byte position of the first audio block.
     """
 
     lead_ms = 300  # how far ahead of real time a paced sender may run
@@ -275,6 +284,8 @@ class VendorStream:
         rng: random.Random | None = None,
         live: bool = False,
         catch_up: str = STAY_LIVE,
+        standby: Callable[[], Provider] | None = None,
+        start_bytes: int = 0,
     ) -> None:
         self._factory = provider_factory
         self.audio = audio
@@ -294,7 +305,12 @@ class VendorStream:
             raise ValueError(f"catch_up must be one of {', '.join(CATCH_UP_MODES)}")
         self.catch_up = catch_up
         self._replay = _Replay(replay_max_ms * BYTES_PER_MS)
-        self._pos = 0  # byte position of the next block taken from ``audio``
+        self._pos = start_bytes  # byte position of the next block taken from ``audio``
+        self._standby_factory = standby
+        self._standby: Standby | None = None
+        self._feeder: asyncio.Task[None] | None = None
+        self._standby_end_bytes = 0  # the end of the standby's last final
+        self._provider_name = ""
         self._seen_dropped = 0
         self._input_done = False
         self.state = State.STOPPED
@@ -315,11 +331,15 @@ class VendorStream:
         """
         try:
             return await self._run()
+        except asyncio.CancelledError:
+            await self._abort_standby()
+            raise
         except Exception as exc:  # noqa: BLE001 - the stream boundary: report, never raise
             log.error("%s: stream failed: %s", self.title, format_exception(exc))
             self._set_state(State.FAILED, f"Captioning with {self.title} stopped because of an "
                             f"unexpected error ({describe_exception(exc, [self._secret])}).")
             self.audio.close()
+            await self._abort_standby()
             return self.state
 
     async def _run(self) -> State:
@@ -345,15 +365,91 @@ class VendorStream:
                 continue
             attempt = 1 if delivered else attempt + 1
             if self.policy.gives_up(attempt):
+                await self._end_standby()
                 self._fail(verdict, attempt - 1)
                 return self.state
             delay_s = 0.0 if verdict.kind is CloseKind.NORMAL else self.policy.delay_s(
                 attempt, self._rng, verdict.retry_after_s
             )
             self.reconnects += 1
-            self._set_state(State.RECONNECTING, verdict.message, delay_s,
+            if self._standby is None and self._standby_factory is not None \
+                    and verdict.kind is not CloseKind.NORMAL and not self._input_done:
+                self._start_standby()
+            if self._standby is None:
+                self._set_state(State.RECONNECTING, verdict.message, delay_s,
+                                behind_ms=self.behind_ms())
+                await asyncio.sleep(delay_s)
+                continue
+            self._set_state(State.DEGRADED, f"{self.title} unreachable — captions from the "
+                            "offline engine", delay_s, replaced_provider=self._provider_name,
                             behind_ms=self.behind_ms())
-            await asyncio.sleep(delay_s)
+            if await self._wait_degraded(delay_s):
+                self._set_state(State.STOPPED)
+                return self.state
+
+    # -- hot standby ------------------------------------------------------------
+
+    def _start_standby(self) -> None:
+        """The offline engine takes the unconfirmed audio, then the live audio."""
+        from captioner.standby import Standby
+
+        assert self._standby_factory is not None
+        start = self._replay.start()
+        self._standby = Standby(self._standby_factory, self.transcript, self.source,
+                                self._pos if start is None else start,
+                                self._on_standby_final, self._listener)
+        for _pos, pcm in self._replay.blocks:
+            self._standby.feed(pcm)
+        self._feeder = asyncio.create_task(self._feed_standby(self._standby),
+                                           name=f"standby-feed-{self.source}")
+        log.info("%s: unreachable; the offline engine stands in", self.title)
+
+    async def _feed_standby(self, standby: Standby) -> None:
+        """Live audio to the standby (kept in the replay until a final covers it)."""
+        while (block := await self.audio.get()) is not None:
+            self._account_drops()
+            self._replay.add(self._pos, block)
+            self._pos += len(block)
+            standby.feed(block)
+        self._input_done = True
+        standby.audio.close()
+
+    def _on_standby_final(self, end_ms: int) -> None:
+        self._standby_end_bytes = max(self._standby_end_bytes, end_ms * BYTES_PER_MS)
+        self._replay.trim_before(self._standby_end_bytes)
+
+    async def _wait_degraded(self, delay_s: float) -> bool:
+        """Wait ``delay_s`` for the next attempt; True if the input ended meanwhile and
+        the standby has delivered its last finals (nothing left for the cloud)."""
+        assert self._feeder is not None
+        done, _ = await asyncio.wait({self._feeder}, timeout=delay_s)
+        if not done:
+            return False
+        await self._end_standby()
+        return True
+
+    async def _end_standby(self) -> None:
+        """Stop feeding the standby and end it cleanly; the replay then starts at the
+        end of its last final (the boundary where the cloud takes over)."""
+        standby, self._standby = self._standby, None
+        if standby is None:
+            return
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)
+        await standby.finish(self._pos // BYTES_PER_MS)
+        log.info("%s: offline standby ended after %d finals at %d ms; the cloud takes over",
+                 self.title, standby.finals, self._standby_end_bytes // BYTES_PER_MS)
+
+    async def _abort_standby(self) -> None:
+        standby, self._standby = self._standby, None
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)
+        if standby is not None:
+            await standby.abort()
 
     def abandon(self) -> None:
         """Give up after its task was cancelled (Stop while reconnecting): the audio no
@@ -386,6 +482,7 @@ class VendorStream:
 
     async def _run_connection(self) -> tuple[CloseVerdict, bool]:
         provider = self._factory()
+        self._provider_name = provider.name
         try:
             handshake = await asyncio.to_thread(provider.handshake, self._secret)
         except Exception as exc:  # noqa: BLE001 - token fetch etc.: reported, never raised
@@ -424,10 +521,13 @@ class VendorStream:
                      describe_exception(exc, [self._secret]))
             return self._unreachable(provider, handshake.url, exc, open_timeout_s), False
 
+        await self._end_standby()
         self._mark_replay_loss()
         pace = pace_for(provider.name, provider.max_speed is not None)
         if self.live and self.reconnects:
             self._take_backlog()
+            # the standby's last final may reach into the backlog: the cloud starts there
+            self._replay.trim_before(self._standby_end_bytes)
             if self.catch_up == STAY_LIVE:
                 self._skip_to_stay_live(pace)
         offset = self._replay.start()

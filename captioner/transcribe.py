@@ -114,7 +114,7 @@ class CaptionPrinter:
                 self._write(self.out, "\r\033[K\033[2m" + line[-width:] + "\033[0m")
                 self._partial_shown = True
         elif isinstance(event, StateChanged):
-            if event.state is State.RECONNECTING and event.message:
+            if event.state in (State.RECONNECTING, State.DEGRADED) and event.message:
                 self.notify(event.message)
         elif isinstance(event, Notice):
             self.notify(event.message)
