@@ -134,7 +134,7 @@ class LiveCaptioning:
 
     def _offline(self) -> Provider:
         """The offline engine's provider for hot standby (same language, no cloud options)."""
-        return make_provider(replace(self.cfg, provider="local", endpoint=None, options={},
+        return make_provider(replace(self.cfg, provider="local", endpoint=None, options=None,
                                      translate_to=()))
 
     async def _stop_capture(self, src: str) -> None:
