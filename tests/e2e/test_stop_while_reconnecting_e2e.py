@@ -31,8 +31,10 @@ def test_stop_while_reconnecting_ends_within_two_seconds(virtual_devices: Virtua
     async def scenario() -> float:
         async with FakeRevAi([Utterance("Hello there.", 100, 200)], actions) as server:
             cfg = SessionConfig(provider="revai", endpoint=server.url)
+            # without the hot standby, which would caption the outage offline (DEGRADED)
             live = LiveCaptioning(cfg, "test-key", "mic", virtual_devices.mic_id, transcript,
-                                  events.append, provider_factory=lambda: make_provider(cfg))
+                                  events.append, provider_factory=lambda: make_provider(cfg),
+                                  standby=False)
             stop = asyncio.Event()
             run = asyncio.create_task(live.run(stop))
             await asyncio.wait_for(live.started.wait(), 10)
