@@ -35,7 +35,7 @@ STATES = {"live": "In progress", "recovered": "Recovered after a crash", "comple
 
 
 def state_of(summary: SessionSummary) -> str:
-    """``"live"``, ``"recovered"``, ``"complete"`` or ``"unfinished"`` (the command line's words)."""
+    """``"live"``, ``"recovered"``, ``"complete"`` or ``"unfinished"`` (the CLI's words)."""
     if summary.live:
         return "live"
     if summary.recovered:
