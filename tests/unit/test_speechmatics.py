@@ -57,7 +57,7 @@ def test_final_joins_words_and_glues_punctuation():
 def test_partial_and_lifecycle_messages():
     p = provider()
     assert p.parse(json.dumps(PARTIAL)) == [Partial("foo", 0, 1000, words=(
-        Word("foo", 0, 1000, 1.0, None),))]
+        Word("foo", 0, 1000, 1.0, None),), language="en")]
     started = p.parse(json.dumps({"message": "RecognitionStarted", "id": "abc",
                                   "language_pack_info": {"word_delimiter": " "}}))
     assert started == [Started("abc")]
