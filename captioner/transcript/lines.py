@@ -91,10 +91,11 @@ def joins(line: Segment, seg: Segment) -> bool:
 
 
 def extend(line: Segment, seg: Segment) -> Segment:
-    """``line`` with ``seg`` joined to its end (``line``'s id, speaker and language)."""
+    """``line`` with ``seg`` joined to its end (``line``'s id, speaker and language; the
+    text is ``line``'s followed by :func:`join_text`'s glue and ``seg``'s, as given)."""
     return Segment(
         id=line.id,
-        text=join_text(line_text(line.text), line_text(seg.text)),
+        text=join_text(line.text, seg.text),
         start_ms=line.start_ms,
         end_ms=max(line.end_ms, seg.end_ms),
         speaker=line.speaker if line.speaker is not None else seg.speaker,
