@@ -4,15 +4,21 @@ partials' line budget kept, and in the control window's transcript."""
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtGui import QColor
 
 from captioner.gui.caption_model import CaptionModel, partial_rows
 from captioner.gui.caption_style import CaptionStyle
 from captioner.gui.caption_view import CaptionView
+from captioner.gui.shell import AppShell
 from captioner.gui.transcript_view import TranscriptPane
 from captioner.providers.base import Final, FinalTranslation, Partial, PartialTranslation
+from captioner.settings import Key
+from captioner.stream import State
 from captioner.transcript import Transcript
 from captioner.transcript.lines import PAUSE_MS
+from tests.gui.scripted import Script
 
 CHUNKS = [Final("He did all that was prudently in his", 0, 2_400),
           Final("power to do", 2_500, 3_300), Final("for them.", 3_400, 4_000)]
@@ -191,3 +197,52 @@ def test_transcript_pane_shows_lines_with_the_partial_continuing_them(qtbot) -> 
     qtbot.addWidget(history)
     history.set_segments(t.finals, t.translations)
     assert history.text() == pane.text()
+
+
+# -- the detected language in the status line -------------------------------------------
+
+
+def test_status_line_names_the_detected_language(qtbot, settings, store, journal_dir) -> None:
+
+    settings.set(Key.LANGUAGE, "multi")  # automatic
+    script = Script([("state", State.CONNECTING), ("state", State.LIVE),
+                     ("event", Partial("Hola a", 0, 400, language="es")),
+                     ("event", Final("Hola a todos.", 0, 900, language="es")), ("wait",),
+                     ("event", Final("Guten Morgen.", 1_000, 1_800, language="de"))])
+    shell = AppShell(settings, store, runner_factory=script.factory, journal_dir=journal_dir,
+                     use_tray=False)
+    qtbot.addWidget(shell.window)
+    qtbot.addWidget(shell.overlay)
+    shell.show()
+    try:
+        shell.controller.start()
+        status = shell.overlay.status_line
+        qtbot.waitUntil(lambda: status.text() == "Live · Offline engine · Spanish", timeout=5000)
+        script.release()
+        qtbot.waitUntil(lambda: status.text().endswith("· German"), timeout=5000)
+        shell.controller.stop()
+        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+        assert "German" not in status.text()
+        records = [json.loads(line) for line in
+                   sorted(journal_dir.glob("*.jsonl"))[-1].read_text().splitlines()]
+        assert [r.get("language") for r in records if r["type"] == "final"] == ["es", "de"]
+    finally:
+        shell.controller.shutdown(3000)
+
+
+def test_a_chosen_language_is_not_repeated_in_the_status_line(qtbot, settings, store,
+                                                              journal_dir) -> None:
+
+    script = Script([("state", State.CONNECTING), ("state", State.LIVE),
+                     ("event", Final("Good morning.", 0, 900, language="en"))])
+    shell = AppShell(settings, store, runner_factory=script.factory, journal_dir=journal_dir,
+                     use_tray=False)
+    qtbot.addWidget(shell.window)
+    qtbot.addWidget(shell.overlay)
+    shell.show()
+    try:
+        shell.controller.start()
+        qtbot.waitUntil(lambda: shell.window.transcript.final_count == 1, timeout=5000)
+        assert shell.overlay.status_line.text() == "Live · Offline engine"
+    finally:
+        shell.controller.shutdown(3000)
