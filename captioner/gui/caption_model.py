@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment, Translation
-from captioner.transcript.lines import extend, joins
+from captioner.transcript.lines import continue_line, joins
 from captioner.transcript.model import owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -57,6 +57,7 @@ class CaptionEntry:
         is_final: False for a live partial.
         source: ``"mic"`` or ``"system"``.
         start_ms: when its speech started (ties translations to it).
+        end_ms: when its speech (so far) ended.
         translations: ``(language, text, is_final)`` shown under it, in the
             order the languages first arrived.
         continues: for a partial, the key of the final line it continues (it is
@@ -72,6 +73,7 @@ class CaptionEntry:
     start_ms: int = 0
     translations: tuple[tuple[str, str, bool], ...] = ()
     continues: str | None = None
+    end_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,18 +160,17 @@ class CaptionModel:
         label = self.label_for(seg)
         last = self.finals[-1] if self.finals else None
         line = self._lines.get(last.key) if last is not None else None
-        if last is not None and line is not None and last.label == label and joins(line, seg):
-            line = extend(line, seg)
+        joined = (continue_line(line, seg)
+                  if last is not None and line is not None and last.label == label else None)
+        if last is not None and joined is not None:
+            line, rest = joined
             self._lines[last.key] = line
-            self.finals[-1] = replace(last, text=line.text)
+            self.finals[-1] = replace(last, text=line.text, end_ms=line.end_ms)
             self.stale.add(last.key)
+            if rest is not None:
+                self._new_line(rest, label)
         else:
-            above = last.label if last is not None else None
-            entry = CaptionEntry(seg.id, seg.text, label, label is not None and label != above,
-                                 True, seg.source, seg.start_ms)
-            self._index[entry.key] = len(self.finals)
-            self._lines[entry.key] = seg
-            self.finals.append(entry)
+            self._new_line(seg, label)
         self._partials.pop(seg.source, None)
         self._partial_segs.pop(seg.source, None)
         waiting = [t for t in self._waiting if t.source == seg.source]
@@ -179,11 +180,19 @@ class CaptionModel:
         self._place_partial_translations(seg.source)
         return self.finals[-1]
 
+    def _new_line(self, seg: Segment, label: str | None) -> None:
+        above = self.finals[-1].label if self.finals else None
+        entry = CaptionEntry(seg.id, seg.text, label, label is not None and label != above,
+                             True, seg.source, seg.start_ms, end_ms=seg.end_ms)
+        self._index[entry.key] = len(self.finals)
+        self._lines[entry.key] = seg
+        self.finals.append(entry)
+
     def set_partial(self, seg: Segment) -> None:
         self._partial_segs[seg.source] = seg
         self._partials[seg.source] = CaptionEntry(
             f"partial:{seg.source}", seg.text, self.label_for(seg), False, False, seg.source,
-            seg.start_ms)
+            seg.start_ms, end_ms=seg.end_ms)
         self._place_partial_translations(seg.source)
 
     # -- translations -------------------------------------------------------------

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.transcript import SOURCE_LABELS, Segment, Translation
-from captioner.transcript.lines import coalesce_segments, extend, join_text, joins
+from captioner.transcript.lines import coalesce_segments, continue_line, join_text, joins
 from captioner.transcript.model import attach_translations, owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -269,13 +269,18 @@ class TranscriptPane(QWidget):
         new paragraph."""
         self._finals += 1
         line = self._continues(final)
-        if line is not None:
+        joined = continue_line(line, final) if line is not None else None
+        if line is not None and joined is not None:
             block = self._text_block[line.id]
             cursor.setPosition(block.position() + block.length() - 1)
-            joined = extend(line, final)
-            cursor.insertText(joined.text[len(line.text):], QTextCharFormat())
-            self._lines[-1] = joined
-            return
+            cursor.insertText(joined[0].text[len(line.text):], QTextCharFormat())
+            self._lines[-1] = joined[0]
+            if joined[1] is None:
+                return
+            final = joined[1]  # the rest, after a sentence end: the next line
+        self._new_paragraph(cursor, final)
+
+    def _new_paragraph(self, cursor: QTextCursor, final: Segment) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)
         if not cursor.atStart():
             cursor.insertText("\n", QTextCharFormat())

@@ -203,6 +203,12 @@ def _hard_break(text: str) -> list[str]:
     return pieces
 
 
+def word_times(texts: Sequence[str], seg: Segment) -> list[tuple[int, int]]:
+    """``(start_ms, end_ms)`` for each of ``texts`` (the segment's text split on white
+    space): from the segment's words where they match, else interpolated by characters."""
+    return _interpolate(texts, _align(texts, seg), seg)
+
+
 def segment_tokens(seg: Segment) -> list[Token]:
     """The segment's text as timed tokens.
 
@@ -214,7 +220,7 @@ def segment_tokens(seg: Segment) -> list[Token]:
     texts = clean_text(seg.text).split()
     if not texts:
         return []
-    times = _interpolate(texts, _align(texts, seg), seg)
+    times = word_times(texts, seg)
     tokens: list[Token] = []
     prev_start = -math.inf
     for text, (start, end) in zip(texts, times, strict=True):

@@ -10,7 +10,11 @@ a final continues the line before it when it is the same source, speaker and
 language, the line does not end a sentence, the pause between them is at most
 :data:`PAUSE_MS`, and the line stays short enough to read: past
 :data:`SOFT_LINE_CHARS` it ends at the next clause end (a comma), and it never
-passes :data:`MAX_LINE_CHARS`.
+passes :data:`MAX_LINE_CHARS`. A final that continues a line and ends a
+sentence before its last word (the engine commits "was. He might") gives the
+line the words through that sentence end; the rest starts the next line
+(:func:`continue_line`). A final that starts a line is never split (a cloud
+vendor's final of two sentences stays one line).
 
 :func:`coalesce` applies the rule to finals (and gaps, which always end a
 line) in order; a line is itself a :class:`Segment` (the id of its first
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from captioner.transcript.cues import ends_clause, line_text, word_ends
+from captioner.transcript.cues import ends_clause, line_text, word_ends, word_times
 from captioner.transcript.model import Gap, Segment
 
 #: a longer silence between two finals starts a new line
@@ -106,16 +110,50 @@ def extend(line: Segment, seg: Segment) -> Segment:
     )
 
 
+def split_sentence(seg: Segment) -> tuple[Segment, Segment | None]:
+    """``seg`` cut after its first sentence end when words follow it: ``(through the
+    sentence end, the rest)``, each with its own words and times; ``(seg, None)`` if it
+    has none before its last word. The rest's id is ``seg.id + ".1"``."""
+    texts = seg.text.split()
+    cut = next((i + 1 for i, word in enumerate(texts[:-1]) if word_ends(word)), None)
+    if cut is None:
+        return seg, None
+    times = word_times(texts, seg)
+    rest_ms = times[cut][0]
+    head = Segment(seg.id, " ".join(texts[:cut]), seg.start_ms,
+                   max(seg.start_ms, times[cut - 1][1]), seg.speaker, seg.source,
+                   tuple(w for w in seg.words if w.start_ms < rest_ms), seg.is_final,
+                   seg.language)
+    rest = Segment(f"{seg.id}.1", " ".join(texts[cut:]), rest_ms, max(rest_ms, seg.end_ms),
+                   seg.speaker, seg.source, tuple(w for w in seg.words if w.start_ms >= rest_ms),
+                   seg.is_final, seg.language)
+    return head, rest
+
+
+def continue_line(line: Segment, seg: Segment) -> tuple[Segment, Segment | None] | None:
+    """``line`` continued by the final ``seg``, or None when :func:`joins` says it starts
+    a new line: ``(line with seg's words through its first sentence end, the rest of seg
+    — the start of the next line — or None)``."""
+    if not joins(line, seg):
+        return None
+    head, rest = split_sentence(seg)
+    return extend(line, head), rest
+
+
 def coalesce(items: Sequence[Segment | Gap]) -> list[Segment | Gap]:
-    """Finals (and gaps) in display order, consecutive finals that :func:`joins` allows
-    made into one line each; a gap ends the line before it."""
+    """Finals (and gaps) in display order made into caption lines (:func:`continue_line`);
+    a gap ends the line before it."""
     out: list[Segment | Gap] = []
     for item in items:
         prev = out[-1] if out else None
-        if isinstance(item, Segment) and isinstance(prev, Segment) and joins(prev, item):
-            out[-1] = extend(prev, item)
-        else:
+        joined = (continue_line(prev, item)
+                  if isinstance(item, Segment) and isinstance(prev, Segment) else None)
+        if joined is None:
             out.append(item)
+            continue
+        out[-1] = joined[0]
+        if joined[1] is not None:
+            out.append(joined[1])
     return out
 
 

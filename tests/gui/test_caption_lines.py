@@ -50,6 +50,15 @@ def test_word_chunk_finals_are_one_line_and_a_sentence_end_starts_the_next() -> 
     assert len(t.finals) == 4  # the transcript keeps every final as it came
 
 
+def test_the_rest_of_a_final_after_a_sentence_end_starts_the_next_line() -> None:
+    t, m = Transcript(), CaptionModel()
+    m.apply(t.apply(Final("more respectable than", 0, 1_500)))
+    m.apply(t.apply(Final("he was. He might", 1_600, 2_400)))
+    m.apply(t.apply(Final("even have been made", 2_500, 3_300)))
+    assert [(e.key, e.text) for e in m.finals] == [
+        ("mic-1", "more respectable than he was."), ("mic-2.1", "He might even have been made")]
+
+
 def test_a_pause_a_speaker_change_and_another_source_start_new_lines() -> None:
     t, m = Transcript(), CaptionModel(show_source_labels=True)
     m.apply(t.apply(Final("so we", 0, 500, speaker="S1"), "system"))
@@ -186,10 +195,11 @@ def test_transcript_pane_shows_lines_with_the_partial_continuing_them(qtbot) -> 
     feed(CHUNKS[2])
     feed(Partial("Then he", 4_200, 4_600))
     assert pane.text() == (f"{SENTENCE}\n    [es] Hizo todo lo que pudo\nThen he")
-    feed(Final("Then he left.", 4_200, 5_000))
+    feed(Final("Then he", 4_200, 4_600))
+    feed(Final("left. And so", 4_700, 5_300))
     assert pane.text().splitlines() == [SENTENCE, "    [es] Hizo todo lo que pudo",
-                                        "Then he left."]
-    assert pane.final_count == 4
+                                        "Then he left.", "And so"]
+    assert pane.final_count == 5
     pane.search.setText("power to do")
     assert pane.count_label.text() == "1 of 1"  # a phrase across two finals is found
 

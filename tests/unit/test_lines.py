@@ -71,6 +71,24 @@ def test_sentence_end_starts_a_new_line_but_an_abbreviation_does_not() -> None:
         assert len(coalesce([seg(f"Really{end}", 0, 500), seg("yes", 600, 900)])) == 2
 
 
+def test_a_final_that_ends_the_line_s_sentence_midway_starts_the_next_line() -> None:
+    """The engine commits "than he was. He might": the sentence ends on its line, the rest
+    starts the next one, with its own words and times."""
+    finals = [seg("He might have been more respectable than", 0, 2_000),
+              seg("he was. He might", 2_100, 2_900), seg("even have been made", 3_000, 3_800)]
+    lines = coalesce_segments(finals)
+    assert [s.text for s in lines] == [
+        "He might have been more respectable than he was.", "He might even have been made"]
+    second = lines[1]
+    assert second.id == finals[1].id + ".1"
+    assert [w.text for w in second.words] == second.text.split()
+    assert second.start_ms == finals[1].words[2].start_ms and second.end_ms == 3_800
+    assert lines[0].end_ms == finals[1].words[1].end_ms
+    # a final that starts a line keeps its sentences together (cloud vendors' finals)
+    whole = coalesce_segments([seg("Yes. We can.", 0, 1_000), seg("And we will.", 1_100, 2_000)])
+    assert [s.text for s in whole] == ["Yes. We can.", "And we will."]
+
+
 def test_speaker_source_and_language_changes_start_a_new_line() -> None:
     a = seg("so we", 0, 500, speaker="S1")
     assert not joins(a, seg("think", 600, 900, speaker="S2"))
