@@ -468,14 +468,18 @@ class MainWindow(QMainWindow):
 
     def _fill_devices(self, combo: QComboBox, kind: str, default_title: str,
                       chosen: str) -> None:
+        """"Default microphone (Jabra Evolve)" (what the default is now), then each device by
+        the name the sound server gives it."""
         combo.clear()
-        combo.addItem(default_title, "")
+        current = next((d for d in self._devices if d.kind == kind and d.is_default), None)
+        combo.addItem(f"{default_title} ({current.name})" if current else default_title, "")
         for device in self._devices:
             if device.kind == kind:
                 mark = " (default)" if device.is_default else ""
                 combo.addItem(f"{device.name}{mark}", device.id)
         if chosen:
-            select_data(combo, chosen, add_missing=f"{chosen} (not connected)")
+            gone = chosen.split(":")[-1] if chosen.startswith(("pulse:", "pa:")) else chosen
+            select_data(combo, chosen, add_missing=f"{gone} (not connected)")
 
     # -- controller events ------------------------------------------------------------
 
