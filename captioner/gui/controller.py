@@ -37,6 +37,7 @@ from captioner.bridge import Runner, SessionThread
 from captioner.config import SessionConfig
 from captioner.errors import UserFacingError
 from captioner.gui.announce import announce
+from captioner.gui.choices import AUTO_LANGUAGES, language_name
 from captioner.providers.base import Final
 from captioner.providers.translation import check_targets
 from captioner.providers.wire import endpoint_problem
@@ -214,6 +215,7 @@ class Controller(QObject):
         self._recorder_error = ""
         self.run_state = "idle"
         self.status = RunStatus()
+        self.detected_language = ""  # by name, while the provider detects the language
         self.announce_target: QObject | None = None
         self._thread: SessionThread | None = None
         self._request: RunRequest | None = None
@@ -250,7 +252,8 @@ class Controller(QObject):
         status = with_click_through(self.machine.status(), self.status.click_through,
                                     self.status.click_through_keys)
         status = replace(status, recording=self.recording and self.recorder is not None
-                         and self.machine.phase.value not in ("stopped", "failed", "idle"))
+                         and self.machine.phase.value not in ("stopped", "failed", "idle"),
+                         language=self.detected_language)
         if status != self.status:
             self.status = status
             self.status_changed.emit(status)
@@ -407,6 +410,7 @@ class Controller(QObject):
         request = replace(request, recorder=self.recorder)
         self._request = request
         self._live = None
+        self.detected_language = ""
         thread = SessionThread(self._journaled(self.runner_factory(
             request, self.transcript, self._register_live)), self)
         thread.transcript_changed.connect(self.on_thread_transcript_changed)
@@ -464,6 +468,8 @@ class Controller(QObject):
     def on_thread_transcript_changed(self, event: TranscriptChanged) -> None:
         self.transcript_changed.emit(event)
         seg = event.change.segment
+        if seg is not None and seg.language:
+            self._note_language(seg.language)
         if seg is not None and self.machine.phase is Phase.DEGRADED and not self._standby_heard:
             self._standby_heard = True
             log.info("first caption from the offline engine standing in for %s",
@@ -471,6 +477,17 @@ class Controller(QObject):
         if seg is not None and seg.is_final:
             self.segment_finalized.emit(seg)
             self._announce(seg)
+
+    def _note_language(self, code: str) -> None:
+        """Show the language the provider recognised, when it detects it (automatic)."""
+        config = self._request.config if self._request is not None else None
+        if config is None or config.language not in AUTO_LANGUAGES:
+            return
+        name = language_name(code)
+        if name != self.detected_language:
+            log.info("language detected: %s", code)
+            self.detected_language = name
+            self._sync()
 
     @Slot(object)
     def on_thread_gap_added(self, event: GapAdded) -> None:
