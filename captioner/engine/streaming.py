@@ -66,7 +66,7 @@ class StreamingRecognizer(WhisperRecognizer):
         decode_interval_ms: int | None = None,
         max_partial_words: int = 20,
         keep_committed_ms: int = 3000,
-        context_words: int = 30,
+        context_words: int = 0,
         pause_decode_ms: int = 200,
         beam_size: int = 1,
         agree_age_ms: int = 600,
@@ -82,7 +82,9 @@ class StreamingRecognizer(WhisperRecognizer):
             max_partial_words: longest partial; older words are committed first.
             keep_committed_ms: committed audio kept in the window as acoustic
                 context before it is dropped.
-            context_words: committed words given as text context.
+            context_words: committed words before the window given as
+                ``<|startofprev|>`` context (0: none; on the test speech any
+                context made greedy decodes repeat it).
             pause_decode_ms: silence after speech that triggers a decode at once.
             beam_size: of decodes while speech goes on (1: greedy).
             agree_age_ms: a word two decodes agree on is committed once it
@@ -102,6 +104,7 @@ class StreamingRecognizer(WhisperRecognizer):
         self.beam_size = beam_size
         self._context: deque[str] = deque(maxlen=context_words)
         self.decodes = 0  # decodes run (for benchmarks)
+        self.loops = 0  # decodes that looped (for benchmarks)
 
     def set_max_delay(self, max_delay_ms: int) -> None:
         """Change ``max_delay`` (a session's SetRecognitionConfig); applies from the next decode."""
@@ -170,11 +173,17 @@ class StreamingRecognizer(WhisperRecognizer):
         self._decoded_end_sample = self._utt_start_sample + len(audio)
         if self.language is None and self._utt_language is None:
             self._settle_language(result, _ms(len(audio)))
+        if result.looped:  # a runaway repetition: its words and times are not to be trusted
+            self.loops += 1
+            logger.debug("decode looped (%r); the last decode's words stand", result.text)
+            return list(self._tail), result
         start_ms = _ms(self._utt_start_sample)
         floor_ms = self._committed[-1].end_ms if self._committed else start_ms
         words = [
             Word(w.text, max(floor_ms, w.start_ms + start_ms), max(floor_ms, w.end_ms + start_ms))
             for w in result.words
+            # a zero-length word inside the committed audio re-reads words already final
+            if not (w.end_ms == w.start_ms and w.end_ms + start_ms <= floor_ms)
         ]
         # words placed after the last voiced audio are the model talking to itself
         limit_ms = self._last_voiced_ms() + UNVOICED_WORD_MS
@@ -218,7 +227,7 @@ class StreamingRecognizer(WhisperRecognizer):
         deadline_ms = self.max_delay_ms - 2 * cost_ms - 200.0
         interval_ms = max(self.decode_interval_ms, min(budget_ms, deadline_ms))
         out: list[Hypothesis] = []
-        if result.text:
+        if result.text and not result.looped:
             agreed = 0
             for old, new in zip(self._tail, words, strict=False):
                 if _key(old.text) != _key(new.text) or new.end_ms > now_ms - self.agree_age_ms:
