@@ -4,7 +4,8 @@ The live (``operating_point: standard``) behaviour. Segmentation, pre-roll and
 framing are :class:`~.recognizer.WhisperRecognizer`'s; what differs is when
 words become final. While someone speaks, the audio since the last committed
 word is re-decoded (greedy, with the committed words of the window as a
-forced prefix and earlier committed words as ``<|startofprev|>`` context)
+forced prefix; earlier words as ``<|startofprev|>`` context only if
+``context_words`` asks for it, since that context made greedy decodes repeat it)
 every ``decode_interval_ms`` of new audio. A word is committed (sent as a
 final) when
 
@@ -22,7 +23,10 @@ later decode cannot contradict a final. Partials carry only the uncommitted
 tail. A decode runs as soon as ``pause_decode_ms`` of silence follows speech;
 when the segmenter then ends the utterance and no voiced audio came since,
 that decode's tail becomes final without decoding again. No decoding happens
-while the segmenter hears no speech.
+while the segmenter hears no speech. A decode that loops (a runaway
+repetition) changes nothing: the previous decode's words stand; words a
+decode aligns at zero length onto audio already final are re-readings and
+dropped.
 """
 
 from __future__ import annotations
