@@ -28,6 +28,7 @@ from captioner.audio.recorder import Recorder, TappedBuffer
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
 from captioner.providers.base import Provider
+from captioner.standby import prewarm
 from captioner.stream import Notice, State, StateChanged, StreamEvent, VendorStream
 from captioner.transcript import Transcript
 
@@ -58,7 +59,8 @@ class LiveCaptioning:
             (:mod:`captioner.audio.recorder`); None records nothing.
         base_ms: the session time this run's audio starts at (a resumed run).
         standby: with a cloud provider, the offline engine captions the audio
-            while the cloud reconnects (hot standby, :mod:`captioner.standby`).
+            while the cloud reconnects (hot standby, :mod:`captioner.standby`); it
+            is readied when the run starts.
 
     Attributes:
         captures: ``{source: CaptureStream}`` once :meth:`run` has started them
@@ -159,6 +161,9 @@ class LiveCaptioning:
             asyncio.create_task(session.run(), name=f"session-{src}"): src
             for src, session in self.sessions.items()}
         self._tasks = tasks
+        # the offline engine is ready before the cloud can drop
+        warm = asyncio.create_task(prewarm(self._offline), name="standby-prewarm") \
+            if self.standby else None
         self.started.set()
         stopper = asyncio.create_task(stop.wait(), name="live-stop")
         try:
@@ -187,6 +192,9 @@ class LiveCaptioning:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            if warm is not None:
+                warm.cancel()
+                await asyncio.gather(warm, return_exceptions=True)
         return self.sessions
 
 

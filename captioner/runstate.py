@@ -70,6 +70,8 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
     "fell_back": (1, "offline"),
 }
 LEVELS = {3: "error", 2: "warning", 1: "notice"}
+#: alerts of a start that could not begin
+REFUSALS = ("no_key", "no_sound_server")
 # phase -> icon when no alert is shown
 PHASE_ICONS = {
     Phase.IDLE: "idle", Phase.CONNECTING: "connecting", Phase.LIVE: "live",
@@ -185,6 +187,8 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
             "live": "Live", "paused": "Paused", "stopping": "Stopping…", "stopped": "Stopped",
             "failed": "Stopped by an error",
         }.get(state, state.capitalize())
+        if state == "failed" and status.alert is not None and status.alert.kind in REFUSALS:
+            words = "Not started"  # nothing ran: nothing was "stopped"
         parts = [words]
         if provider:
             parts.append(provider)

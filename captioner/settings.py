@@ -35,7 +35,7 @@ from captioner.vendors import VENDORS
 
 log = logging.getLogger(__name__)
 
-SETTINGS_VERSION = 2
+SETTINGS_VERSION = 3
 ORGANIZATION = "captioner"
 APPLICATION = "captioner"
 
@@ -68,14 +68,14 @@ class Key(enum.Enum):
     OVERLAY_FONT_BOLD = ("overlay/font_bold", True)
     OVERLAY_TEXT_COLOR = ("overlay/text_color", "#ffffff")
     OVERLAY_BG_COLOR = ("overlay/bg_color", "#000000")
-    OVERLAY_BG_OPACITY = ("overlay/bg_opacity", 0.6)
+    OVERLAY_BG_OPACITY = ("overlay/bg_opacity", 0.9)  # text behind must not show through
     OVERLAY_OUTLINE = ("overlay/outline", True)
     OVERLAY_SHADOW = ("overlay/shadow", False)
     OVERLAY_LABEL_COLOR = ("overlay/label_color", "#ffd54f")  # "Me:", "Speaker 2:"
     OVERLAY_TRANSLATION_COLOR = ("overlay/translation_color", "#80deea")
     OVERLAY_TRANSLATION_SCALE = ("overlay/translation_scale", 0.8)  # of the caption size
     OVERLAY_UPPERCASE = ("overlay/uppercase", False)
-    OVERLAY_DOCK = ("overlay/dock", "bottom")  # bottom | top | floating
+    OVERLAY_DOCK = ("overlay/dock", "floating")  # floating | bottom | top (these reserve space)
     OVERLAY_CLICK_THROUGH = ("overlay/click_through", False)
     OVERLAY_HIDE_FROM_CAPTURE = ("overlay/hide_from_capture", False)
     OVERLAY_HIGH_CONTRAST = ("overlay/high_contrast", False)
@@ -297,8 +297,29 @@ def upgrade(q: QSettings) -> None:
     # version 0 -> 1: nothing stored yet, or the first layout; nothing to migrate
     if version < 2:
         _endpoints_to_regions(q)
+    if version < 3:
+        _readable_overlay(q)
     if version < SETTINGS_VERSION:
         q.setValue("settings_version", SETTINGS_VERSION)
+
+
+OLD_BG_OPACITY = 0.6  # the default background before version 3
+
+
+def _readable_overlay(q: QSettings) -> None:
+    """2 -> 3: the default background became opaque enough that text behind doesn't show
+    through, and docking came to reserve the screen's edge. An opacity at the old default
+    (Preferences stored it whenever they were saved) moves to the new one; the previous
+    look is the "Translucent (previous look)" preset. A docked overlay becomes floating at
+    the place it had (so other windows don't shrink unasked)."""
+    opacity = q.value(Key.OVERLAY_BG_OPACITY.path)
+    if opacity is not None and abs(_coerce(opacity, 0.0) - OLD_BG_OPACITY) < 0.005:
+        q.setValue(Key.OVERLAY_BG_OPACITY.path, Key.OVERLAY_BG_OPACITY.default)
+        log.info("settings: the overlay background is now %d %% opaque (was 60 %%)",
+                 round(Key.OVERLAY_BG_OPACITY.default * 100))
+    if q.value(Key.OVERLAY_DOCK.path) in ("bottom", "top"):
+        q.setValue(Key.OVERLAY_DOCK.path, "floating")
+        log.info("settings: the overlay floats where it was (docking now reserves space)")
 
 
 def _endpoints_to_regions(q: QSettings) -> None:

@@ -528,7 +528,8 @@ class VendorStream:
         try:
             handshake = await asyncio.to_thread(provider.handshake, self._secret)
         except Exception as exc:  # noqa: BLE001 - token fetch etc.: reported, never raised
-            log.warning("%s: handshake preparation failed: %s", self.title,
+            # info: the verdict's message reaches the user (a warning would say it twice)
+            log.info("%s: handshake preparation failed: %s", self.title,
                         describe_exception(exc, [self._secret]))
             return redact_verdict(provider.classify_exception(exc), self._secret)
         register_handshake(handshake.url, handshake.headers)

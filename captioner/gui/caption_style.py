@@ -48,7 +48,7 @@ class CaptionStyle:
     text_color: str = "#ffffff"
     label_color: str = "#ffd54f"
     bg_color: str = "#000000"
-    bg_opacity: float = 0.6
+    bg_opacity: float = 0.9
     outline: bool = True
     shadow: bool = False
     uppercase: bool = False
@@ -183,8 +183,11 @@ class Preset:
                        outline=self.outline, shadow=self.shadow, bold=self.bold)
 
 
-DEFAULT = Preset("Classic (white on dark)", "#ffffff", "#ffd54f", "#000000", 0.6, True, False,
+DEFAULT = Preset("Classic (white on dark)", "#ffffff", "#ffd54f", "#000000", 0.9, True, False,
                  True)
+# the default before settings version 3: what is behind shows through the panel
+TRANSLUCENT = Preset("Translucent (previous look)", "#ffffff", "#ffd54f", "#000000", 0.6, True,
+                     False, True)
 HIGH_CONTRAST = Preset("High contrast (yellow on black)", "#ffff00", "#ffffff", "#000000", 1.0,
                        False, False, True)
 PRESETS = (
@@ -193,4 +196,5 @@ PRESETS = (
     Preset("White on black", "#ffffff", "#ffd54f", "#000000", 1.0, False, False, True),
     Preset("Black on white", "#000000", "#0b4f9c", "#ffffff", 0.92, False, False, True),
     Preset("No panel (outlined text)", "#ffffff", "#ffd54f", "#000000", 0.0, True, True, True),
+    TRANSLUCENT,
 )

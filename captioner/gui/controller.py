@@ -40,7 +40,7 @@ from captioner.gui.announce import announce
 from captioner.providers.base import Final
 from captioner.providers.translation import check_targets
 from captioner.providers.wire import endpoint_problem
-from captioner.runstate import OFFLINE_TITLE, RunMachine, RunStatus, with_click_through
+from captioner.runstate import OFFLINE_TITLE, Phase, RunMachine, RunStatus, with_click_through
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Key, Settings
 from captioner.stream import GapAdded, Notice, State, StateChanged, TranscriptChanged
@@ -71,6 +71,8 @@ class RunRequest:
         source: ``"mic"``, ``"system"`` or ``"both"``.
         mic_device, system_device: device ids or names; None = the default.
         recorder: the session's recorder (records while enabled), or None.
+        standby: a cloud stream's outage is captioned by the offline engine (hot
+            standby; the "continue with the offline engine" preference).
     """
 
     config: SessionConfig
@@ -79,6 +81,7 @@ class RunRequest:
     mic_device: str | None = None
     system_device: str | None = None
     recorder: Recorder | None = None
+    standby: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ def live_runner(request: RunRequest, transcript: Transcript,
         live = LiveCaptioning(request.config, request.secret, request.source, first or None,
                               transcript, listener, system_device=request.system_device or None,
                               recorder=request.recorder,
-                              base_ms=getattr(transcript, "base_ms", 0))
+                              base_ms=getattr(transcript, "base_ms", 0),
+                              standby=request.standby)
         register(live)
         return await live.run(stop)
 
@@ -215,6 +219,7 @@ class Controller(QObject):
         self._request: RunRequest | None = None
         self._live: Any = None
         self._session_t0 = 0.0
+        self._standby_heard = False  # a caption arrived since the offline engine stood in
         self._journal_error = ""
         self._last_level: float | None = None
         self._level_timer = QTimer(self)
@@ -294,7 +299,8 @@ class Controller(QObject):
         return RunRequest(
             config=config, secret=secret, source=self.settings.get(Key.SOURCE),
             mic_device=self.settings.get(Key.MIC_DEVICE) or None,
-            system_device=self.settings.get(Key.SYSTEM_DEVICE) or None)
+            system_device=self.settings.get(Key.SYSTEM_DEVICE) or None,
+            standby=self.settings.get(Key.FALLBACK_OFFLINE))
 
     def _refuse(self, kind: str, text: str, title: str) -> None:
         if self.machine.active and self.machine.phase.value != "stopping":
@@ -312,6 +318,7 @@ class Controller(QObject):
         if self.run_state == "paused":
             self.resume()
             return
+        log.info("start requested")
         request = self.build_request()
         if request is None:
             return
@@ -457,6 +464,10 @@ class Controller(QObject):
     def on_thread_transcript_changed(self, event: TranscriptChanged) -> None:
         self.transcript_changed.emit(event)
         seg = event.change.segment
+        if seg is not None and self.machine.phase is Phase.DEGRADED and not self._standby_heard:
+            self._standby_heard = True
+            log.info("first caption from the offline engine standing in for %s",
+                     self.machine.replaced_provider)
         if seg is not None and seg.is_final:
             self.segment_finalized.emit(seg)
             self._announce(seg)
@@ -474,6 +485,8 @@ class Controller(QObject):
                                vendor_title(event.replaced_provider)
                                if event.replaced_provider else "",
                                event.behind_ms)
+        if self.machine.phase is not Phase.DEGRADED:
+            self._standby_heard = False
         if event.state is State.RECONNECTING:
             self._drop_partial(event.source)  # its audio is resent: it will be said again
         if event.state is State.FAILED:

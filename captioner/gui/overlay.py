@@ -4,6 +4,12 @@ It shows the last N caption lines (see :class:`CaptionView`), a small status
 line, and a "Jump to live" button while scrolled back. The user drags it
 anywhere, resizes it from its edges and corners (taller = more lines), docks
 it to the bottom or top of a screen, and its geometry is remembered per screen.
+It always stays whole on its screen's available area: size and place are
+clamped after a restore, a drag, a font or line change and a screen or
+resolution change, so the newest line and the status line can't end up past an
+edge (when the lines asked for don't fit, the newest lines that fit are shown).
+Docked on X11 it is a dock window that reserves its band of the screen (a
+strut, see :mod:`x11_strut`): maximized windows end above or below it.
 Click-through makes it ignore the mouse entirely; the shortcut and the tray
 turn that off again. Keys when it has focus: Up/PageUp scroll back,
 Down/PageDown forward, End or Escape jump to live.
@@ -15,11 +21,12 @@ import json
 import logging
 from dataclasses import replace
 
-from PySide6.QtCore import QPoint, QRect, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QColor,
     QContextMenuEvent,
+    QFont,
     QFontMetrics,
     QGuiApplication,
     QKeyEvent,
@@ -28,11 +35,21 @@ from PySide6.QtGui import (
     QResizeEvent,
     QScreen,
 )
-from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QStyle, QVBoxLayout, QWidget
 
-from captioner.gui import screen_privacy
+from captioner.gui import screen_privacy, x11_strut
 from captioner.gui.caption_style import MAX_LINES, MIN_LINES, CaptionStyle
 from captioner.gui.caption_view import PAD_Y_PX, CaptionView, paint_panel
+from captioner.gui.overlay_place import (
+    DOCK_TITLES,
+    DOCKS,
+    clamp_to,
+    docked_rect,
+    first_run_rects,
+    floating_default,
+    max_height_px,
+    screen_key,
+)
 from captioner.gui.status_line import RunStatus, StatusLine
 from captioner.gui.window_grip import WindowGrip
 from captioner.settings import Key, Settings
@@ -40,39 +57,37 @@ from captioner.transcript import Change
 
 log = logging.getLogger(__name__)
 
-DOCKS = ("bottom", "top", "floating")
-DOCK_TITLES = {"bottom": "Dock at the bottom", "top": "Dock at the top",
-               "floating": "Floating (where you put it)"}
+__all__ = ["DOCKS", "DOCK_TITLES", "OverlayWindow", "clamp_to", "docked_rect", "screen_key",
+           "lines_that_fit", "status_row_px"]
+
 MARGIN_PX = 10
-SCREEN_MARGIN_PX = 48
 SAVE_DELAY_MS = 400
+STATUS_GAP_PX = 6  # under the status line
 
 
-def screen_key(screen: QScreen) -> str:
-    """Identifies a screen (name and size), so a laptop alone and docked differ."""
-    size = screen.size()
-    return f"{screen.name() or 'screen'}@{size.width()}x{size.height()}"
+def status_row_px(style: CaptionStyle) -> int:
+    """The status line's height (0 when hidden), with the gap under it."""
+    if not style.show_status:
+        return 0
+    return _status_line_px(style.status_font()) + STATUS_GAP_PX
 
 
-def docked_rect(available: QRect, width_px: int, height_px: int, dock: str) -> QRect:
-    """Where a window of that size sits when docked (centred horizontally)."""
-    width_px = min(width_px, available.width())
-    x = available.left() + (available.width() - width_px) // 2
-    if dock == "top":
-        y = available.top() + SCREEN_MARGIN_PX // 2
-    else:
-        y = available.bottom() - height_px - SCREEN_MARGIN_PX + 1
-    return QRect(x, y, width_px, height_px)
+def _status_line_px(font: QFont) -> int:
+    return max(int(font.pointSizeF() * 2.0), QFontMetrics(font).height() + 6)
 
 
-def clamp_to(available: QRect, rect: QRect) -> QRect:
-    """``rect`` moved (not resized, unless larger) to lie on ``available``."""
-    r = QRect(rect)
-    r.setWidth(min(r.width(), available.width()))
-    r.setHeight(min(r.height(), available.height()))
-    r.moveLeft(max(available.left(), min(r.left(), available.right() - r.width() + 1)))
-    r.moveTop(max(available.top(), min(r.top(), available.bottom() - r.height() + 1)))
-    return r
+def overlay_height_px(style: CaptionStyle, lines: int) -> int:
+    """The overlay's height for ``lines`` caption lines in ``style`` (status included)."""
+    return int(round(lines * style.line_height_px() + 2 * PAD_Y_PX)) + status_row_px(style)
+
+
+def lines_that_fit(style: CaptionStyle, available: QRect, dock: str) -> int:
+    """How many of the style's lines the overlay can show on that area (at least 1)."""
+    limit = max_height_px(available, dock)
+    fit = style.lines
+    while fit > MIN_LINES and overlay_height_px(style, fit) > limit:
+        fit -= 1
+    return fit
 
 
 class OverlayWindow(QWidget):
@@ -108,18 +123,23 @@ class OverlayWindow(QWidget):
         self.setAccessibleName("Caption overlay")
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.settings = settings
-        self.style = style or CaptionStyle.from_settings(settings)
+        self.caption_style = style or CaptionStyle.from_settings(settings)
         self.dock = settings.get(Key.OVERLAY_DOCK)
         if self.dock not in DOCKS:
-            self.dock = "bottom"
+            self.dock = "floating"
         self.click_through = False
         self.hidden_from_capture = False
         self.context_actions: list[QAction] = []
         self._user_moved = False
         self._user_resized = False
         self._applying = False
+        self.first_run = False  # no saved place: restore_geometry chose one
+        self._strut: tuple[int, str, int] | None = None  # (window, edge, band px) reserved
+        self._band: QRect | None = None  # the docked overlay's own slot, full width
+        self._retype = False  # dragged off its dock: the window type changes once dropped
+        self._watched_screen: QScreen | None = None
 
-        self.view = CaptionView(self.style, self)
+        self.view = CaptionView(self.caption_style, self)
         self.status_line = StatusLine(self)
         self.jump_button = QPushButton("Jump to live", self)
         self.jump_button.setAccessibleName("Jump to live captions")
@@ -152,35 +172,33 @@ class OverlayWindow(QWidget):
 
     def set_style(self, style: CaptionStyle) -> None:
         """Apply a new look; the height follows the number of lines."""
-        self.style = style
+        self.caption_style = style
         self.view.set_style(style)
         self._apply_style_widgets()
         self.fit_height()
         self.update()
 
     def _apply_style_widgets(self) -> None:
-        font = self.style.status_font()
+        font = self.caption_style.status_font()
         self.status_line.setFont(font)
-        status = QColor(self.style.text_color)
+        status = QColor(self.caption_style.text_color)
         status.setAlphaF(0.8)
         self.status_line.set_text_color(status)
-        self.status_line.setVisible(self.style.show_status)
+        self.status_line.setVisible(self.caption_style.show_status)
         self.jump_button.setFont(font)
-        button_h = QFontMetrics(font).height() + 6
-        self.status_line.setFixedHeight(max(int(font.pointSizeF() * 2.0), button_h))
-        self._outer.setContentsMargins(0, 0, 0, 6 if self.style.show_status else 0)
-        bg = QColor(self.style.text_color)
-        fg = QColor(self.style.bg_color)
+        self.status_line.setFixedHeight(_status_line_px(font))
+        gap_px = STATUS_GAP_PX if self.caption_style.show_status else 0
+        self._outer.setContentsMargins(0, 0, 0, gap_px)
+        bg = QColor(self.caption_style.text_color)
+        fg = QColor(self.caption_style.bg_color)
         self.jump_button.setStyleSheet(
             f"QPushButton {{ background: {bg.name()}; color: {fg.name()}; border: none;"
             f" border-radius: 9px; padding: 2px 12px; font-weight: 600; }}"
             f"QPushButton:focus {{ outline: 2px solid {QColor('#64b5f6').name()}; }}")
-        self.setMinimumSize(int(self.style.font_pt * 6), self.height_for_lines(1))
+        self.setMinimumSize(int(self.caption_style.font_pt * 6), self.height_for_lines(1))
 
     def status_height_px(self) -> int:
-        if not self.style.show_status:
-            return 0
-        return self.status_line.height() + 6
+        return status_row_px(self.caption_style)
 
     def height_for_lines(self, lines: int) -> int:
         return self.view.height_for_lines(lines) + self.status_height_px()
@@ -190,27 +208,61 @@ class OverlayWindow(QWidget):
         lines = int((available + self.view.line_height_px * 0.5) // self.view.line_height_px)
         return max(MIN_LINES, min(MAX_LINES, lines))
 
+    def lines_shown(self) -> int:
+        """How many caption lines the overlay shows as it is now."""
+        return self.view.rows()
+
+    def area(self) -> QRect:
+        """Where the overlay may be: its screen's available area, counting the band the
+        docked overlay reserves for itself as available to it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        available = screen.availableGeometry()
+        if self._band is not None:
+            # NB: fresh (our band excluded) or not yet updated by the window manager
+            # (included): the union is the same either way
+            available = available.united(self._band)
+        return available.intersected(screen.geometry())
+
+    def target_height(self, area: QRect | None = None) -> int:
+        """The configured lines' height, or less: as many lines as fit on the area."""
+        area = area if area is not None else self.area()
+        limit = max(self.height_for_lines(MIN_LINES), max_height_px(area, self.dock))
+        return min(self.height_for_lines(self.caption_style.lines), limit, area.height())
+
     def fit_height(self) -> None:
-        """Make the window exactly as tall as the configured lines need."""
-        height = self.height_for_lines(self.style.lines)
+        """Make the window as tall as the configured lines need, or as fits on screen."""
+        if self.dock != "floating":
+            self._place_docked()
+            return
+        height = self.target_height()
         if height != self.height():
-            self._applying = True
-            try:
-                rect = QRect(self.geometry())
-                if self.dock == "bottom" or (self.dock == "floating" and self._anchored_low()):
-                    rect.setTop(rect.bottom() - height + 1)
-                else:
-                    rect.setHeight(height)
-                self.setGeometry(rect)
-                if self.dock != "floating":
-                    self._place_docked()
-            finally:
-                self._applying = False
+            rect = QRect(self.geometry())
+            if self._anchored_low():
+                rect.setTop(rect.bottom() - height + 1)
+            else:
+                rect.setHeight(height)
+            self._set_geometry(rect)
+        self.clamp_to_screen()
+
+    def clamp_to_screen(self) -> None:
+        """Move (and if need be shrink) the window so all of it is on the available area."""
+        area = self.area()
+        rect = clamp_to(area, self.geometry())
+        rect.setHeight(min(rect.height(), self.target_height(area)))
+        if rect != self.geometry():
+            log.info("overlay kept on screen: %d,%d %dx%d", rect.x(), rect.y(), rect.width(),
+                     rect.height())
+            self._set_geometry(rect)
+
+    def _set_geometry(self, rect: QRect) -> None:
+        self._applying = True
+        try:
+            self.setGeometry(rect)
+        finally:
+            self._applying = False
 
     def _anchored_low(self) -> bool:
-        screen = self.screen()
-        return screen is not None and self.geometry().center().y() > \
-            screen.availableGeometry().center().y()
+        return self.geometry().center().y() > self.area().center().y()
 
     # -- content ----------------------------------------------------------------------
 
@@ -245,48 +297,105 @@ class OverlayWindow(QWidget):
         return QGuiApplication.primaryScreen()
 
     def restore_geometry(self) -> None:
-        """Place the window as it was on its screen, or docked with a sensible default size."""
+        """Place the window as it was on its screen (kept whole on it), docked, or on
+        first run floating near the bottom (:attr:`first_run` is then True)."""
         data = self._stored()
         screen = self._screen_named(data.get("last"))
         available = screen.availableGeometry()
         saved = data["screens"].get(screen_key(screen))
-        height = self.height_for_lines(self.style.lines)
-        width = min(available.width() - 2 * SCREEN_MARGIN_PX,
-                    max(int(self.style.font_pt * 28), 900))
-        rect = None
-        if isinstance(saved, list) and len(saved) == 4:
+        height = self.target_height(available)
+        width = max(int(self.caption_style.font_pt * 28), 900)
+        self.first_run = False
+        if self.dock != "floating":
+            self._band = None
+            self._set_geometry(docked_rect(available, height, self.dock))
+            self._band = self._slot()
+            self._update_strut()
+        elif isinstance(saved, list) and len(saved) == 4:
             x, y, w, _h = (int(v) for v in saved)
-            width = max(self.minimumWidth(), w)
-            rect = QRect(x, y, width, height)
-        self._applying = True
-        try:
-            if self.dock == "floating" and rect is not None:
-                self.setGeometry(clamp_to(available, rect))
-            else:
-                self.setGeometry(docked_rect(available, width, height, self.dock))
-        finally:
-            self._applying = False
+            rect = QRect(x, y, max(self.minimumWidth(), w), height)
+            self._set_geometry(clamp_to(available, rect))
+        else:
+            self.first_run = True
+            self._set_geometry(floating_default(available, QSize(width, height)))
+
+    def place_beside(self, window: QWidget) -> None:
+        """First run: move (and if need be shrink) the control window so that the overlay
+        covers none of it (it is always on top)."""
+        frame_px = window.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight) + 8
+        rect = first_run_rects(self.area(), self.geometry(), window.size(), frame_px)
+        window.resize(rect.width(), max(rect.height() - frame_px, window.minimumHeight()))
+        window.move(rect.topLeft())
+
+    def _slot(self) -> QRect:
+        """The docked overlay's band: its rows, the screen's whole width."""
+        screen = (self.screen() or QGuiApplication.primaryScreen()).geometry()
+        g = self.geometry()
+        return QRect(screen.left(), g.top(), screen.width(), g.height())
 
     def _place_docked(self) -> None:
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        rect = docked_rect(screen.availableGeometry(), self.width(), self.height(), self.dock)
-        self._applying = True
-        try:
-            self.setGeometry(rect)
-        finally:
-            self._applying = False
+        area = self.area()
+        self._set_geometry(docked_rect(area, self.target_height(area), self.dock))
+        self._band = self._slot()
+        self._update_strut()
+
+    # -- reserving space (docked, X11) ---------------------------------------------------
+
+    def reserves_space(self) -> bool:
+        """Whether the overlay now keeps other windows out of its band."""
+        return self._strut is not None
+
+    def _update_strut(self) -> None:
+        """Reserve the docked band (or give it back when floating or hidden)."""
+        if not self.testAttribute(Qt.WidgetAttribute.WA_WState_Created):
+            return
+        window = int(self.winId())
+        wanted = self.dock in ("top", "bottom") and self.isVisible() and x11_strut.supported()
+        if self._strut is not None and self._strut[0] != window:
+            self._strut = None  # the native window was recreated: its strut went with it
+        if not wanted:
+            if self._strut is not None:
+                x11_strut.set_strut(window, self.dock, 0, 0, 0)
+                self._strut = None
+            return
+        root = (self.screen() or QGuiApplication.primaryScreen()).virtualGeometry()
+        g = self.geometry()
+        if self.dock == "bottom":
+            band = root.bottom() - g.top() + 1
+        else:
+            band = g.bottom() + 1 - root.top()
+        if self._strut != (window, self.dock, band):
+            x11_strut.set_strut(window, self.dock, band, g.left(), g.right())
+            self._strut = (window, self.dock, band)
 
     def set_dock(self, dock: str) -> None:
+        """Dock at the bottom or top of the screen (reserving the band), or float."""
         if dock not in DOCKS:
             raise ValueError(dock)
         changed = dock != self.dock
         self.dock = dock
         self.settings.set(Key.OVERLAY_DOCK, dock)
+        if (changed or self._retype) and self.isVisible() and x11_strut.supported():
+            self._remap()  # window managers read a window's type when it is mapped
+        self._retype = False
         if dock != "floating":
             self._place_docked()
+        else:
+            self._update_strut()
+            self.fit_height()
         if changed:
             self.dock_changed.emit(dock)
         self._save_timer.start()
+
+    def _remap(self) -> None:
+        geometry = self.geometry()
+        self._applying = True
+        try:
+            self.hide()
+            self.setGeometry(geometry)
+            self.show()
+        finally:
+            self._applying = False
 
     def save_geometry(self) -> None:
         screen = self.screen()
@@ -302,8 +411,13 @@ class OverlayWindow(QWidget):
     def moveEvent(self, event) -> None:
         super().moveEvent(event)
         if not self._applying and self._user_moved and self.dock != "floating":
+            # dragged off its dock: it floats, its band is given back now, and its
+            # window type changes once it is dropped (a remap would end the drag)
             self.dock = "floating"
             self.settings.set(Key.OVERLAY_DOCK, "floating")
+            self._band = None
+            self._update_strut()
+            self._retype = True
             self.dock_changed.emit("floating")
         if not self._applying:
             self._save_timer.start()
@@ -319,12 +433,16 @@ class OverlayWindow(QWidget):
         if self._user_resized:
             self._user_resized = False
             lines = self.lines_fitting(self.height())
-            if lines != self.style.lines:
+            if lines != self.caption_style.lines:
                 self.lines_resized.emit(lines)  # the app saves it and calls set_style
             else:
                 self.fit_height()
             if self.dock != "floating":
                 self._place_docked()
+        if self._retype:
+            self.set_dock("floating")
+        if self.dock == "floating":
+            self.clamp_to_screen()  # a drag or a resize may have left part of it off screen
         self._user_moved = False
         self.save_geometry()
 
@@ -371,15 +489,75 @@ class OverlayWindow(QWidget):
         return done
 
     def showEvent(self, event) -> None:
+        # NB: sent before the native window is mapped, and the type is read at map time
+        if x11_strut.supported():
+            x11_strut.set_dock_type(int(self.winId()), self.dock != "floating")
         super().showEvent(event)
         if self.hidden_from_capture and screen_privacy.supported():
             screen_privacy.set_hidden_from_capture(self, True)
+        self._watch_screen()
+        self._update_strut()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        if self._strut is not None and not self._applying:
+            x11_strut.set_strut(int(self.winId()), self.dock, 0, 0, 0)
+            self._strut = None
+
+    # -- following the screen -----------------------------------------------------------
+
+    def _watch_screen(self) -> None:
+        handle = self.windowHandle()
+        if handle is None:
+            return
+        if self._watched_screen is None:
+            handle.screenChanged.connect(self.on_window_screen_changed)
+        if handle.screen() is not self._watched_screen:
+            self.on_window_screen_changed(handle.screen())
+
+    @Slot(QScreen)
+    def on_window_screen_changed(self, screen: QScreen | None) -> None:
+        """Follow the screen the overlay is on: keep it whole on that screen's area."""
+        old = self._watched_screen
+        if old is not None:
+            old.availableGeometryChanged.disconnect(self.on_screen_area_changed)
+            old.geometryChanged.disconnect(self.on_screen_geometry_changed)
+        self._watched_screen = screen
+        if screen is not None:
+            screen.availableGeometryChanged.connect(self.on_screen_area_changed)
+            screen.geometryChanged.connect(self.on_screen_geometry_changed)
+        if old is not None:
+            self._band = None  # a band on the old screen
+            self.on_screen_area_changed()
+
+    @Slot(QRect)
+    def on_screen_geometry_changed(self, screen_rect: QRect) -> None:
+        """A resolution change: the docked band moves to the same edge of the new size
+        (the window manager keeps the strut's size along the edge until we set ours)."""
+        if self._band is not None:
+            band = QRect(self._band)
+            band.setLeft(screen_rect.left())
+            band.setWidth(screen_rect.width())
+            if self.dock == "bottom":
+                band.moveBottom(screen_rect.bottom())
+            else:
+                band.moveTop(screen_rect.top())
+            self._band = band
+        self.on_screen_area_changed()
+
+    @Slot()
+    def on_screen_area_changed(self, *_args: object) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if self.dock == "floating" and self._band is not None \
+                and screen.availableGeometry().contains(self._band):
+            self._band = None  # the window manager has given our old band back
+        self.fit_height()
 
     # -- painting and input ----------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), self.style,
+        paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), self.caption_style,
                     border=self.hasFocus())
         painter.end()
 
@@ -431,7 +609,7 @@ class OverlayWindow(QWidget):
         for n in range(MIN_LINES, MAX_LINES + 1):
             action = lines_menu.addAction(str(n))
             action.setCheckable(True)
-            action.setChecked(n == self.style.lines)
+            action.setChecked(n == self.caption_style.lines)
             action.triggered.connect(lambda _=False, n=n: self.lines_resized.emit(n))
         if not self.view.is_live:
             menu.addAction("Jump to live", self.view.jump_to_live)
@@ -457,7 +635,7 @@ class OverlayWindow(QWidget):
         """In the status row when there is one, else floating over the captions' corner;
         either way showing it moves no caption text."""
         size = self.jump_button.sizeHint()
-        if self.style.show_status:
+        if self.caption_style.show_status:
             row = self.status_line.geometry()
             self.status_line.reserve_right_px = size.width() + 10 if self.jump_button.isVisible() \
                 or not self.view.is_live else 0

@@ -36,7 +36,7 @@ from captioner.gui.caption_style import (
 )
 from captioner.gui.caption_view import CaptionView, paint_panel
 from captioner.gui.choices import select_data
-from captioner.gui.overlay import DOCK_TITLES, DOCKS
+from captioner.gui.overlay import DOCK_TITLES, DOCKS, lines_that_fit
 from captioner.providers.base import Final, FinalTranslation, Partial
 from captioner.settings import Key, Settings
 from captioner.transcript import Transcript
@@ -222,6 +222,11 @@ class AppearancePage(QWidget):
         for dock in DOCKS:
             self.dock_combo.addItem(DOCK_TITLES[dock], dock)
         form.addRow("Po&sition:", self.dock_combo)
+        # NB: the overlay is kept whole on the screen, so big letters show fewer lines
+        self.fit_note = QLabel("", self)
+        self.fit_note.setWordWrap(True)
+        self.fit_note.setObjectName("fit-note")
+        form.addRow(self.fit_note)
         self.capture_check = QCheckBox("Hide captions from screen sharing and recordings", self)
         if not screen_privacy.supported():
             self.capture_check.setEnabled(False)
@@ -244,7 +249,7 @@ class AppearancePage(QWidget):
                        self.shadow_check.toggled, self.upper_check.toggled,
                        self.lines_spin.valueChanged, self.status_check.toggled,
                        self.high_contrast.toggled, self.translation_button.color_changed,
-                       self.translation_spin.valueChanged):
+                       self.translation_spin.valueChanged, self.dock_combo.currentIndexChanged):
             signal.connect(self.on_control_changed)
 
     # -- load / save ------------------------------------------------------------------
@@ -321,9 +326,25 @@ class AppearancePage(QWidget):
             widget.setEnabled(not high)
         self.opacity_label.setText(f"{self.opacity_slider.value()} %")
         style = self.effective_style()
+        self.fit_note.setText(self.fit_text(style))
         self.preview.set_caption_style(style)
         self._sync_preset(self.own_style())
         self.style_changed.emit(style)
+
+    def fit_text(self, style: CaptionStyle) -> str:
+        """Says so when the lines asked for don't fit on the screen at this size."""
+        screen = self.screen()
+        if screen is None:
+            return ""
+        area = screen.availableGeometry()
+        dock = str(self.dock_combo.currentData())
+        fit = lines_that_fit(style, area, dock)
+        if fit >= style.lines:
+            return ""
+        where = "half of this screen" if dock != "floating" else "this screen"
+        return (f"At {style.font_pt} pt only {fit} of the {style.lines} lines fit on {where} "
+                f"({area.width()}×{area.height()}): the overlay shows the newest {fit}, and "
+                "the status line, and stays whole on the screen.")
 
     def _sync_preset(self, style: CaptionStyle) -> None:
         for preset in PRESETS:

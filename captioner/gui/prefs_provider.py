@@ -335,11 +335,6 @@ def vocabulary_hint(provider: str) -> str:
     if provider == "local":
         return "The offline engine does not use a vocabulary."
     if provider == "revai":
-        from captioner.providers import revai
-
-        if revai.vocabulary_resolver is None:
-            return ("Rev AI takes custom words as a custom vocabulary made through its API: "
-                    "enter its id under Rev AI settings below.")
-        return ("Rev AI: the list is sent once as a custom vocabulary and its id reused "
-                "(or enter an existing id under Rev AI settings below).")
+        return ("Rev AI: the list is built once as a custom vocabulary at Rev and its id "
+                "reused (or enter an existing id under Rev AI settings below).")
     return ""

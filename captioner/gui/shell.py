@@ -131,6 +131,8 @@ class AppShell(QObject):
         if self.tray is not None:
             self.tray.show()
         if window or self.tray is None:
+            if self.overlay.first_run and visible and not self.settings.get(Key.WINDOW_GEOMETRY):
+                self.overlay.place_beside(self.window)
             self.window.show()
 
     # -- controller -> overlay ----------------------------------------------------------
@@ -198,7 +200,7 @@ class AppShell(QObject):
     @Slot(int)
     def on_overlay_lines_resized(self, lines: int) -> None:
         self.settings.set(Key.OVERLAY_LINES, lines)
-        self.overlay.set_style(replace(self.overlay.style, lines=lines))
+        self.overlay.set_style(replace(self.overlay.caption_style, lines=lines))
 
     @Slot(str)
     def on_overlay_capture_hiding_failed(self, message: str) -> None:

@@ -13,7 +13,6 @@ on the wire and milliseconds in events.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +28,14 @@ from captioner.providers.base import (
     Provider,
     Started,
     Word,
+)
+from captioner.providers.base import Warning as VendorWarning
+from captioner.providers.revai_vocabulary import (
+    READY_TIMEOUT_S,
+    VocabularyError,
+    VocabularyPending,
+    ensure_vocabulary,
+    rest_url_for,
 )
 from captioner.providers.wire import (
     UnsupportedLanguage,
@@ -66,6 +73,13 @@ class RevAiOptions(ProviderOptions):
     custom_vocabulary_id: str = option(
         "", "id of a custom vocabulary made with Rev's REST API (otherwise the vocabulary "
         "list is submitted for one)", title="Custom vocabulary id")
+    vocabulary_url: str = option(
+        "", "Rev's custom vocabularies API (empty: on the streaming host, "
+        "https://<host>/speechtotext/v1/vocabularies)", title="Vocabularies API URL")
+    vocabulary_wait_s: float = option(
+        READY_TIMEOUT_S, "how long a session waits for a new custom vocabulary before "
+        "captioning without it (it is used from the next connection)", minimum=0.0,
+        maximum=120.0, title="Wait for vocabulary (s)")
     detailed_partials: bool = option(False, "word timings and confidence on partials too")
     max_segment_duration_seconds: int | None = option(
         None, "longest final segment in seconds", minimum=5, maximum=30,
@@ -77,19 +91,11 @@ class RevAiOptions(ProviderOptions):
     metadata: str = option("", "free text stored with the job at Rev")
 
 
-#: ``(access token, words, options) -> custom_vocabulary_id``: Rev's custom vocabularies
-#: REST API (submit, poll, cache by hash). Set by the module that implements it; until
-#: then a vocabulary list without ``custom_vocabulary_id`` is not sent (with a warning).
-VocabularyResolver = Callable[[str, tuple[str, ...], RevAiOptions], str]
-vocabulary_resolver: VocabularyResolver | None = None
+__all__ = ["RevAiOptions", "RevAiProvider", "VocabularyError"]
 
-
-class VocabularyError(Exception):
-    """The vocabulary resolver failed; ``verdict`` says whether to retry and what to say."""
-
-    def __init__(self, verdict: CloseVerdict) -> None:
-        super().__init__(verdict.message)
-        self.verdict = verdict
+#: shown (as a notice) once Rev has answered, when the vocabulary was not ready in time
+PENDING_NOTE = ("the custom vocabulary is still being built; captioning without it until "
+                "the next connection")
 
 
 class RevAiProvider(Provider):
@@ -108,6 +114,7 @@ class RevAiProvider(Provider):
     def __init__(self, cfg: SessionConfig) -> None:
         self.cfg = cfg
         self.opts = options_of(cfg.options, RevAiOptions)
+        self._notes: list[str] = []  # warnings to show once the session has started
 
     # -- handshake -----------------------------------------------------------
 
@@ -147,15 +154,24 @@ class RevAiProvider(Provider):
         return self.cfg.endpoint or vendor("revai").url_for(self.opts.region)
 
     def vocabulary_id(self, secret: str | None) -> str:
-        """The id for the vocabulary list through :data:`vocabulary_resolver` ("" if none)."""
+        """The id of a custom vocabulary for the vocabulary list ("" if none), built through
+        Rev's custom vocabularies API (:mod:`.revai_vocabulary`; blocking).
+
+        Raises:
+            VocabularyError: Rev refused or failed the list, or could not be reached.
+        """
         words = self.cfg.vocabulary
         if not words or self.opts.custom_vocabulary_id:
             return ""
-        if vocabulary_resolver is None or not secret:
-            log.warning("Rev AI: %d vocabulary words not sent (no custom vocabulary id yet)",
-                        len(words))
+        url = self.opts.vocabulary_url or rest_url_for(self.base_url())
+        try:
+            return ensure_vocabulary(words, secret, url,
+                                     ready_timeout_s=self.opts.vocabulary_wait_s) or ""
+        except VocabularyPending as pending:
+            log.warning("Rev AI: vocabulary %s not ready yet; connecting without it",
+                        pending.vocabulary_id)
+            self._notes.append(PENDING_NOTE)
             return ""
-        return vocabulary_resolver(secret, words, self.opts)
 
     def handshake(self, secret: str | None) -> Handshake:
         """URL with the query string; the token is the ``access_token`` parameter.
@@ -190,7 +206,10 @@ class RevAiProvider(Provider):
         kind = msg.get("type")
         if kind == "connected":
             session_id = msg.get("id")
-            return [Started(session_id=session_id if isinstance(session_id, str) else "")]
+            notes: list[Event] = [VendorWarning(note) for note in self._notes]
+            self._notes.clear()
+            return [Started(session_id=session_id if isinstance(session_id, str) else ""),
+                    *notes]
         if kind == "partial":
             return self._partial(msg)
         if kind == "final":
@@ -231,7 +250,7 @@ class RevAiProvider(Provider):
     # -- closes --------------------------------------------------------------
 
     def classify_exception(self, exc: BaseException) -> CloseVerdict:
-        """A language Rev lacks is fatal; a failed vocabulary request is the resolver's call."""
+        """A language Rev lacks is fatal; a failed vocabulary says whether to retry."""
         if isinstance(exc, UnsupportedLanguage):
             return CloseVerdict(CloseKind.FATAL, str(exc))
         if isinstance(exc, VocabularyError):

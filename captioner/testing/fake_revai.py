@@ -8,7 +8,10 @@ give rate/format/channels — else close 4002 with the parameter named; boolean
 parameters must be ``true``/``false`` (4002); ``language`` must be one of Rev's
 codes, which name Mandarin ``cmn`` and have no automatic detection (``zh`` or
 ``multi``: 4002 — the fake's reading of docs.rev.ai, 2026-12-01, where any bad
-parameter closes 4002 with it named); unknown parameters are recorded
+parameter closes 4002 with it named); a ``custom_vocabulary_id`` that is not a
+completed vocabulary of the account (``vocabulary_ids``, e.g. the vocabularies
+fake's :meth:`~.fake_revai_batch.FakeRevAiBatch.complete_vocabulary_ids`)
+closes 4002 naming it; unknown parameters are recorded
 as violations. Replies: ``connected``, ``partial`` (bare words, no spaces),
 ``final`` (text + ``punct`` elements), and on ``EOS`` the remaining finals and
 a 1000 close. Audio faster than the 3× catch-up pace of :mod:`captioner.pacing`
@@ -17,6 +20,7 @@ is recorded (Rev documents no rate limit and no close code for it).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from websockets.http11 import Request, Response
@@ -115,6 +119,12 @@ class RevAiSession(FakeSession):
             except ValueError:
                 await self.close(4002, f"Invalid parameter {name}: must be true or false")
                 return False
+        vocabulary = q.param("custom_vocabulary_id")
+        known = self.server.vocabulary_ids
+        if vocabulary is not None and known is not None and vocabulary not in known():
+            await self.close(4002, "Invalid parameter custom_vocabulary_id: no completed "
+                             "custom vocabulary with this id")
+            return False
         language = q.param("language") or "en"
         if language in NOT_REV_LANGUAGES:
             await self.close(4002, f"Invalid parameter language: {language}")
@@ -211,9 +221,13 @@ class FakeRevAi(FakeServer):
     session_cap_s = 3 * 3600.0  # "Time limit per stream is 3 hours"
     concurrency_limit = 10  # "Streaming concurrency limit is 10"
 
-    def __init__(self, *args: Any, auth_failure: str = "close", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, auth_failure: str = "close",
+                 vocabulary_ids: Callable[[], Iterable[str]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.auth_failure = auth_failure
+        #: the account's completed vocabulary ids (None: any id is taken)
+        self.vocabulary_ids = vocabulary_ids
 
     def check_request(self, conn_log: ConnectionLog, request: Request) -> Response | None:
         if conn_log.path != PATH:

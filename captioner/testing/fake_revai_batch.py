@@ -13,7 +13,10 @@ transcribed job (else 409 "Invalid Job State"); captions need ``Accept``
 409, of an unknown or deleted job 404. ``POST /vocabularies`` (JSON
 ``custom_vocabularies: [{"phrases": [...]}]``) makes a vocabulary that is
 ``in_progress`` for ``vocabulary_s`` and then ``complete`` (or ``failed`` with
-``vocabulary_failure``).
+``failure`` and ``failure_detail`` = ``vocabulary_failure``); a list breaking
+Rev's rules (docs.rev.ai/api/custom-vocabulary, checked 2026-12-01: 1-50
+vocabularies, at most 6000 phrases, each with a letter, at most 12 words of at
+most 34 characters) gets 400 naming the phrase.
 """
 
 from __future__ import annotations
@@ -52,6 +55,21 @@ class Vocabulary:
         if time.monotonic() < self.ready_at:
             return "in_progress"
         return "failed" if self.failure else "complete"
+
+
+def phrase_problem(phrases: list[str]) -> str:
+    """Why Rev would refuse these phrases ("" if it would not)."""
+    if len(phrases) > 6000:
+        return "at most 6000 phrases"
+    for phrase in phrases:
+        words = phrase.split()
+        if not any(c.isalpha() for c in phrase):
+            return f"phrase {phrase!r} has no letter"
+        if len(words) > 12:
+            return f"phrase {phrase[:40]!r} has more than 12 words"
+        if any(len(w) > 34 for w in words):
+            return f"phrase {phrase[:40]!r} has a word longer than 34 characters"
+    return ""
 
 
 class FakeRevAiBatch(FakeHttpServer):
@@ -227,11 +245,19 @@ class FakeRevAiBatch(FakeHttpServer):
                 and all(isinstance(p, str) and p.strip() for p in v["phrases"]) for v in vocabs):
             return self.problem(400, parameters={"custom_vocabularies": [
                 "custom_vocabularies must be a non-empty list of {phrases: [...]}"]})
-        vocab = Vocabulary("cv" + new_id()[:10], [p for v in vocabs for p in v["phrases"]],
+        phrases = [p for v in vocabs for p in v["phrases"]]
+        problem = phrase_problem(phrases) if len(vocabs) <= 50 else "at most 50 vocabularies"
+        if problem:
+            return self.problem(400, parameters={"custom_vocabularies": [problem]})
+        vocab = Vocabulary("cv" + new_id()[:10], phrases,
                            time.monotonic() + self.vocabulary_s, self.vocabulary_failure)
         self.vocabularies[vocab.id] = vocab
         return self.reply(200, {"id": vocab.id, "status": "in_progress",
                                 "created_on": "2026-12-01T21:00:00.000Z"})
+
+    def complete_vocabulary_ids(self) -> list[str]:
+        """Ids of the vocabularies that are ready: what the streaming fake accepts."""
+        return [v.id for v in list(self.vocabularies.values()) if v.status() == "complete"]
 
     def vocabulary(self, vocab_id: str) -> Reply:
         vocab = self.vocabularies.get(vocab_id)
@@ -240,5 +266,6 @@ class FakeRevAiBatch(FakeHttpServer):
         body: dict[str, Any] = {"id": vocab.id, "status": vocab.status(),
                                 "created_on": "2026-12-01T21:00:00.000Z"}
         if body["status"] == "failed":
-            body["failure"] = vocab.failure
+            body["failure"] = "Custom vocabulary processing failed"
+            body["failure_detail"] = vocab.failure
         return self.reply(200, body)

@@ -219,9 +219,9 @@ def test_actions_drive_the_overlay(qtbot, make_shell, settings):
     size = settings.get(Key.OVERLAY_FONT_PT)
     shell.actions.font_bigger.trigger()
     assert settings.get(Key.OVERLAY_FONT_PT) == size + 2
-    assert shell.overlay.style.font_pt == size + 2
+    assert shell.overlay.caption_style.font_pt == size + 2
     shell.actions.font_smaller.trigger()
-    assert shell.overlay.style.font_pt == size
+    assert shell.overlay.caption_style.font_pt == size
     shell.actions.click_through.trigger()
     assert shell.overlay.click_through and settings.get(Key.OVERLAY_CLICK_THROUGH)
     shell.actions.click_through.trigger()

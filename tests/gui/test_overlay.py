@@ -6,10 +6,18 @@ import json
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 
 from captioner.gui.caption_style import CaptionStyle
-from captioner.gui.overlay import OverlayWindow, clamp_to, docked_rect, screen_key
+from captioner.gui.overlay import (
+    OverlayWindow,
+    clamp_to,
+    docked_rect,
+    lines_that_fit,
+    overlay_height_px,
+    screen_key,
+)
+from captioner.gui.overlay_place import first_run_rects
 from captioner.gui.status_line import RunStatus, describe
 from captioner.providers.base import Final, Partial
 from captioner.settings import Key
@@ -50,7 +58,7 @@ def test_shows_at_most_n_lines_newest_at_the_bottom(overlay):
                                          "Sentence number 9."]
     tops = [ln.top_px for ln in lines]
     assert tops == sorted(tops)
-    overlay.set_style(replace(overlay.style, lines=5))
+    overlay.set_style(replace(overlay.caption_style, lines=5))
     assert len(drawn(overlay)) == 5
     assert overlay.height() == overlay.height_for_lines(5)
 
@@ -72,7 +80,7 @@ def test_partial_is_italic_and_dimmer_than_finals(overlay):
 
 def test_finals_do_not_reflow_while_the_partial_grows(overlay):
     t = Transcript()
-    overlay.set_style(replace(overlay.style, lines=6))
+    overlay.set_style(replace(overlay.caption_style, lines=6))
     feed_finals(overlay, t, [
         "The meeting starts with a short review of what we shipped last week and why.",
         "Then questions."])
@@ -115,7 +123,7 @@ def test_text_wraps_at_word_boundaries(overlay):
     t = Transcript()
     text = " ".join(SPEECH)
     feed_finals(overlay, t, [text])
-    overlay.set_style(replace(overlay.style, lines=8))
+    overlay.set_style(replace(overlay.caption_style, lines=8))
     lines = drawn(overlay)
     assert len(lines) > 1
     assert " ".join(ln.text for ln in lines) == text  # breaks only at spaces
@@ -169,7 +177,7 @@ def test_nothing_to_scroll_when_everything_fits(overlay):
 
 def test_source_and_speaker_labels_are_drawn(overlay):
     t = Transcript()
-    overlay.set_style(replace(overlay.style, lines=5))
+    overlay.set_style(replace(overlay.caption_style, lines=5))
     overlay.view.set_show_source_labels(True)
     feed_finals(overlay, t, ["Can you hear me?"], "mic")
     feed_finals(overlay, t, ["Yes, loud and clear."], "system")
@@ -185,7 +193,7 @@ def test_uppercase_option(overlay):
     t = Transcript()
     feed_finals(overlay, t, ["Hello there."])
     assert drawn(overlay)[-1].text == "Hello there."
-    overlay.set_style(replace(overlay.style, uppercase=True))
+    overlay.set_style(replace(overlay.caption_style, uppercase=True))
     assert drawn(overlay)[-1].text == "HELLO THERE."
 
 
@@ -246,9 +254,96 @@ def test_dock_presets_place_the_overlay(qtbot, settings):
 
 def test_docked_and_clamped_rects():
     screen = QRect(0, 0, 1280, 720)
-    rect = docked_rect(screen, 800, 150, "bottom")
-    assert rect.bottom() < 720 and rect.left() == 240
+    rect = docked_rect(screen, 150, "bottom")
+    assert rect == QRect(0, 570, 1280, 150)  # a full-width band flush with the edge
+    assert docked_rect(QRect(0, 30, 1280, 690), 150, "top") == QRect(0, 30, 1280, 150)
     assert clamp_to(screen, QRect(2000, -50, 400, 100)).topLeft() == QPoint(880, 0)
+    assert clamp_to(screen, QRect(-500, 600, 3000, 2000)) == screen  # shrunk to fit
+
+
+def test_96_pt_and_10_lines_show_the_newest_lines_that_fit_on_a_720_px_screen():
+    style = CaptionStyle(font_pt=96, lines=10, font_family="DejaVu Sans")
+    screen = QRect(0, 0, 1280, 720)
+    fit = lines_that_fit(style, screen, "floating")
+    assert 1 <= fit < 10
+    assert overlay_height_px(style, fit) <= 720 < overlay_height_px(style, fit + 1)
+    # docked, the band takes at most half of the screen from the other windows
+    docked = lines_that_fit(style, screen, "bottom")
+    assert overlay_height_px(style, docked) <= 360 and docked <= fit
+    assert lines_that_fit(CaptionStyle(font_pt=24, lines=3), screen, "floating") == 3
+
+
+def test_the_overlay_stays_whole_on_its_screen_at_96_pt_and_10_lines(qtbot, settings):
+    w = OverlayWindow(settings, CaptionStyle(font_pt=96, lines=10, font_family="DejaVu Sans"))
+    qtbot.addWidget(w)
+    w.restore_geometry()
+    w.show()
+    qtbot.waitExposed(w)
+    area = w.screen().availableGeometry()
+    assert area.contains(w.geometry()), (area, w.geometry())
+    assert w.lines_shown() == lines_that_fit(w.caption_style, area, "floating") < 10
+    # the status line is inside the window too, under the captions
+    status = QRect(w.status_line.mapTo(w, QPoint(0, 0)), w.status_line.size())
+    assert w.rect().contains(status) and status.top() >= w.view.geometry().bottom()
+    t = Transcript()
+    feed_finals(w, t, [f"L{n}" for n in range(12)])
+    lines = drawn(w)
+    assert lines[-1].text == "L11"  # the newest line is drawn, and inside
+    assert lines[-1].top_px + w.view.line_height_px <= w.view.height()
+
+
+def test_a_saved_place_from_a_bigger_screen_is_clamped(qtbot, settings):
+    probe = OverlayWindow(settings)
+    qtbot.addWidget(probe)
+    key = screen_key(probe.screen())
+    settings.set(Key.OVERLAY_GEOMETRY, json.dumps(
+        {"last": key, "screens": {key: [3000, 2000, 5000, 900]}}))
+    settings.set(Key.OVERLAY_DOCK, "floating")
+    w = OverlayWindow(settings)
+    qtbot.addWidget(w)
+    w.restore_geometry()
+    assert w.screen().availableGeometry().contains(w.geometry()), w.geometry()
+    assert not w.first_run
+
+
+def test_dragged_past_the_edge_it_comes_back_whole(overlay, qtbot):
+    overlay.set_dock("floating")
+    area = overlay.screen().availableGeometry()
+    overlay.on_grip_drag_started()
+    overlay.move(area.right() - 40, area.bottom() - 20)  # mostly off screen
+    qtbot.waitUntil(lambda: area.contains(overlay.geometry()), timeout=3000)
+
+
+def test_a_smaller_screen_area_moves_and_shrinks_it(overlay, monkeypatch):
+    overlay.set_dock("floating")
+    overlay.set_style(replace(overlay.caption_style, lines=8))
+    small = QRect(0, 0, 640, overlay.height_for_lines(4))
+    monkeypatch.setattr(type(overlay.screen()), "availableGeometry", lambda _self: small)
+    monkeypatch.setattr(type(overlay.screen()), "geometry", lambda _self: small)
+    overlay.on_screen_area_changed()
+    assert small.contains(overlay.geometry()), overlay.geometry()
+    assert overlay.lines_shown() == 4
+
+
+def test_first_run_floats_clear_of_the_control_window(qtbot, settings):
+    from PySide6.QtWidgets import QWidget
+
+    w = OverlayWindow(settings)
+    qtbot.addWidget(w)
+    w.restore_geometry()
+    assert w.first_run and w.dock == "floating"
+    control = QWidget()
+    qtbot.addWidget(control)
+    control.resize(760, 560)
+    w.place_beside(control)
+    frame = QRect(control.pos(), control.size()).adjusted(0, 0, 0, 40)  # with a title bar
+    assert not frame.intersects(w.geometry()), (frame, w.geometry())
+    assert w.screen().availableGeometry().contains(w.geometry())
+    area = QRect(0, 0, 1280, 720)
+    overlay_rect = QRect(190, 500, 900, 196)
+    placed = first_run_rects(area, overlay_rect, QSize(760, 560), 30)
+    assert placed.bottom() < overlay_rect.top() and placed.top() >= 0
+    assert placed.width() == 760
 
 
 def test_resizing_taller_asks_for_more_lines(overlay, qtbot):

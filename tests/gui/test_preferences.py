@@ -163,6 +163,23 @@ def test_appearance_preview_follows_the_controls(dialog):
     assert a.preview.grab().width() > 0
 
 
+def test_appearance_offers_the_previous_look_and_says_when_lines_do_not_fit(dialog):
+    a = dialog.appearance_page
+    a.load()
+    assert a.opacity_slider.value() == 90  # the readable default
+    index = a.preset_combo.findText("Translucent (previous look)")
+    assert index >= 0
+    a.preset_combo.setCurrentIndex(index)
+    a.on_preset_combo_activated(index)
+    assert a.preview.view.style.bg_opacity == 0.6
+    assert a.fit_note.text() == ""
+    a.size_spin.setValue(96)
+    a.lines_spin.setValue(10)
+    note = a.fit_note.text()
+    assert note.startswith("At 96 pt only ") and "of the 10 lines fit" in note, note
+    assert "shows the newest" in note
+
+
 def test_shortcut_conflicts_are_flagged(dialog):
     s = dialog.shortcuts_page
     s.edits["pause"].setKeySequence(QKeySequence("Ctrl+Shift+Space"))

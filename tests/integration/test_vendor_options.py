@@ -310,7 +310,9 @@ def test_every_declared_option_is_exercised() -> None:
     """A new option must be added to the cases above (or to a dedicated test)."""
     dedicated = {"assemblyai": {"region", "temporary_token", "token_expires_in_s",
                                 "max_session_duration_s", "prompt"},
-                 "revai": {"region"}, "deepgram": {"auth"},
+                 # vocabulary_*: tests/integration/test_revai_vocabulary.py
+                 "revai": {"region", "vocabulary_url", "vocabulary_wait_s"},
+                 "deepgram": {"auth"},
                  "speechmatics": {"temporary_key", "temporary_key_ttl_s", "key_url"}}
     from captioner.options import specs
 

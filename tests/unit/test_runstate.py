@@ -119,7 +119,7 @@ def test_a_refused_start_names_the_chosen_provider():
     machine.refuse("no_key", "No API key for Rev AI: add it in Preferences", "Rev AI")
     status = machine.status()
     assert status.state == "failed" and status.icon == "key"
-    assert describe(status) == "No API key for Rev AI: add it in Preferences · Stopped by an error"
+    assert describe(status) == "No API key for Rev AI: add it in Preferences · Not started"
 
 
 def test_pause_then_resume_then_stop():

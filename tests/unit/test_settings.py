@@ -106,6 +106,33 @@ def test_other_vendors_options_are_refused(ini):
         make(ini).set_vendor_options("revai", DeepgramOptions())
 
 
+def test_upgrade_to_version_3_makes_the_overlay_readable_and_keeps_it_floating(ini):
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue("settings_version", 2)
+    q.setValue(Key.OVERLAY_BG_OPACITY.path, 0.6)  # the old default, stored by Preferences
+    q.setValue(Key.OVERLAY_DOCK.path, "bottom")
+    q.sync()
+    settings = make(ini)
+    assert settings.get(Key.OVERLAY_BG_OPACITY) == Key.OVERLAY_BG_OPACITY.default >= 0.85
+    assert settings.get(Key.OVERLAY_DOCK) == "floating"
+    assert int(settings.q.value("settings_version")) == SETTINGS_VERSION == 3
+
+
+def test_upgrade_to_version_3_keeps_an_opacity_the_user_chose(ini):
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue("settings_version", 2)
+    q.setValue(Key.OVERLAY_BG_OPACITY.path, 0.35)
+    q.sync()
+    assert make(ini).get(Key.OVERLAY_BG_OPACITY) == 0.35
+    # and a version-3 file is left alone: docking there reserves space on purpose
+    q = QSettings(ini, QSettings.Format.IniFormat)
+    q.setValue(Key.OVERLAY_DOCK.path, "top")
+    q.setValue(Key.OVERLAY_BG_OPACITY.path, 0.6)
+    q.sync()
+    again = make(ini)
+    assert again.get(Key.OVERLAY_DOCK) == "top" and again.get(Key.OVERLAY_BG_OPACITY) == 0.6
+
+
 def test_upgrade_from_version_1_turns_regional_endpoints_into_regions(ini):
     q = QSettings(ini, QSettings.Format.IniFormat)
     q.setValue("settings_version", 1)
@@ -122,7 +149,7 @@ def test_upgrade_from_version_1_turns_regional_endpoints_into_regions(ini):
     assert settings.get(Key.ENDPOINT_ASSEMBLYAI) == ""
     assert settings.get(Key.ENDPOINT_SPEECHMATICS) == ""
     assert settings.get(Key.ENDPOINT_DEEPGRAM) == "ws://127.0.0.1:9000"
-    assert int(settings.q.value("settings_version")) == SETTINGS_VERSION == 2
+    assert int(settings.q.value("settings_version")) == SETTINGS_VERSION
 def test_invalid_stored_values_are_reset_and_named(tmp_path):
     """``session/source=banana`` broke every start ("unexpected error") and was never reset;
     other garbage was ignored silently."""
