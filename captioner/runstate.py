@@ -126,6 +126,8 @@ class RunStatus:
             (reconnecting), or 0; ``behind_ms`` when the stream knows better.
         behind_ms: how much audio is waiting to be captioned, if the stream says.
         recording: the session's audio is being recorded ("REC").
+        language: the language being recognised, by name ("Spanish"), when the
+            provider detects it (automatic language); "" otherwise.
     """
 
     state: str = "idle"
@@ -139,6 +141,7 @@ class RunStatus:
     behind_since_s: float = 0.0
     behind_ms: int = 0
     recording: bool = False
+    language: str = ""
 
     @property
     def level(self) -> str:
@@ -162,8 +165,8 @@ def _seconds(ms: float) -> str:
 
 
 def describe(status: RunStatus, now_s: float | None = None) -> str:
-    """The status in words: "Live · Offline engine",
-    "Reconnecting to Deepgram in 4 s · 12 s not captioned yet"."""
+    """The status in words: "Live · Offline engine", "Live · Offline engine · Spanish"
+    (a detected language), "Reconnecting to Deepgram in 4 s · 12 s not captioned yet"."""
     now_s = time.monotonic() if now_s is None else now_s
     state = status.state
     provider = status.provider
@@ -192,6 +195,8 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
         parts = [words]
         if provider:
             parts.append(provider)
+    if status.language and state in ("live", "degraded"):
+        parts.append(status.language)
     alert = status.alert
     if alert is not None and alert.kind not in ("reconnecting", "fell_back"):
         parts.insert(0, alert.text)

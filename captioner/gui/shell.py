@@ -63,6 +63,8 @@ class AppShell(QObject):
         self.tray: Tray | None = Tray(self.actions, self) if use_tray and tray_available() \
             else None
         self.window.hide_on_close = self.tray is not None
+        if self.tray is None and use_tray:
+            self.window.note_no_tray()
         self._preferences = None
         self._history = None
         self.controller.announce_target = self.overlay.view
@@ -100,6 +102,7 @@ class AppShell(QObject):
         a.about.triggered.connect(self.show_about)
         a.quit.triggered.connect(self.quit_requested)
         self.window.quit_requested.connect(self.quit_requested)
+        self.window.key_requested.connect(self.open_preferences_for_key)
         o.lines_resized.connect(self.on_overlay_lines_resized)
         o.capture_hiding_failed.connect(self.on_overlay_capture_hiding_failed)
         o.context_actions = [a.start_stop, a.pause, a.record, None, a.click_through,
@@ -118,6 +121,7 @@ class AppShell(QObject):
             self.overlay.set_dock(dock)
         self.overlay.set_hidden_from_capture(s.get(Key.OVERLAY_HIDE_FROM_CAPTURE))
         self.window.load_settings()
+        self.controller.recheck()  # a key added or provider changed ends a "no key" problem
         self._update_placeholder()
 
     def show(self, *, window: bool = True) -> None:
@@ -225,6 +229,13 @@ class AppShell(QObject):
         dialog.finished.connect(lambda _r: self._forget_preferences())
         self._preferences = dialog
         dialog.show()
+
+    @Slot(str)
+    def open_preferences_for_key(self, provider: str) -> None:
+        """Preferences at the key field of ``provider``."""
+        self.open_preferences()
+        if self._preferences is not None:
+            self._preferences.focus_key(provider)
 
     def _forget_preferences(self) -> None:
         if self._preferences is not None:
