@@ -70,6 +70,8 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
     "fell_back": (1, "offline"),
 }
 LEVELS = {3: "error", 2: "warning", 1: "notice"}
+#: alerts of a start that could not begin
+REFUSALS = ("no_key", "no_sound_server")
 # phase -> icon when no alert is shown
 PHASE_ICONS = {
     Phase.IDLE: "idle", Phase.CONNECTING: "connecting", Phase.LIVE: "live",
@@ -124,6 +126,8 @@ class RunStatus:
             (reconnecting), or 0; ``behind_ms`` when the stream knows better.
         behind_ms: how much audio is waiting to be captioned, if the stream says.
         recording: the session's audio is being recorded ("REC").
+        language: the language being recognised, by name ("Spanish"), when the
+            provider detects it (automatic language); "" otherwise.
     """
 
     state: str = "idle"
@@ -137,6 +141,7 @@ class RunStatus:
     behind_since_s: float = 0.0
     behind_ms: int = 0
     recording: bool = False
+    language: str = ""
 
     @property
     def level(self) -> str:
@@ -160,8 +165,8 @@ def _seconds(ms: float) -> str:
 
 
 def describe(status: RunStatus, now_s: float | None = None) -> str:
-    """The status in words: "Live · Offline engine",
-    "Reconnecting to Deepgram in 4 s · 12 s not captioned yet"."""
+    """The status in words: "Live · Offline engine", "Live · Offline engine · Spanish"
+    (a detected language), "Reconnecting to Deepgram in 4 s · 12 s not captioned yet"."""
     now_s = time.monotonic() if now_s is None else now_s
     state = status.state
     provider = status.provider
@@ -185,9 +190,13 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
             "live": "Live", "paused": "Paused", "stopping": "Stopping…", "stopped": "Stopped",
             "failed": "Stopped by an error",
         }.get(state, state.capitalize())
+        if state == "failed" and status.alert is not None and status.alert.kind in REFUSALS:
+            words = "Not started"  # nothing ran: nothing was "stopped"
         parts = [words]
         if provider:
             parts.append(provider)
+    if status.language and state in ("live", "degraded"):
+        parts.append(status.language)
     alert = status.alert
     if alert is not None and alert.kind not in ("reconnecting", "fell_back"):
         parts.insert(0, alert.text)

@@ -9,12 +9,16 @@ and the standby has been ended with end-of-stream, the cloud replays exactly
 from the end of the standby's last final: nothing said twice, nothing lost.
 Words a trailing final claims beyond the audio the standby was given are dropped
 (the cloud hears that audio), so the boundary never runs past what was fed.
+
+:func:`prewarm` readies the offline engine when a cloud session starts: its cold
+start (a child process loading its model) takes seconds, which a drop must not wait for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -29,6 +33,24 @@ log = logging.getLogger(__name__)
 
 #: the standby's own buffer: the engine may still be starting (model load) while audio arrives
 STANDBY_BUFFER_MS = 10 * 60 * 1000
+
+
+async def prewarm(provider_factory: Callable[[], Provider]) -> None:
+    """Get the offline engine ready for a standby that may be needed later (never raises).
+
+    The provider's handshake does its blocking preparation (for the built-in
+    engine: starting ``captioner serve`` and loading the model), as a standby's
+    first connection would, but opens no connection.
+    """
+    t0 = time.monotonic()
+    try:
+        await asyncio.to_thread(lambda: provider_factory().handshake(None))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a standby that can't start says so when needed
+        log.warning("the offline engine could not be readied for hot standby: %s", exc)
+        return
+    log.info("offline engine ready for hot standby after %.1f s", time.monotonic() - t0)
 
 
 class Standby:

@@ -14,6 +14,13 @@ Finals are shown in the order they arrived, not re-sorted by start time:
 moving a line that is already on screen is exactly the jitter the overlay
 must avoid.
 
+Finals are shown as caption lines (:mod:`captioner.transcript.lines`): a final
+that continues the newest line (same source, speaker and language, no sentence
+end, no long pause) is joined to it, so words committed a few at a time read as
+one sentence, and the newest line grows to the right (the words already shown
+stay where they are). A live partial that continues the newest line is drawn
+on it (:attr:`CaptionEntry.continues`), in the partial's style.
+
 Live translations go under the entry whose speech they translate (the one of
 their source that started last at or before them): a final translation under
 a final, a partial translation under the live partial when it starts there.
@@ -28,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment, Translation
+from captioner.transcript.lines import continue_line, joins
 from captioner.transcript.model import owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -49,8 +57,11 @@ class CaptionEntry:
         is_final: False for a live partial.
         source: ``"mic"`` or ``"system"``.
         start_ms: when its speech started (ties translations to it).
+        end_ms: when its speech (so far) ended.
         translations: ``(language, text, is_final)`` shown under it, in the
             order the languages first arrived.
+        continues: for a partial, the key of the final line it continues (it is
+            drawn at that line's end), else None.
     """
 
     key: str
@@ -61,6 +72,8 @@ class CaptionEntry:
     source: str
     start_ms: int = 0
     translations: tuple[tuple[str, str, bool], ...] = ()
+    continues: str | None = None
+    end_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,8 @@ class CaptionModel:
     def __init__(self, show_source_labels: bool = False) -> None:
         self.finals: list[CaptionEntry] = []
         self._partials: dict[str, CaptionEntry] = {}
+        self._partial_segs: dict[str, Segment] = {}
+        self._lines: dict[str, Segment] = {}  # final key -> the caption line it shows
         self.show_source_labels = show_source_labels
         self._speakers = SpeakerNames()
         self.languages: list[str] = []
@@ -117,6 +132,8 @@ class CaptionModel:
     def clear(self) -> None:
         self.finals.clear()
         self._partials.clear()
+        self._partial_segs.clear()
+        self._lines.clear()
         self._speakers = SpeakerNames()
         self.languages.clear()
         self.stale.clear()
@@ -139,13 +156,23 @@ class CaptionModel:
         return None
 
     def add_final(self, seg: Segment) -> CaptionEntry:
+        """Show a final: joined to the newest line when it continues it, else a new line."""
         label = self.label_for(seg)
-        above = self.finals[-1].label if self.finals else None
-        entry = CaptionEntry(seg.id, seg.text, label, label is not None and label != above,
-                             True, seg.source, seg.start_ms)
-        self._index[entry.key] = len(self.finals)
-        self.finals.append(entry)
+        last = self.finals[-1] if self.finals else None
+        line = self._lines.get(last.key) if last is not None else None
+        joined = (continue_line(line, seg)
+                  if last is not None and line is not None and last.label == label else None)
+        if last is not None and joined is not None:
+            line, rest = joined
+            self._lines[last.key] = line
+            self.finals[-1] = replace(last, text=line.text, end_ms=line.end_ms)
+            self.stale.add(last.key)
+            if rest is not None:
+                self._new_line(rest, label)
+        else:
+            self._new_line(seg, label)
         self._partials.pop(seg.source, None)
+        self._partial_segs.pop(seg.source, None)
         waiting = [t for t in self._waiting if t.source == seg.source]
         self._waiting = [t for t in self._waiting if t.source != seg.source]
         for tr in waiting:
@@ -153,10 +180,19 @@ class CaptionModel:
         self._place_partial_translations(seg.source)
         return self.finals[-1]
 
+    def _new_line(self, seg: Segment, label: str | None) -> None:
+        above = self.finals[-1].label if self.finals else None
+        entry = CaptionEntry(seg.id, seg.text, label, label is not None and label != above,
+                             True, seg.source, seg.start_ms, end_ms=seg.end_ms)
+        self._index[entry.key] = len(self.finals)
+        self._lines[entry.key] = seg
+        self.finals.append(entry)
+
     def set_partial(self, seg: Segment) -> None:
+        self._partial_segs[seg.source] = seg
         self._partials[seg.source] = CaptionEntry(
             f"partial:{seg.source}", seg.text, self.label_for(seg), False, False, seg.source,
-            seg.start_ms)
+            seg.start_ms, end_ms=seg.end_ms)
         self._place_partial_translations(seg.source)
 
     # -- translations -------------------------------------------------------------
@@ -234,6 +270,7 @@ class CaptionModel:
             self.stale.add(key)
 
     def clear_partial(self, source: str) -> None:
+        self._partial_segs.pop(source, None)
         if self._partials.pop(source, None) is not None:
             self._place_partial_translations(source)
 
@@ -249,21 +286,33 @@ class CaptionModel:
 
     # -- reading ------------------------------------------------------------------
 
+    def continued_line(self, entry: CaptionEntry) -> str | None:
+        """The key of the newest final line if the partial ``entry`` continues it."""
+        last = self.finals[-1] if self.finals else None
+        seg = self._partial_segs.get(entry.source)
+        line = self._lines.get(last.key) if last is not None else None
+        if last is None or seg is None or line is None or last.label != entry.label:
+            return None
+        return last.key if joins(line, seg) else None
+
     @property
     def partials(self) -> list[CaptionEntry]:
         """Live partials in a stable order (microphone first), each labelled if it
-        differs from the entry above it."""
+        differs from the entry above it; one that continues the newest line says so
+        (:attr:`CaptionEntry.continues`) and has no label."""
         ordered = sorted(self._partials.values(),
                          key=lambda e: SOURCES.index(e.source) if e.source in SOURCES else 99)
         above = self.finals[-1].label if self.finals else None
         out = []
         for entry in ordered:
-            show = entry.label is not None and entry.label != above
+            continues = self.continued_line(entry)
+            show = entry.label is not None and entry.label != above and continues is None
             translations = tuple(
                 (language, tr.text, False) for language in self.languages
                 if (tr := self._partial_tr.get((entry.source, language))) is not None
                 and self._partial_owner.get((entry.source, language), "") is None)
-            out.append(replace(entry, show_label=show, translations=translations))
+            out.append(replace(entry, show_label=show, translations=translations,
+                               continues=continues))
             above = entry.label
         return out
 
@@ -319,7 +368,8 @@ def partial_rows(n_lines: int) -> int:
 
 def visible_slices(finals: Sequence[CaptionEntry], partials: Sequence[CaptionEntry],
                    line_count: Callable[[int], int], partial_line_count: Callable[[int], int],
-                   n_lines: int, anchor: LinePos | None = None) -> list[Slice]:
+                   n_lines: int, anchor: LinePos | None = None,
+                   partial_rows_used: int = 0) -> list[Slice]:
     """The slices that fill ``n_lines`` rows, top to bottom.
 
     Only the entries that end up on screen are measured, so the cost does not
@@ -334,11 +384,13 @@ def visible_slices(finals: Sequence[CaptionEntry], partials: Sequence[CaptionEnt
         partial_line_count: visual lines of ``partials[i]``.
         n_lines: rows to fill (from the bottom).
         anchor: the bottom line when scrolled back; None = live.
+        partial_rows_used: rows of the partials' share already taken by a partial
+            drawn as part of the newest final line (it continues that line).
     """
     out: list[Slice] = []
     remaining = max(0, n_lines)
     if anchor is None:
-        share = partial_rows(remaining) if finals else remaining
+        share = (partial_rows(remaining) if finals else remaining) - partial_rows_used
         for i in range(len(partials) - 1, -1, -1):
             if share <= 0:
                 break

@@ -1,10 +1,13 @@
 """The caption text itself: lays out each entry once, draws the last N lines, scrolls back.
 
-Each final is laid out (word-wrapped into visual lines of glyph runs) the first
-time it becomes visible and cached; it is never laid out again unless the width
-or the style changes, so finals on screen stay exactly where they are while the
+Each final line is laid out (word-wrapped into visual lines of glyph runs) the
+first time it becomes visible and cached; it is laid out again only when a final
+joins it (its words on screen keep their places: it grows at the end) or the
+width or the style changes, so finals on screen stay where they are while the
 partial below them grows. The live partial is laid out on its own, in italic
-and dimmer. Live translations are laid out under their entry's lines in the
+and dimmer — or, when it continues the newest line, on that line after its
+final words (:meth:`CaptionView._open_laid`), its lines of its own held to the
+partials' share of the rows. Live translations are laid out under their entry's lines in the
 style's translation font and colour (a partial translation dimmer); each of
 their lines takes a row, so they stay within the line budget. Each visual
 line is rendered once (outline, shadow, text) into an image kept in a small
@@ -33,6 +36,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QTextCharFormat,
     QTextLayout,
     QTextOption,
     QWheelEvent,
@@ -46,10 +50,12 @@ from captioner.gui.caption_model import (
     Slice,
     last_line,
     move,
+    partial_rows,
     visible_slices,
 )
 from captioner.gui.caption_style import PARTIAL_ALPHA, CaptionStyle
 from captioner.transcript import Change
+from captioner.transcript.lines import join_text
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +72,13 @@ class _Line:
     label_runs: list[QGlyphRun]
     body_runs: list[QGlyphRun]
     width_px: float = 0.0
-    key: tuple = ()  # identifies the rendered image: (italic, label chars, text, language)
+    key: tuple = ()  # identifies the image: (italic, label chars, text, language, tail at)
     language: str | None = None  # a live translation's line
     dim: bool = False  # a partial translation under a final
+    tail_runs: list[QGlyphRun] = field(default_factory=list)  # a continuing partial's words
+    tail_text: str = ""  # those words
+    partial_only: bool = False  # a line of the continuing partial alone (its text, its
+    # translations): counts against the partials' share of the rows
 
 
 @dataclass
@@ -84,7 +94,8 @@ class DrawnLine:
         key: the entry's key (segment id or ``"partial:<source>"``).
         text: the characters on this line (label included).
         top_px: the line's top in the view.
-        is_final: False for the partial.
+        is_final: False for the partial (and a line holding only a partial that
+            continues a final line).
         italic: drawn in italic.
         color: the body text colour (alpha tells dim from full).
         line_index: which visual line of its entry this is.
@@ -99,6 +110,7 @@ class DrawnLine:
     color: QColor
     line_index: int
     language: str | None = None
+    tail: str = ""  # the words of a continuing partial on this line (drawn italic, dim)
 
 
 def paint_panel(painter: QPainter, rect: QRectF, style: CaptionStyle, radius_px: float = 14.0,
@@ -145,6 +157,7 @@ class CaptionView(QWidget):
         self._anchor: LinePos | None = None
         self._new_while_scrolled = 0
         self._drawn: list[DrawnLine] = []
+        self._open: tuple[int, _Laid] | None = None  # the newest final with its partial
         self._set_metrics()
 
     # -- configuration ------------------------------------------------------------
@@ -224,28 +237,51 @@ class CaptionView(QWidget):
 
     # -- layout -----------------------------------------------------------------------
 
-    def _lay_out(self, entry: CaptionEntry) -> _Laid:
+    def _cased(self, text: str) -> str:
+        return text.upper() if self.style.uppercase else text
+
+    def _lay_out(self, entry: CaptionEntry, tail: CaptionEntry | None = None) -> _Laid:
+        """Lay out an entry: its text, then its translations; with ``tail`` (a partial
+        continuing this final line) its words after the final's, and its translations last."""
         self.layouts_done += 1
-        body = entry.text.upper() if self.style.uppercase else entry.text
+        body = self._cased(entry.text)
         prefix = f"{entry.label}: " if entry.show_label and entry.label else ""
         laid = _Laid()
-        self._lay_out_text(laid, prefix + body, len(prefix),
-                           self._font if entry.is_final else self._italic, not entry.is_final)
+        text, tail_from = prefix + body, None
+        if tail is not None:
+            tail_body = self._cased(tail.text)
+            text = join_text(text, tail_body)
+            tail_from = len(text) - len(tail_body)
+        self._lay_out_text(laid, text, len(prefix),
+                           self._font if entry.is_final else self._italic, not entry.is_final,
+                           tail_from=tail_from)
         if not laid.lines:
             laid.lines.append(_Line("", 0.0, [], []))
-        for language, text, is_final in entry.translations:
+        translations = [(t, False) for t in entry.translations]
+        translations += [(t, True) for t in tail.translations] if tail is not None else []
+        for (language, tr_text, is_final), of_tail in translations:
             start = len(laid.lines)
-            self._lay_out_text(laid, text.upper() if self.style.uppercase else text, 0,
-                               self._translation_font, False, language)
+            self._lay_out_text(laid, self._cased(tr_text), 0, self._translation_font, False,
+                               language)
             for line in laid.lines[start:]:
                 line.dim = not is_final
+                line.partial_only = of_tail
         return laid
 
     def _lay_out_text(self, laid: _Laid, text: str, label_chars: int, font: QFont,
-                      italic: bool, language: str | None = None) -> None:
-        """Word-wrap ``text`` (its first ``label_chars`` are the label) onto ``laid``."""
+                      italic: bool, language: str | None = None,
+                      tail_from: int | None = None) -> None:
+        """Word-wrap ``text`` (its first ``label_chars`` are the label; from ``tail_from``
+        on, a continuing partial's words, in italic) onto ``laid``."""
         prefix = text[:label_chars]
+        tail_at = len(text) if tail_from is None else tail_from
         layout = QTextLayout(text, font)
+        if tail_at < len(text):
+            italic_format = QTextCharFormat()
+            italic_format.setFont(self._italic)
+            span = QTextLayout.FormatRange()
+            span.start, span.length, span.format = tail_at, len(text) - tail_at, italic_format
+            layout.setFormats([span])
         option = QTextOption()
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.setTextOption(option)
@@ -266,13 +302,20 @@ class CaptionView(QWidget):
             label_end = min(start + length, len(prefix))
             label_runs = line.glyphRuns(start, label_end - start) if label_end > start else []
             body_start = max(start, len(prefix))
-            body_len = start + length - body_start
+            body_len = min(start + length, tail_at) - body_start
             body_runs = line.glyphRuns(body_start, body_len) if body_len > 0 else []
+            tail_start = max(start, tail_at)
+            tail_len = start + length - tail_start
+            tail_runs = line.glyphRuns(tail_start, tail_len) if tail_len > 0 else []
             line_text = text[start:start + length].rstrip()
+            tail_key = tail_start - start if tail_len > 0 else -1
             laid.lines.append(_Line(line_text, line.y(), list(label_runs), list(body_runs),
                                     line.naturalTextWidth(),
-                                    (italic, max(0, label_end - start), line_text, language),
-                                    language))
+                                    (italic, max(0, label_end - start), line_text, language,
+                                     tail_key),
+                                    language, tail_runs=list(tail_runs),
+                                    tail_text=text[tail_start:start + length].strip(),
+                                    partial_only=start >= tail_at))
 
     def _final_laid(self, index: int) -> _Laid:
         entry = self.model.finals[index]
@@ -295,6 +338,23 @@ class CaptionView(QWidget):
         self._partial_cache[entry.key] = (sig, laid)
         return laid
 
+    def _open_laid(self, tail: CaptionEntry, budget: int) -> tuple[int, _Laid]:
+        """The newest final line with the partial ``tail`` that continues it drawn on it:
+        its index, and the layout, keeping only the newest ``budget`` of the lines
+        that are the partial's alone (its own translations last)."""
+        index = len(self.model.finals) - 1
+        entry = self.model.finals[index]
+        sig = (entry, tail.text, tail.translations, budget)
+        cached = self._partial_cache.get("open")
+        if cached is not None and cached[0] == sig:
+            return index, cached[1]
+        laid = self._lay_out(entry, tail)
+        own = [i for i, line in enumerate(laid.lines) if line.partial_only]
+        drop = set(own[:max(0, len(own) - budget)])
+        laid.lines = [line for i, line in enumerate(laid.lines) if i not in drop]
+        self._partial_cache["open"] = (sig, laid)
+        return index, laid
+
     def _check_width(self) -> None:
         width = self._text_width_px()
         if width != self._cache_width_px:
@@ -305,11 +365,22 @@ class CaptionView(QWidget):
         """The entries and lines that fill the view now."""
         self._check_width()
         partials = [] if self._anchor is not None else self.model.partials
+        rows = self.rows()
+        tail = next((p for p in partials if p.continues is not None), None)
+        self._open = None if tail is None else self._open_laid(tail, partial_rows(rows))
+        used = 0 if self._open is None else sum(ln.partial_only for ln in self._open[1].lines)
+        partials = [p for p in partials if p.continues is None]
         return visible_slices(
             self.model.finals, partials,
-            lambda i: len(self._final_laid(i).lines),
+            lambda i: len(self._laid_final(i).lines),
             lambda i: len(self._partial_laid(partials[i]).lines),
-            self.rows(), self._anchor)
+            rows, self._anchor, partial_rows_used=used)
+
+    def _laid_final(self, index: int) -> _Laid:
+        """A final line as shown now (the newest with its continuing partial, if any)."""
+        if self._open is not None and self._open[0] == index:
+            return self._open[1]
+        return self._final_laid(index)
 
     # -- scrolling --------------------------------------------------------------------
 
@@ -391,7 +462,7 @@ class CaptionView(QWidget):
             self._paint_placeholder(painter)
         for sl in slices:
             entry = sl.entry
-            laid = (self._final_laid(sl.final_index) if sl.final_index is not None
+            laid = (self._laid_final(sl.final_index) if sl.final_index is not None
                     else self._partial_laid(entry))
             color = self.style.text_qcolor(partial=not entry.is_final)
             for index in range(sl.first, min(sl.end, len(laid.lines))):
@@ -402,15 +473,17 @@ class CaptionView(QWidget):
                     line_color.setAlphaF(PARTIAL_ALPHA if line.dim or not entry.is_final
                                          else 1.0)
                 self._paint_line(painter, line, QPointF(PAD_X_PX, y), line_color.alphaF())
-                drawn.append(DrawnLine(entry.key, line.text, y, entry.is_final,
-                                       line.key[0], QColor(line_color), index, line.language))
+                drawn.append(DrawnLine(entry.key, line.text, y,
+                                       entry.is_final and not line.partial_only,
+                                       line.key[0] or line.partial_only, QColor(line_color),
+                                       index, line.language, line.tail_text))
                 y += self.line_height_px
         self._drawn = drawn
 
     def _paint_line(self, painter: QPainter, line: _Line, top_left: QPointF,
                     opacity: float) -> None:
         """Blit the line's image with its top-left at ``top_left`` (dimmed for the partial)."""
-        if not line.label_runs and not line.body_runs:
+        if not line.label_runs and not line.body_runs and not line.tail_runs:
             return
         image = self._line_image(line)
         pad = self._image_pad_px()
@@ -433,21 +506,44 @@ class CaptionView(QWidget):
         self.lines_rendered += 1
         pad = self._image_pad_px()
         # NB: italic glyphs lean past the advance width; leave room for the last one
-        width = line.width_px + 2 * pad + (self.style.font_pt * 0.35 if line.key[0] else 0)
+        italic = line.key[0] or bool(line.tail_runs)
+        width = line.width_px + 2 * pad + (self.style.font_pt * 0.35 if italic else 0)
         height = self.line_height_px + 2 * pad
         image = QImage(max(1, math.ceil(width * dpr)), max(1, math.ceil(height * dpr)),
                        QImage.Format.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(dpr)
         image.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        painter.translate(pad, pad - line.y_px)
         text_color = QColor(self.style.translation_color if line.language is not None
                             else self.style.text_color)
         label_color = QColor(self.style.label_color)
         runs = [(run, label_color) for run in line.label_runs]
         runs += [(run, text_color) for run in line.body_runs]
+        origin = QPointF(pad, pad - line.y_px)
+        self._draw_runs(image, runs, origin)
+        if line.tail_runs:  # a continuing partial's words: drawn whole, then laid on dimmer
+            tail = QImage(image.size(), QImage.Format.Format_ARGB32_Premultiplied)
+            tail.setDevicePixelRatio(dpr)
+            tail.fill(Qt.GlobalColor.transparent)
+            self._draw_runs(tail, [(run, text_color) for run in line.tail_runs], origin)
+            painter = QPainter(image)
+            painter.setOpacity(PARTIAL_ALPHA)
+            painter.drawImage(QPointF(0, 0), tail)
+            painter.end()
+        self._images[key] = image
+        self._images_bytes += image.sizeInBytes()
+        while self._images_bytes > IMAGE_CACHE_BYTES and len(self._images) > 1:
+            _, old = self._images.popitem(last=False)
+            self._images_bytes -= old.sizeInBytes()
+        return image
+
+    def _draw_runs(self, image: QImage, runs: list[tuple[QGlyphRun, QColor]],
+                   origin: QPointF) -> None:
+        """Draw glyph runs on ``image`` (shadow, outline, text), their layout's origin
+        at ``origin``."""
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.translate(origin)
         if self.style.shadow:
             shadow = QColor(0, 0, 0, 200)
             offset = QPointF(self._outline_px * 0.9, self._outline_px * 0.9)
@@ -465,12 +561,6 @@ class CaptionView(QWidget):
             painter.setPen(run_color)
             painter.drawGlyphRun(QPointF(0, 0), run)
         painter.end()
-        self._images[key] = image
-        self._images_bytes += image.sizeInBytes()
-        while self._images_bytes > IMAGE_CACHE_BYTES and len(self._images) > 1:
-            _, old = self._images.popitem(last=False)
-            self._images_bytes -= old.sizeInBytes()
-        return image
 
     def _paint_placeholder(self, painter: QPainter) -> None:
         painter.save()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QLocale
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox
 
@@ -25,6 +26,22 @@ SOURCE_CHOICES = (
     ("both", "Both (labelled “Me” and “Others”)"),
 )
 OFFLINE_LANGUAGES = ("en",)  # without the multilingual model
+AUTO_LANGUAGES = ("multi", "auto")  # the provider detects the language
+
+
+def language_name(code: str) -> str:
+    """A language code as the status line names it: ``"es"`` → ``"Spanish"`` (the app's
+    own names first, then Qt's; the code itself when neither knows it)."""
+    code = code.strip()
+    base = code.split("-")[0].lower()
+    base = {"jw": "jv"}.get(base, base)  # Whisper's code for Javanese
+    named = dict(LANGUAGES).get(base)
+    if named is not None and base not in AUTO_LANGUAGES:
+        return named
+    language = QLocale(base).language()
+    if base and language not in (QLocale.Language.C, QLocale.Language.AnyLanguage):
+        return QLocale.languageToString(language)
+    return code
 
 
 def offline_language_hint(language: str) -> str:

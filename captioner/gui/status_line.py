@@ -6,6 +6,8 @@ it shows. :class:`StatusLine` draws it: the state's icon from the app's own
 resources (never a font glyph), the words, and a five-bar input meter. While a
 problem is going on the whole line sits on a band of the problem's colour
 (red: error, orange: warning, blue: notice) so it is seen from the corner of an eye.
+Each new status is logged once when it is first painted ("status line shows …"),
+so the log tells when the user could see it (the rig tests measure against it).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class StatusLine(QWidget):
         self.level_db: float | None = None
         self.reserve_right_px = 0
         self.text_color = QColor("#e0e0e0")
+        self._painted: RunStatus | None = None  # the status last logged as shown
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self.on_countdown_timeout)
@@ -143,3 +146,7 @@ class StatusLine(QWidget):
                                                      rect.width())
         painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
         painter.end()
+        if self._painted is not self.status:
+            self._painted = self.status
+            log.info("status line shows [%s, %s]: %s", self.status.level, self.status.icon,
+                     self.text())

@@ -1,8 +1,11 @@
 """A readable transcript with search: the live session in the control window, a past one in history.
 
-Finals are appended as paragraphs (labelled "Me:", "Others:", "Speaker 2:"
-when known); the live partial is the last paragraph, in grey italics, replaced
-as it changes. Each live translation is an indented line tagged with its
+Finals are shown as caption lines (:mod:`captioner.transcript.lines`), one
+paragraph each (labelled "Me:", "Others:", "Speaker 2:" when known): a final
+that continues the last line (same speaker, no sentence end, no long pause) is
+appended to its paragraph. The live partial, in grey italics and replaced as it
+changes, continues the last paragraph when it belongs to it, else is a
+paragraph of its own at the end. Each live translation is an indented line tagged with its
 language (``[es] Hola a todos.``), placed under the final it translates. The
 view follows new text only while it is scrolled to the bottom, so reading back
 is never interrupted. The search bar highlights every match; Enter/F3 go to the
@@ -35,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.transcript import SOURCE_LABELS, Segment, Translation
+from captioner.transcript.lines import coalesce_segments, continue_line, join_text, joins
 from captioner.transcript.model import attach_translations, owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -62,10 +66,11 @@ class TranscriptPane(QWidget):
         self.show_source_labels = False
         self._speakers = SpeakerNames()
         self._partials: dict[str, Segment] = {}
-        self._partial_start = -1  # document position where the partial paragraph starts
+        self._partial_spans: list[QTextCursor] = []  # the partials' text, selected
         self._finals = 0
-        self._final_segs: list[Segment] = []
-        self._group_end: dict[str, QTextBlock] = {}  # final id -> its last block
+        self._lines: list[Segment] = []  # caption lines shown, in arrival order
+        self._text_block: dict[str, QTextBlock] = {}  # line id -> its paragraph
+        self._group_end: dict[str, QTextBlock] = {}  # line id -> its last block
         self._matches: list[QTextCursor] = []
         self._current = -1
 
@@ -119,7 +124,8 @@ class TranscriptPane(QWidget):
             shortcut = QShortcut(QKeySequence(seq), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
-        self.setFocusProxy(self.text_edit)
+        # NB: no focus proxy: with one, Tab into the pane jumps over the search field
+        # (Qt 6.11 moves focus to the proxy when the chain enters a proxied widget)
 
     # -- content ------------------------------------------------------------------
 
@@ -141,9 +147,10 @@ class TranscriptPane(QWidget):
         self.text_edit.clear()
         self._speakers = SpeakerNames()
         self._partials.clear()
-        self._partial_start = -1
+        self._partial_spans.clear()
         self._finals = 0
-        self._final_segs.clear()
+        self._lines.clear()
+        self._text_block.clear()
         self._group_end.clear()
         self._run_search()
 
@@ -153,11 +160,12 @@ class TranscriptPane(QWidget):
 
     def set_segments(self, segments: list[Segment] | tuple[Segment, ...],
                      translations: tuple[Translation, ...] = ()) -> None:
-        """Show a finished transcript (history), translations under their lines."""
+        """Show a finished transcript (history) as caption lines, translations under them."""
         self.clear()
-        under = attach_translations(segments, translations)
+        caption_lines = coalesce_segments(segments)
+        under = attach_translations(caption_lines, translations)
         lines = []
-        for seg in segments:
+        for seg in caption_lines:
             lines.append(self._line(seg))
             lines += [self.translation_line(lang, text)
                       for lang, text in under.get(seg.id, {}).items()]
@@ -170,23 +178,42 @@ class TranscriptPane(QWidget):
         bar = self.text_edit.verticalScrollBar()
         return bar.value() >= bar.maximum() - 4
 
-    def _remove_partials(self, cursor: QTextCursor) -> None:
-        if self._partial_start >= 0:
-            cursor.setPosition(self._partial_start)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            self._partial_start = -1
+    def _remove_partials(self) -> None:
+        for span in self._partial_spans:
+            span.removeSelectedText()
+        self._partial_spans.clear()
+
+    def _continues(self, seg: Segment) -> Segment | None:
+        """The last caption line if ``seg`` (a final or a partial) continues it."""
+        last = self._lines[-1] if self._lines else None
+        if last is None or not joins(last, seg) or self.label_for(seg) != self.label_for(last):
+            return None
+        return last
+
+    def _insert(self, cursor: QTextCursor, position: int, text: str,
+                fmt: QTextCharFormat) -> QTextCursor:
+        """Insert ``text`` at ``position``; returns a cursor selecting it."""
+        cursor.setPosition(position)
+        cursor.insertText(text, fmt)
+        span = QTextCursor(cursor)
+        span.setPosition(position)
+        span.setPosition(cursor.position(), QTextCursor.MoveMode.KeepAnchor)
+        return span
 
     def _write_partials(self, cursor: QTextCursor) -> None:
-        if not self._partials:
-            return
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._partial_start = cursor.position()
         fmt = QTextCharFormat()
         fmt.setFontItalic(True)
         fmt.setForeground(self.palette().placeholderText())
         for seg in self._partials.values():
-            cursor.insertText(("\n" if not cursor.atStart() else "") + self._line(seg), fmt)
+            line = self._continues(seg)
+            if line is not None:  # on the paragraph it continues, after its words
+                block = self._text_block[line.id]
+                end = block.position() + block.length() - 1
+                text = join_text(line.text, seg.text)[len(line.text):]
+            else:
+                end = self.text_edit.document().characterCount() - 1
+                text = ("\n" if end > 0 else "") + self._line(seg)
+            self._partial_spans.append(self._insert(cursor, end, text, fmt))
 
     def add_final(self, seg: Segment) -> None:
         self._partials.pop(seg.source, None)
@@ -198,7 +225,7 @@ class TranscriptPane(QWidget):
             self._update(translation=tr)
 
     def _insert_translation(self, cursor: QTextCursor, tr: Translation) -> None:
-        mine = [s for s in self._final_segs if s.source == tr.source]
+        mine = [s for s in self._lines if s.source == tr.source]
         if not mine:
             return
         owner = mine[owner_index(mine, tr.start_ms)].id
@@ -224,15 +251,9 @@ class TranscriptPane(QWidget):
         keep = bar.value()
         cursor = QTextCursor(self.text_edit.document())
         cursor.beginEditBlock()
-        self._remove_partials(cursor)
+        self._remove_partials()
         if final is not None:
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            if not cursor.atStart():
-                cursor.insertText("\n", QTextCharFormat())
-            cursor.insertText(self._line(final), QTextCharFormat())
-            self._finals += 1
-            self._final_segs.append(final)
-            self._group_end[final.id] = cursor.block()
+            self._write_final(cursor, final)
         if translation is not None:
             self._insert_translation(cursor, translation)
         self._write_partials(cursor)
@@ -243,6 +264,31 @@ class TranscriptPane(QWidget):
             bar.setValue(keep)
         if (final is not None or translation is not None) and self.search.text():
             self._run_search(keep_current=True)
+
+    def _write_final(self, cursor: QTextCursor, final: Segment) -> None:
+        """Append a final to the last line's paragraph when it continues it, else as a
+        new paragraph."""
+        self._finals += 1
+        line = self._continues(final)
+        joined = continue_line(line, final) if line is not None else None
+        if line is not None and joined is not None:
+            block = self._text_block[line.id]
+            cursor.setPosition(block.position() + block.length() - 1)
+            cursor.insertText(joined[0].text[len(line.text):], QTextCharFormat())
+            self._lines[-1] = joined[0]
+            if joined[1] is None:
+                return
+            final = joined[1]  # the rest, after a sentence end: the next line
+        self._new_paragraph(cursor, final)
+
+    def _new_paragraph(self, cursor: QTextCursor, final: Segment) -> None:
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not cursor.atStart():
+            cursor.insertText("\n", QTextCharFormat())
+        cursor.insertText(self._line(final), QTextCharFormat())
+        self._lines.append(final)
+        self._text_block[final.id] = cursor.block()
+        self._group_end[final.id] = cursor.block()
 
     def text(self) -> str:
         return self.text_edit.toPlainText()

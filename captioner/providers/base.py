@@ -38,7 +38,8 @@ class Partial:
     """Text that may still change; replaces the previous partial.
 
     ``key`` identifies the utterance for vendors that revise a turn (AssemblyAI's
-    ``turn_order``); it is informational for the transcript.
+    ``turn_order``); it is informational for the transcript. ``language`` is the
+    language the vendor recognised it in, when it says (a code: ``"es"``).
     """
 
     text: str
@@ -47,11 +48,12 @@ class Partial:
     words: tuple[Word, ...] = ()
     speaker: str | None = None
     key: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
 class Final:
-    """Fixed text; appended to the transcript and never changed."""
+    """Fixed text; appended to the transcript and never changed (fields as :class:`Partial`)."""
 
     text: str
     start_ms: int
@@ -59,6 +61,7 @@ class Final:
     words: tuple[Word, ...] = ()
     speaker: str | None = None
     key: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,22 @@ def join_results(results: list[Any], delimiter: str = " ") -> tuple[str, tuple[W
     return text, tuple(words)
 
 
+def results_language(results: list[Any]) -> str | None:
+    """The language the words of ``results[]`` were recognised in (their alternatives'
+    ``language``; the most frequent one if they differ), or None when none says."""
+    counts: dict[str, int] = {}
+    for item in results:
+        if not isinstance(item, dict) or item.get("type") == "punctuation":
+            continue
+        alternatives = item.get("alternatives")
+        best = alternatives[0] if isinstance(alternatives, list) and alternatives else None
+        language = best.get("language") if isinstance(best, dict) else None
+        if isinstance(language, str) and language.strip():
+            code = language.strip()[:16]
+            counts[code] = counts.get(code, 0) + 1
+    return max(counts, key=lambda code: counts[code]) if counts else None
+
+
 def _speaker(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != "UU" else None
 
@@ -315,15 +331,16 @@ class SpeechmaticsProvider(Provider):
             return []
         if kind in ("AddPartialTranscript", "AddTranscript"):
             results = msg.get("results")
-            text, words = join_results(results if isinstance(results, list) else [],
-                                       self._delimiter)
+            items = results if isinstance(results, list) else []
+            text, words = join_results(items, self._delimiter)
             meta = dict_of(msg.get("metadata"))
             start_ms = words[0].start_ms if words else _seconds_to_ms(meta.get("start_time"))
             end_ms = words[-1].end_ms if words else _seconds_to_ms(meta.get("end_time"))
             speakers = {w.speaker for w in words if w.speaker}
             speaker = speakers.pop() if len(speakers) == 1 else None
             cls = Final if kind == "AddTranscript" else Partial
-            return [cls(text=text, start_ms=start_ms, end_ms=end_ms, words=words, speaker=speaker)]
+            return [cls(text=text, start_ms=start_ms, end_ms=end_ms, words=words, speaker=speaker,
+                        language=results_language(items))]
         if kind in ("AddPartialTranslation", "AddTranslation"):
             return self._translation(msg, final=kind == "AddTranslation")
         if kind == "RecognitionStarted":

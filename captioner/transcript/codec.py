@@ -109,8 +109,9 @@ def word_to_dict(word: Word) -> dict[str, Any]:
 
 
 def segment_to_dict(seg: Segment) -> dict[str, Any]:
-    """A segment as JSON-ready data (the shape used by JSON export and the journal)."""
-    return {
+    """A segment as JSON-ready data (the shape used by JSON export and the journal);
+    ``language`` only when the provider said which it was."""
+    data: dict[str, Any] = {
         "id": seg.id,
         "text": seg.text,
         "start_ms": seg.start_ms,
@@ -119,6 +120,9 @@ def segment_to_dict(seg: Segment) -> dict[str, Any]:
         "source": seg.source,
         "words": [word_to_dict(w) for w in seg.words],
     }
+    if seg.language:
+        data["language"] = seg.language
+    return data
 
 
 def segment_from_dict(data: Mapping[str, Any]) -> Segment:
@@ -146,6 +150,7 @@ def segment_from_dict(data: Mapping[str, Any]) -> Segment:
         source=str(data.get("source") or "mic"),
         words=words,
         is_final=True,
+        language=str(data["language"]) if data.get("language") else None,
     )
 
 

@@ -203,6 +203,12 @@ def _hard_break(text: str) -> list[str]:
     return pieces
 
 
+def word_times(texts: Sequence[str], seg: Segment) -> list[tuple[int, int]]:
+    """``(start_ms, end_ms)`` for each of ``texts`` (the segment's text split on white
+    space): from the segment's words where they match, else interpolated by characters."""
+    return _interpolate(texts, _align(texts, seg), seg)
+
+
 def segment_tokens(seg: Segment) -> list[Token]:
     """The segment's text as timed tokens.
 
@@ -214,7 +220,7 @@ def segment_tokens(seg: Segment) -> list[Token]:
     texts = clean_text(seg.text).split()
     if not texts:
         return []
-    times = _interpolate(texts, _align(texts, seg), seg)
+    times = word_times(texts, seg)
     tokens: list[Token] = []
     prev_start = -math.inf
     for text, (start, end) in zip(texts, times, strict=True):
@@ -271,13 +277,22 @@ def _fits(tokens: Sequence[Token]) -> bool:
     return (one_word or span <= MAX_CUE_MS) and wrap_lines([t.text for t in tokens]) is not None
 
 
-def _ends(token: Token, marks: tuple[str, ...]) -> bool:
-    if token.is_label:
-        return False
-    text = token.text.rstrip(_CLOSERS)
+def word_ends(word: str, marks: tuple[str, ...] = _SENTENCE_END) -> bool:
+    """Whether ``word`` ends a sentence (or, with clause ``marks``, a clause);
+    an abbreviation such as "Mr." ends neither."""
+    text = word.rstrip(_CLOSERS)
     if text.endswith(".") and text[:-1].lower().lstrip("(\"'“‘") in _ABBREVIATIONS:
         return False  # "Mr." ends no sentence
     return text.endswith(marks)
+
+
+def ends_clause(word: str) -> bool:
+    """Whether ``word`` ends a clause or a sentence (``","``, ``";"``, ``"."``...)."""
+    return word_ends(word, _CLAUSE_END)
+
+
+def _ends(token: Token, marks: tuple[str, ...]) -> bool:
+    return not token.is_label and word_ends(token.text, marks)
 
 
 def _spoken(group: Sequence[Token]) -> int:

@@ -46,6 +46,7 @@ class Segment:
         source: ``"mic"`` or ``"system"``.
         words: per-word timing when the provider gives it.
         is_final: False for the live partial.
+        language: the language it was recognised in, when the provider says (``"es"``).
     """
 
     id: str
@@ -56,6 +57,7 @@ class Segment:
     source: str = "mic"
     words: tuple[Word, ...] = ()
     is_final: bool = True
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class Transcript:
                 source=source,
                 words=_shift_words(event.words, offset_ms),
                 is_final=False,
+                language=event.language,
             )
             with self._lock:
                 self._partials[source] = seg
@@ -206,6 +209,7 @@ class Transcript:
                 source=source,
                 words=_shift_words(event.words, offset_ms),
                 is_final=True,
+                language=event.language,
             )
             return self.add_final(seg)
         if isinstance(event, TranslationEvent):

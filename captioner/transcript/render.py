@@ -1,6 +1,7 @@
-"""What the export formats share: finals and gaps in time order, labels where the
-speaker changes, clock strings, gap markers, and the scheduled cue list that
-SRT and WebVTT are both written from.
+"""What the export formats share: caption lines and gaps in time order (finals
+coalesced into lines by :mod:`.lines`), labels where the speaker changes, clock
+strings, gap markers, and the scheduled cue list that SRT and WebVTT are both
+written from.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from captioner.transcript import cues as cuelib
 from captioner.transcript.cues import line_text
+from captioner.transcript.lines import coalesce
 from captioner.transcript.model import SOURCE_LABELS, Gap, Segment
 from captioner.transcript.speakers import SpeakerNames
 
@@ -23,6 +25,12 @@ def finals(segments: Iterable[Segment]) -> list[Segment]:
 
 def valid_gaps(gaps: Iterable[Gap]) -> list[Gap]:
     return sorted((g for g in gaps if g.end_ms > g.start_ms), key=lambda g: g.start_ms)
+
+
+def lines(segments: Iterable[Segment], gaps: Iterable[Gap] = ()) -> list[Segment | Gap]:
+    """Caption lines (finals with text coalesced, :func:`.lines.coalesce`) and valid gaps,
+    in time order: what TXT paragraphs and SRT/WebVTT cues are made from."""
+    return coalesce(merge(finals(segments), valid_gaps(gaps)))
 
 
 def merge(segments: list[Segment], gaps: list[Gap]) -> list[Segment | Gap]:
@@ -59,8 +67,8 @@ def gap_text(gap: Gap, *, with_source: bool = False) -> str:
     return f"[… {format_duration(gap.end_ms - gap.start_ms)} of audio not captioned{who} …]"
 
 
-def multi_source(segments: Sequence[Segment], gaps: Sequence[Gap]) -> bool:
-    return len({s.source for s in segments} | {g.source for g in gaps}) > 1
+def multi_source(items: Sequence[Segment | Gap]) -> bool:
+    return len({item.source for item in items}) > 1
 
 
 def label_prefixes(
@@ -107,6 +115,9 @@ def build_cues(
 ) -> list[cuelib.Cue]:
     """The one scheduled cue list SRT and WebVTT are both written from (same cues, same times).
 
+    Cues are cut from caption lines (:func:`lines`), so finals of a few words
+    each make cues of whole clauses and sentences, not one short cue a final.
+
     Args:
         segments: final segments (any order; sorted by start).
         gaps: each becomes a ``[… not captioned …]`` cue.
@@ -118,12 +129,10 @@ def build_cues(
         Cues in order, monotonic and non-overlapping; every speech cue has its
         speaker's name in ``voice``.
     """
-    segs = finals(segments)
-    gap_list = valid_gaps(gaps)
-    items = merge(segs, gap_list)
+    items = lines(segments, gaps)
     names = labelled(items)
     prefixes = label_prefixes(items, names, labels)
-    multi = multi_source(segs, gap_list)
+    multi = multi_source(items)
     raw: list[cuelib.Cue] = []
     for i, item in enumerate(items):
         if isinstance(item, Gap):

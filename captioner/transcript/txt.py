@@ -1,5 +1,6 @@
-"""Plain-text export: one line per final, optional timestamps and speaker labels,
-and under each line its live translations (``    [es] Hola a todos.``)."""
+"""Plain-text export: one line per caption line (finals coalesced, see
+:mod:`captioner.transcript.lines`), optional timestamps and speaker labels, and
+under each line its live translations (``    [es] Hola a todos.``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from collections.abc import Iterable
 from captioner.transcript.cues import line_text
 from captioner.transcript.model import Gap, Segment, Translation, attach_translations
 from captioner.transcript.render import (
-    finals,
     gap_text,
     hms,
     label_prefixes,
     labelled,
-    merge,
+    lines,
     multi_source,
-    valid_gaps,
 )
 
 
@@ -27,7 +26,7 @@ def to_txt(
     labels: bool = True,
     translations: Iterable[Translation] = (),
 ) -> str:
-    """Plain text, one line per final segment.
+    """Plain text, one line per caption line (consecutive finals of one sentence joined).
 
     Args:
         segments: final segments (any order; sorted by start).
@@ -40,27 +39,25 @@ def to_txt(
     Returns:
         The text, ending with a newline (empty if there is nothing).
     """
-    segs = finals(segments)
-    gap_list = valid_gaps(gaps)
-    items = merge(segs, gap_list)
+    items = lines(segments, gaps)
     names = labelled(items)
     prefixes = label_prefixes(items, names, labels)
-    multi = multi_source(segs, gap_list)
-    under = attach_translations(segs, translations)
-    lines: list[str] = []
+    multi = multi_source(items)
+    under = attach_translations([i for i in items if isinstance(i, Segment)], translations)
+    out: list[str] = []
     for i, item in enumerate(items):
         stamp = f"[{hms(item.start_ms)}] " if timestamps else ""
         if isinstance(item, Gap):
-            if prefixes and lines and lines[-1]:
-                lines.append("")  # a paragraph of its own, like a change of speaker
-            lines.append(stamp + gap_text(item, with_source=multi))
+            if prefixes and out and out[-1]:
+                out.append("")  # a paragraph of its own, like a change of speaker
+            out.append(stamp + gap_text(item, with_source=multi))
             continue
         text = line_text(item.text)
         if i in prefixes:
-            if lines and lines[-1]:
-                lines.append("")
+            if out and out[-1]:
+                out.append("")
             text = f"{prefixes[i]}: {text}"
-        lines.append(stamp + text)
+        out.append(stamp + text)
         for language, translated in under.get(item.id, {}).items():
-            lines.append(f"{' ' * len(stamp)}    [{language}] {line_text(translated)}")
-    return "\n".join(lines) + "\n" if lines else ""
+            out.append(f"{' ' * len(stamp)}    [{language}] {line_text(translated)}")
+    return "\n".join(out) + "\n" if out else ""

@@ -1,10 +1,21 @@
 """Continuous speech into the rig's virtual microphone through the real offline engine:
-words become final while the speaker goes on, and partials stay short (<= 20 words)."""
+words become final while the speaker goes on, and partials stay short (<= 20 words); in the
+real app's overlay (the rig's X display), the small finals read as whole caption lines, the
+partial continues its line, and partials never take more than their share of the rows.
+
+Screenshot: ``test-artifacts/continuous-speech.png``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +26,13 @@ from captioner.live import LiveCaptioning
 from captioner.providers.local import LocalEngine, LocalProvider
 from captioner.stream import StreamEvent, TranscriptChanged
 from captioner.transcript import Transcript
+from captioner.transcript.cues import word_ends
+from captioner.transcript.lines import PAUSE_MS, SOFT_LINE_CHARS
+from tests.conftest import REPO
 from tests.e2e.rig_helpers import DATA, VirtualDevices, play
+from tests.e2e.test_app_screenshot import ARTIFACTS, geometry, recording_from, window_ids
 from tests.integration.test_streaming import LIBRIVOX, _cut_pauses, _pcm
+from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
 
@@ -70,3 +86,129 @@ def test_continuous_speech_gives_finals_while_speaking_and_short_partials(
     text = " ".join(s.text for s in transcript.finals).lower()
     for word in ("dashwood", "selfish", "respectable", "amiable"):
         assert word in text, text
+
+
+# -- the real app's overlay -------------------------------------------------------------
+
+
+def _journal_finals(data_dir: Path) -> list[dict]:
+    out = []
+    for path in (data_dir / "sessions").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("type") == "final":
+                out.append(record)
+    return out
+
+
+def _paints(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+@pytest.fixture
+def probed_app(tmp_path: Path, virtual_devices: VirtualDevices,
+               python: str) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
+    """The app (``gui --start``, offline engine, our virtual microphone) writing each
+    overlay paint to ``paints.jsonl``."""
+    assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
+    assert shutil.which("import"), "ImageMagick's import is missing (ci/system-packages)"
+    config = tmp_path / "config" / "captioner"
+    config.mkdir(parents=True)
+    (config / "captioner.conf").write_text(
+        "[session]\nprovider=local\nsource=mic\n"
+        f"mic_device={virtual_devices.mic_id}\n"
+        "[overlay]\ndock=bottom\nlines=5\nfont_pt=24\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               CAPTIONER_DATA_DIR=str(tmp_path / "data"),
+               CAPTIONER_LOG_DIR=str(tmp_path / "log"), PYTHONUNBUFFERED="1")
+    paints = tmp_path / "paints.jsonl"
+    log = open(tmp_path / "app.out", "w")
+    proc = subprocess.Popen([python, str(REPO / "tests" / "e2e" / "overlay_probe.py"),
+                             str(paints), "gui", "--start"], cwd=REPO, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        yield proc, paints, tmp_path / "data"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        log.close()
+
+
+def _ended(line: list, below: list) -> bool:
+    """Whether caption line ``line`` (label, source, start, end, text) may be followed by
+    a new line of the same speaker ``below``: it ends a sentence, it is long enough to
+    end at a clause, or a pause came between them."""
+    text = line[4]
+    return (word_ends(text.split()[-1]) or len(text) >= SOFT_LINE_CHARS
+            or below[2] - line[3] > PAUSE_MS)
+
+
+def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
+        probed_app: tuple[subprocess.Popen, Path, Path], virtual_devices: VirtualDevices,
+        tmp_path: Path) -> None:
+    app, paints_path, data_dir = probed_app
+    wav, speech_ms = _continuous_wav(tmp_path / "continuous.wav")
+    overlay = wait_for("the caption overlay window",
+                       lambda: window_ids(app.pid, "^Captions$"), 30)[0]  # type: ignore[index]
+    wait_for("the app to record from the virtual microphone",
+             lambda: recording_from(virtual_devices.mic_source), 30)
+    player = subprocess.Popen(["paplay", f"--device={virtual_devices.mic_sink}", str(wav)])
+    try:
+        # a screenshot while a partial continues a line of finals on screen
+        wait_for("a partial drawn on a line under a finished one",
+                 lambda: any(any(ln[2] and ln[3] for ln in p["lines"])
+                             and len({ln[0] for ln in p["lines"] if ln[2]}) >= 2
+                             for p in _paints(paints_path)[-3:]),
+                 speech_ms / 1000 + 30, 0.05)
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "continuous-speech.png"
+        subprocess.run(["import", "-window", "root", str(shot)], check=True, timeout=30)
+        assert player.wait(speech_ms / 1000 + 60) == 0
+    finally:
+        if player.poll() is None:
+            player.kill()
+            player.wait(5)
+    wait_for("the last words in the journal",
+             lambda: "amiable" in " ".join(f["text"] for f in _journal_finals(data_dir)).lower(),
+             30, 0.2)
+    assert app.poll() is None, (tmp_path / "app.out").read_text()
+    x, y, w, h = geometry(overlay)
+    app.send_signal(signal.SIGTERM)
+    assert app.wait(30) == 0
+
+    paints = _paints(paints_path)
+    finals = _journal_finals(data_dir)
+    assert paints and finals
+    shown: dict[str, list] = {}
+    longest_partial_rows = 0
+    for paint in paints:
+        lines = paint["lines"]
+        assert len(lines) <= paint["rows"]
+        own = [ln for ln in lines if not ln[2]]  # rows with only partial words on them
+        longest_partial_rows = max(longest_partial_rows, len(own))
+        assert len(own) <= paint["share"], paint
+        keys = [ln[0] for ln in lines if ln[2]]
+        for above, below in zip(keys, keys[1:], strict=False):
+            a, b = paint["entries"][above], paint["entries"][below]
+            if above != below and (a[0], a[1]) == (b[0], b[1]):
+                assert _ended(a, b), f"{a[4]!r} is continued on the next line by {b[4]!r}"
+        shown.update({k: e for k, e in paint["entries"].items() if not k.startswith("partial")})
+    texts = [e[4] for e in shown.values()]
+    print(f"{len(finals)} finals shown as {len(shown)} lines; partials took at most "
+          f"{longest_partial_rows} of {paints[-1]['rows']} rows; overlay {w}x{h} at {x},{y}")
+    for text in texts[-6:]:
+        print(f"  line: {text}")
+    # the engine's small finals were joined: far fewer lines than finals, most of them whole
+    assert len(shown) <= len(finals) / 2
+    whole = sum(word_ends(t.split()[-1]) for t in texts)
+    assert whole >= 0.6 * len(texts), texts

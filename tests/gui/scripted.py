@@ -11,13 +11,19 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from captioner.audio.devices import DeviceInfo
 from captioner.providers.base import Final, Partial
 from captioner.stream import State, StateChanged, TranscriptChanged
+
+DEVICES = [DeviceInfo("pulse:mic1", "Desk microphone", "input", True, "PulseAudio", 48000),
+           DeviceInfo("pulse:out.monitor", "Monitor of Speakers", "system", True, "PulseAudio",
+                      48000)]
 
 
 class Script:
     """A scripted run: steps are ("partial"|"final", text, source) or ("state", State, message)
-    or ("wait",) (until the test releases it) or ("raise", exception). After the steps it
+    or ("event", provider event, source) (applied as it is) or ("wait",) (until the test
+    releases it) or ("raise", exception). After the steps it
     waits for stop, then reports STOPPED. ``later_steps`` are for runs after the first.
 
     Attributes:
@@ -54,6 +60,9 @@ class Script:
                     if kind == "final":
                         self.t_ms += 600
                     listener(TranscriptChanged(source, transcript.apply(event, source)))
+                elif kind == "event":
+                    source = step[2] if len(step) > 2 else "mic"
+                    listener(TranscriptChanged(source, transcript.apply(step[1], source)))
                 elif kind == "wait":
                     while not self.release_flag and not stop.is_set():
                         await asyncio.sleep(0.005)

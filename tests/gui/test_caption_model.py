@@ -100,8 +100,8 @@ def test_move_walks_lines_in_order_and_clamps_at_the_top(counts, steps):
 def test_labels_show_when_the_speaker_changes():
     model = CaptionModel(show_source_labels=True)
     t = Transcript()
-    model.apply(t.apply(Final("hello", 0, 100), "mic"))
-    model.apply(t.apply(Final("again", 200, 300), "mic"))
+    model.apply(t.apply(Final("Hello.", 0, 100), "mic"))
+    model.apply(t.apply(Final("Again.", 200, 300), "mic"))
     model.apply(t.apply(Final("hi there", 400, 500), "system"))
     model.apply(t.apply(Partial("and you", 600, 700), "system"))
     shown = [(e.label, e.show_label) for e in model.finals]

@@ -22,6 +22,7 @@ from captioner.transcript import Gap, Segment, Transcript, cues, files
 from captioner.transcript import export as ex
 from captioner.transcript.jsonfile import from_json, to_json
 from captioner.transcript.render import ARROWS, format_duration, gap_text
+from captioner.transcript.render import lines as render_lines
 from captioner.transcript.speakers import SpeakerNames
 from captioner.transcript.srt import to_srt
 from captioner.transcript.txt import to_txt
@@ -420,16 +421,18 @@ def test_json_round_trips(data: tuple[list[Segment], list[Gap]]) -> None:
 
 @QUICK_SETTINGS
 @given(transcripts(), st.booleans(), st.booleans())
-def test_txt_has_one_line_per_final(
+def test_txt_has_one_line_per_caption_line(
     data: tuple[list[Segment], list[Gap]], timestamps: bool, labels: bool
 ) -> None:
     segs, gaps = data
     text = to_txt(segs, gaps, timestamps=timestamps, labels=labels)
     lines = [line for line in text.splitlines() if line and "not captioned" not in line]
+    caption_lines = [i for i in render_lines(segs, gaps) if isinstance(i, Segment)]
+    assert len(lines) == len(caption_lines)
     if not labels and not timestamps:
-        assert lines == [" ".join(s.text.split()) for s in _ordered(segs)]
-    else:
-        assert len(lines) == len(_ordered(segs))
+        assert lines == [" ".join(s.text.split()) for s in caption_lines]
+        # every word of every final, in time order, none lost or repeated
+        assert " ".join(lines).split() == [w for s in _ordered(segs) for w in s.text.split()]
 
 
 # -- specific behaviour ---------------------------------------------------------------
@@ -596,8 +599,8 @@ def test_speaker_taken_from_words_when_segment_has_none() -> None:
 
 
 def test_txt_single_label_is_not_shown() -> None:
-    out = to_txt([_seg("one", 0), _seg("two", 1_000, id="mic-2")])
-    assert out == "one\ntwo\n"
+    out = to_txt([_seg("One.", 0), _seg("Two.", 1_000, id="mic-2")])
+    assert out == "One.\nTwo.\n"
 
 
 def test_txt_gap_marker_and_timestamps() -> None:

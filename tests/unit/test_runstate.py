@@ -119,7 +119,7 @@ def test_a_refused_start_names_the_chosen_provider():
     machine.refuse("no_key", "No API key for Rev AI: add it in Preferences", "Rev AI")
     status = machine.status()
     assert status.state == "failed" and status.icon == "key"
-    assert describe(status) == "No API key for Rev AI: add it in Preferences · Stopped by an error"
+    assert describe(status) == "No API key for Rev AI: add it in Preferences · Not started"
 
 
 def test_pause_then_resume_then_stop():
@@ -142,3 +142,12 @@ def test_the_most_serious_alert_is_shown():
 
 def test_status_defaults_describe_idle():
     assert describe(RunStatus()) == "Not captioning"
+
+
+def test_a_detected_language_is_named_while_live() -> None:
+    live = RunStatus(state="live", provider=OFFLINE_TITLE, language="Spanish")
+    assert describe(live) == f"Live · {OFFLINE_TITLE} · Spanish"
+    degraded = RunStatus(state="degraded", replaced_provider="Deepgram", language="German")
+    assert describe(degraded) == "Live on the offline engine (instead of Deepgram) · German"
+    for state in ("paused", "stopped", "connecting"):
+        assert "Spanish" not in describe(RunStatus(state=state, language="Spanish"))

@@ -57,7 +57,7 @@ def test_final_joins_words_and_glues_punctuation():
 def test_partial_and_lifecycle_messages():
     p = provider()
     assert p.parse(json.dumps(PARTIAL)) == [Partial("foo", 0, 1000, words=(
-        Word("foo", 0, 1000, 1.0, None),))]
+        Word("foo", 0, 1000, 1.0, None),), language="en")]
     started = p.parse(json.dumps({"message": "RecognitionStarted", "id": "abc",
                                   "language_pack_info": {"word_delimiter": " "}}))
     assert started == [Started("abc")]
@@ -214,3 +214,19 @@ def test_parse_survives_huge_numbers_and_deep_nesting():
     [event] = provider().parse(json.dumps(huge).replace('"1e400"', "1e400"))
     assert event.text == "x"
     assert provider().parse("[" * 100_000 + "]" * 100_000) == []
+
+
+def test_the_recognised_language_comes_from_the_words():
+    def word(content, language):
+        return {"type": "word", "start_time": 0.0, "end_time": 0.5,
+                "alternatives": [{"content": content, "confidence": 1.0, "language": language}]}
+
+    punct = {"type": "punctuation", "start_time": 0.5, "end_time": 0.5, "attaches_to": "previous",
+             "alternatives": [{"content": ".", "confidence": 1.0, "language": "en"}]}
+    msg = {"message": "AddTranscript", "format": "2.1", "metadata": {},
+           "results": [word("hola", "es"), word("amigos", "es"), word("okay", "en"), punct]}
+    [final] = provider().parse(json.dumps(msg))
+    assert (final.text, final.language) == ("hola amigos okay.", "es")
+    msg["results"] = [{"type": "word", "start_time": 0.0, "end_time": 0.5,
+                       "alternatives": [{"content": "hi", "confidence": 1.0}]}]
+    assert provider().parse(json.dumps(msg))[0].language is None
