@@ -59,7 +59,9 @@ def _xlib() -> tuple[ctypes.CDLL, int] | None:
     lib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.XDefaultRootWindow.restype = ctypes.c_ulong
     lib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-    lib.XQueryPointer.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.c_void_p] * 7
+    pointer = ctypes.c_void_p
+    lib.XQueryPointer.argtypes = [pointer, ctypes.c_ulong, pointer, pointer, pointer, pointer,
+                                  pointer, pointer, pointer]
     display = lib.XOpenDisplay(None)
     if not display:
         log.info("can't open the X display for struts")
