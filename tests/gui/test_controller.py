@@ -244,9 +244,16 @@ def test_devices_are_listed(qtbot, make_shell):
     shell = make_shell(Script([]))
     qtbot.waitUntil(lambda: shell.window.mic_combo.count() == 2, timeout=5000)
     assert shell.window.mic_combo.itemText(1) == "Desk microphone (default)"
+    # "default" says which device that is now, in the sound server's words
+    assert shell.window.mic_combo.itemText(0) == "Default microphone (Desk microphone)"
+    assert shell.window.system_combo.itemText(0) == "Default system audio (Monitor of Speakers)"
     shell.window.mic_combo.setCurrentIndex(1)
     shell.window.on_mic_combo_activated(1)
     assert shell.settings.get(Key.MIC_DEVICE) == "pulse:mic1"
+    shell.settings.set(Key.MIC_DEVICE, "pulse:alsa_input.usb-Yeti")  # unplugged since
+    shell.window.refresh_devices()
+    qtbot.waitUntil(lambda: shell.window.mic_combo.count() == 3, timeout=5000)
+    assert shell.window.mic_combo.currentText() == "alsa_input.usb-Yeti (not connected)"
 
 
 class FakeMeter:
