@@ -109,6 +109,18 @@ def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, setti
                                                                     "After it."]
 
 
+@pytest.mark.parametrize("allowed", [True, False])
+def test_hot_standby_follows_the_offline_fallback_preference(make_shell, settings, store,
+                                                             allowed):
+    """"If a cloud provider fails, continue with the offline engine" off: no offline captions
+    while the cloud reconnects either (the overlay says it is reconnecting)."""
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.set(Key.FALLBACK_OFFLINE, allowed)
+    store.set("deepgram", "dg-key")
+    request = make_shell(Script([])).controller.build_request()
+    assert request is not None and request.standby is allowed
+
+
 def test_stop_while_reconnecting_stops_for_good(qtbot, make_shell, settings, store):
     """Regression: after Stop while reconnecting the app restarted itself on the offline
     fallback (the failure handler ran the fallback when its state was "stop", which is what
