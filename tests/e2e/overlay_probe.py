@@ -1,7 +1,8 @@
 """Run the app (``python tests/e2e/overlay_probe.py OUT.jsonl gui --start``) and write what
 the caption overlay paints, one JSON line a paint, for rig tests that check the real
 windows: the rows, the partials' share of them, each line drawn (entry key, text, final or
-not, the continuing partial's words on it) and the drawn entries (label, source, times)."""
+not, the continuing partial's words on it), the drawn entries (label, source, times) and
+the words of the overlay's status line."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def record_paints(out: IO[str]) -> None:
         for entry in [*view.model.finals[-rows:], *view.model.partials]:
             entries[entry.key] = [entry.label, entry.source, entry.start_ms, entry.end_ms,
                                   entry.text]
+        status_line = getattr(view.window(), "status_line", None)
         record = {"rows": rows, "share": partial_rows(rows),
+                  "status": status_line.text() if status_line is not None else "",
                   "lines": [[ln.key, ln.text, ln.is_final, ln.tail, ln.language]
                             for ln in view.drawn_lines()],
                   "entries": {ln.key: entries.get(ln.key) for ln in view.drawn_lines()}}
