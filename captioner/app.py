@@ -303,11 +303,6 @@ def quit_on_signals(app: QCoreApplication, before_quit: Callable[[], None] | Non
     return SignalQuitter(app, before_quit, interval_ms)
 
 
-FIRST_RUN_HINT = ("Captions work right away with the offline engine and your default "
-                  "microphone, nothing to set up. For other languages or higher accuracy, add a "
-                  "cloud provider's API key in Preferences (kept in your system keychain).")
-
-
 # -- run ---------------------------------------------------------------------------------
 
 
@@ -366,7 +361,7 @@ def run_app(start: bool = False) -> int:
             "sessions.", "info", "history", key="recovered"))
     prune_history(settings)
     if not settings.get(Key.FIRST_RUN_HINT_SHOWN):
-        shell.window.banners.post(Problem(FIRST_RUN_HINT, "info", "preferences", key="hint"))
+        shell.window.post_first_run_hint()
         shell.window.banners.banner_dismissed.connect(
             lambda key: key == "hint" and settings.set(Key.FIRST_RUN_HINT_SHOWN, True))
         shell.actions.preferences.triggered.connect(

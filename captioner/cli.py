@@ -126,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default model (sessions may ask for another; base needs "
                        "captioner[multilingual])")
 
-    sub.add_parser("sessions", help="list saved session transcripts")
+    sessions = sub.add_parser("sessions", help="list saved session transcripts")
+    sessions.add_argument("--all", action="store_true",
+                          help="also list sessions with no words (kept until retention prunes)")
+    sessions.add_argument("--search", metavar="WORDS",
+                          help="only sessions whose words, date or provider contain WORDS")
 
     ex = sub.add_parser("export", help="export a saved session transcript")
     ex.add_argument("session", metavar="SESSION", help="session id (see `captioner sessions`)")

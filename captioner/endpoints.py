@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 from captioner.errors import UserFacingError
 
 WS_SCHEMES = ("ws", "wss")
-_DEFAULT_PORTS = {"ws": 80, "wss": 443}
+HTTP_SCHEMES = ("http", "https")
+_DEFAULT_PORTS = {"ws": 80, "wss": 443, "http": 80, "https": 443}
 
 
 class EndpointError(UserFacingError):
-    """The endpoint setting can't be a WebSocket address; the message says what to fix."""
+    """The endpoint setting can't be a usable address; the message says what to fix."""
 
 
 def where(url: str) -> str:
@@ -40,14 +41,26 @@ def check_ws_url(url: str, title: str) -> None:
         url: the URL the provider built (possibly with a secret in its query).
         title: the provider's name for the message ("Rev AI").
     """
+    check_url(url, title, WS_SCHEMES, "a WebSocket URL such as wss://host/path")
+
+
+def check_http_url(url: str, title: str) -> None:
+    """Raise :class:`EndpointError` unless ``url`` is a usable ``http(s)://host[:port]/…`` URL
+    (a vendor's REST API: batch jobs)."""
+    check_url(url, title, HTTP_SCHEMES, "an http(s) URL such as https://host/path")
+
+
+def check_url(url: str, title: str, schemes: tuple[str, ...], kind: str) -> None:
+    """Raise :class:`EndpointError` unless ``url`` has one of ``schemes``, a host and a port
+    in range; the message names ``kind`` (what the URL should look like), never the query."""
     fix = f"Check the {title} endpoint in Preferences (or --endpoint)."
     if any(ch.isspace() for ch in url.strip()) or "://" not in url:
-        raise EndpointError(f"The {title} endpoint is not a WebSocket URL such as "
-                            f"wss://host/path. {fix}")
+        raise EndpointError(f"The {title} endpoint is not {kind}. {fix}")
     scheme = url.split("://", 1)[0].lower()
-    if scheme not in WS_SCHEMES:
+    if scheme not in schemes:
         shown = scheme if scheme.isascii() and scheme.isalnum() and len(scheme) < 12 else "?"
-        raise EndpointError(f"The {title} endpoint must start with wss:// or ws:// "
+        allowed = " or ".join(f"{s}://" for s in reversed(schemes))
+        raise EndpointError(f"The {title} endpoint must start with {allowed} "
                             f"(not {shown}://). {fix}")
     try:
         parts = urlsplit(url)

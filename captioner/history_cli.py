@@ -1,6 +1,8 @@
 """``captioner sessions``, ``export SESSION`` and ``improve SESSION``: saved transcripts from the
 command line.
 
+``sessions`` lists them as the app's Past sessions does (providers used, with
+fallbacks; status; sessions without words left out unless ``--all``; ``--search``).
 Sessions that were never closed (the app or the machine died) are listed as
 "unfinished"; exporting or improving one recovers it first, so nothing that was
 shown is lost. A session's improved transcript, when it has one, is what
@@ -17,7 +19,7 @@ import sys
 
 from captioner.errors import UserFacingError
 from captioner.providers.translation import normalize
-from captioner.transcript import codec, store
+from captioner.transcript import codec, listing, store
 from captioner.transcript import export as exporter
 from captioner.transcript.files import describe_os_error, write_stdout
 from captioner.transcript.improved import load_version
@@ -30,20 +32,31 @@ def _duration(ms: int) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def list_command() -> int:
+def list_command(show_all: bool = False, search: str = "") -> int:
+    """``captioner sessions``: as the app's Past sessions lists them (no empty ones unless
+    ``show_all``; ``search``: only those whose words, date or provider match)."""
     summaries = store.list_sessions()
+    hidden = 0
+    if not show_all:
+        summaries, hidden = listing.listed(summaries)
+    if search:
+        summaries = [s for s in summaries if listing.matches(
+            search, s.started_at, listing.providers_text(s.providers), listing.session_text(s))]
     if not summaries:
-        print(f"No saved sessions in {codec.default_dir()}.")
-        return 0
-    print(f"{'SESSION':<22} {'STARTED':<20} {'LENGTH':>8} {'WORDS':>6}  PROVIDER  STATE")
-    for s in summaries:
-        state = "live" if s.live else "recovered" if s.recovered else \
-            "finished" if s.ended else "unfinished"
-        extras = [what for what, yes in (("recorded", s.recorded), ("improved", s.improved))
-                  if yes]
-        started = s.started_at[:19].replace("T", " ")
-        print(f"{s.id:<22} {started:<20} {_duration(s.duration_ms):>8} {s.word_count:>6}  "
-              f"{(s.provider or '?'):<9} {', '.join([state, *extras])}")
+        print(f"No saved sessions match {search!r}." if search else
+              f"No saved sessions in {codec.default_dir()}.")
+    else:
+        rows = [(s.id, s.started_at[:19].replace("T", " "), _duration(s.duration_ms),
+                 str(s.word_count), listing.providers_text(s.providers),
+                 ", ".join([listing.state_of(s), *listing.extras_of(s)])) for s in summaries]
+        width = max(8, *(len(r[4]) for r in rows))
+        print(f"{'SESSION':<22} {'STARTED':<20} {'LENGTH':>8} {'WORDS':>6}  "
+              f"{'PROVIDER':<{width}}  STATUS")
+        for sid, started, length, words, used, status in rows:
+            print(f"{sid:<22} {started:<20} {length:>8} {words:>6}  {used:<{width}}  {status}")
+    if hidden:
+        print(f"captioner: {hidden} session{'s' if hidden != 1 else ''} with no words not "
+              "shown (`captioner sessions --all` lists them).", file=sys.stderr)
     return 0
 
 
@@ -149,7 +162,7 @@ def improve_command(args: argparse.Namespace) -> int:
 
 def run_history(args: argparse.Namespace) -> int:
     if args.command == "sessions":
-        return list_command()
+        return list_command(getattr(args, "all", False), getattr(args, "search", "") or "")
     if args.command == "improve":
         return improve_command(args)
     return export_command(args.session, args.format, args.output, args.language, args.version)

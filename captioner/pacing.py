@@ -1,4 +1,5 @@
-"""How fast each vendor lets the stream send a backlog after a reconnect, and how it catches up.
+"""How fast each vendor lets the stream send a backlog after a reconnect, how it catches up,
+and whether a session-cap rollover may overlap two sessions.
 
 After a drop the stream holds the audio no final covered yet plus what was
 captured during the outage. It sends that backlog faster than real time where
@@ -33,10 +34,45 @@ What each vendor allows (checked 2026-12-01; sources in
 * **Deepgram** — no documented rate rule or close code for fast audio
   (``/v1/listen`` reference; the recovery guide "Recovering From Connection
   Errors & Timeouts When Live Streaming" asks clients to buffer and resend
-  audio after a reconnect). **Unverified** how fast it may go: we use a
-  conservative 2×. No session cap, so no rollover.
+  audio after a reconnect). Checked 2026-12-02: 2× is what Deepgram's own
+  Python SDK does against the live service every night
+  (``tests/daily_test/test_daily_listen_websocket.py``, commit 1200c832:
+  4096-sample chunks of 8 kHz audio, 0.512 s each, every 0.25 s = 2.05×), and
+  its README's streaming example sends a whole file in one ``send``; so 2×
+  is verified as accepted (faster likely is too, not relied on). No session
+  cap documented, so no rollover.
 * **Offline engine** (``local``) — our own Speechmatics-protocol server, paced
   by acks only.
+
+Session caps and concurrent sessions (checked 2026-12-02), which decide
+whether a rollover may open the next session before closing the current one
+(:mod:`captioner.rollover`; the fakes in ``captioner/testing`` enforce both):
+
+* **Rev AI** — "Time limit per stream is 3 hours", "Streaming concurrency limit
+  is 10" (docs.rev.ai/api/streaming, "API limits"; FAQ), and "when your stream
+  approaches the 3-hour limit, you should initialize a new concurrent
+  WebSocket connection … switch to the new WebSocket" (FAQ): overlap. How a
+  connection beyond the limit is refused is not documented (the fake closes
+  4013, the self-hosted server's "Try Again Later"); nor the close at the cap.
+* **AssemblyAI** — 3 h (close 3008 "Session Expired: Maximum session duration
+  exceeded", or less with a temporary token's ``max_session_duration_seconds``);
+  no cap on open sessions, only on *new sessions per minute* (5 free, 100+
+  paid; beyond it 3009/1008 "Too many concurrent sessions") —
+  assemblyai.com/docs/streaming/concurrency, …/common-session-errors-and-closures:
+  overlap (a rollover opens one session).
+* **Speechmatics** — 48 h, then an in-band ``Error`` and close 1008; 2 concurrent
+  sessions on Free, 50 on Pro (``Error`` ``quota_exceeded``, close 4005); "if
+  seamless transition is required, the new session can be connected a few
+  seconds before disconnecting the old session"
+  (docs.speechmatics.com/speech-to-text/realtime/limits): overlap. On Free
+  with both sources captioned the second session is refused; the stream then
+  rolls over sequentially (ack-paced, so it catches up at once).
+* **Deepgram** — no session cap documented, so no rollover; 50 concurrent
+  streams on Pay as You Go / Growth, HTTP 429 beyond
+  (developers.deepgram.com/reference/api-rate-limits).
+* Vendors not listed (and any stream not fed in real time, i.e. a file sent as
+  fast as allowed) keep the sequential rollover: end the session, replay the
+  audio no final covered and catch up as after a drop.
 """
 
 from __future__ import annotations
@@ -60,7 +96,8 @@ class Pace:
         live_speed: audio seconds per wall second for ordinary audio (None: no limit).
         catchup_speed: the same while a backlog is sent (None: no wall-clock
             limit; acks pace it).
-        overlap: whether two sessions may run at once (rollover without a gap).
+        overlap: whether two sessions may run at once (a rollover opens the next
+            session before closing the current one).
     """
 
     live_speed: float | None

@@ -92,6 +92,7 @@ class Key(enum.Enum):
     ANNOUNCE_FINALS = ("accessibility/announce_finals", False)
     START_AT_LOGIN = ("app/start_at_login", False)
     FIRST_RUN_HINT_SHOWN = ("app/first_run_hint_shown", False)
+    NO_TRAY_NOTED = ("app/no_tray_noted", False)  # "your desktop has no tray" said once
     RETENTION_DAYS = ("history/retention_days", 0)  # 0 = keep forever
 
     @property

@@ -13,8 +13,12 @@ the only code that touches a socket. It is the same for every provider:
   jitter, first replaying the audio no final has covered yet (so nothing said
   during the drop is lost and no final is duplicated); audio that could not be
   delivered becomes a :class:`Gap`;
-* before a vendor's session cap it ends the vendor session cleanly and carries
-  on in a new one;
+* before a vendor's session cap it opens the next vendor session while the
+  current one still runs, sends the live audio to both and hands over at a
+  final's boundary, de-duplicated by time (:mod:`captioner.rollover`): no gap,
+  no lag. Where that can't be done (a file sent faster than real time, the
+  vendor refusing a second session) it ends the vendor session cleanly and
+  carries on in a new one, replaying and catching up as after a drop;
 * fatal closes (bad key, bad config, quota) stop it with the provider's message;
 * with ``standby`` (a cloud stream), while it reconnects the offline engine
   captions the same audio (:mod:`captioner.standby`) and the state is ``DEGRADED``.
@@ -56,6 +60,7 @@ from captioner.providers.base import (
     CloseVerdict,
     Ended,
     Final,
+    Handshake,
     Partial,
     Provider,
     Started,
@@ -71,6 +76,7 @@ from captioner.redact import (
     register_secret,
 )
 from captioner.retry import RetryPolicy
+from captioner.rollover import keep_from, overlap_window_s
 from captioner.transcript import Change, Gap, Transcript
 
 if TYPE_CHECKING:
@@ -193,7 +199,14 @@ class _Replay:
 
 
 class _Conn:
-    """Per-connection state."""
+    """Per-connection state.
+
+    A rollover's next session (``rollover``; the old one's ``successor``) is
+    opened while the current one runs and hears the live audio from where it
+    joins: ``held`` keeps its finals until the boundary is known (``floor_bytes``:
+    its words before it are dropped); the old one is then ``retiring`` (its own
+    later hypotheses are ignored), and ``handover`` tells its sender to stop.
+    """
 
     def __init__(self, provider: Provider, ws: ClientConnection, offset_bytes: int,
                  pace: Pace) -> None:
@@ -215,9 +228,27 @@ class _Conn:
         self.error: VendorError | None = None
         self.reported_s = 0.0
         self.catching_up = False
+        self.receiver: asyncio.Task[None] | None = None
+        self.last_final_end_bytes = 0
+        # rollover (see the class docstring)
+        self.rollover = False
+        self.placed = offset_bytes >= 0
+        self.held: list[Final] | None = None
+        self.floor_bytes: int | None = None
+        self.retiring = False
+        self.handover = False
+        self.overlap_tried = False
+        self.successor: _Conn | None = None
+
+    def place(self, offset_bytes: int) -> None:
+        """A successor's audio starts at ``offset_bytes`` (its first block)."""
+        self.offset_bytes = offset_bytes
+        self.offset_ms = offset_bytes // BYTES_PER_MS
+        self.placed = True
 
 
 _DONE = CloseVerdict(CloseKind.NORMAL)
+_HANDED_OVER = CloseVerdict(CloseKind.NORMAL, "handed over to the next session")
 SKIPPED_REASON = "skipped to stay live"
 
 
@@ -264,6 +295,8 @@ class VendorStream:
     #: WebSocket pings detect a silent network loss within about their sum
     ping_interval_s = 5.0
     ping_timeout_s = 5.0
+    #: a live stream opens the next vendor session this long before the session cap
+    overlap_s = 30.0
 
     def __init__(
         self,
@@ -319,6 +352,9 @@ class VendorStream:
         self.ever_live = False
         self._first_try_s: float | None = None
         self._fatal_kind = FailureKind.NONE
+        self._opening: asyncio.Task[None] | None = None  # opening a rollover's next session
+        self._next: _Conn | None = None  # … once open
+        self._retiring: set[asyncio.Task[None]] = set()  # old sessions being ended
         register_secret(secret)
 
     # -- public ---------------------------------------------------------------
@@ -341,13 +377,18 @@ class VendorStream:
             self.audio.close()
             await self._abort_standby()
             return self.state
+        finally:
+            await self._abort_rollover()
 
     async def _run(self) -> State:
         attempt = 0
         self._set_state(State.CONNECTING)
         while True:
             verdict, delivered = await self._run_connection()
+            if verdict is _HANDED_OVER:
+                continue
             if verdict is _DONE:
+                await self._settle_rollover()
                 self._set_state(State.STOPPED)
                 return self.state
             if verdict.kind is CloseKind.FATAL:
@@ -451,9 +492,9 @@ class VendorStream:
         if standby is not None:
             await standby.abort()
 
-    def abandon(self) -> None:
-        """Give up after its task was cancelled (Stop while reconnecting): the audio no
-        final covers becomes a gap, and the state is STOPPED."""
+    def abandon(self, while_: str = "reconnecting") -> None:
+        """Give up after its task was cancelled (Stop while reconnecting, or while
+        ``"connecting"``): the audio no final covers becomes a gap, and the state is STOPPED."""
         self._account_drops()
         start = self._replay.start()
         if start is None:
@@ -461,9 +502,9 @@ class VendorStream:
         while (block := self.audio.get_nowait()) is not None:  # captured, never sent
             self._pos += len(block)
         if self._pos > start:
-            self._add_gap(start, self._pos, "stopped while reconnecting")
+            self._add_gap(start, self._pos, f"stopped while {while_}")
         self._replay = _Replay(self._replay.max_bytes)
-        self._set_state(State.STOPPED, "Stopped while reconnecting.")
+        self._set_state(State.STOPPED, f"Stopped while {while_}.")
 
     def _fail(self, verdict: CloseVerdict, attempts: int = 0, kind: str = "") -> None:
         message = verdict.message or f"Lost the connection to {self.title}."
@@ -480,7 +521,8 @@ class VendorStream:
 
     # -- one vendor connection -------------------------------------------------
 
-    async def _run_connection(self) -> tuple[CloseVerdict, bool]:
+    async def _open(self) -> tuple[Provider, Handshake, ClientConnection] | CloseVerdict:
+        """Prepare the handshake and open one vendor connection (or say why not)."""
         provider = self._factory()
         self._provider_name = provider.name
         try:
@@ -489,13 +531,13 @@ class VendorStream:
             # info: the verdict's message reaches the user (a warning would say it twice)
             log.info("%s: handshake preparation failed: %s", self.title,
                         describe_exception(exc, [self._secret]))
-            return redact_verdict(provider.classify_exception(exc), self._secret), False
+            return redact_verdict(provider.classify_exception(exc), self._secret)
         register_handshake(handshake.url, handshake.headers)
         try:
             check_ws_url(handshake.url, self.title)
         except EndpointError as exc:
             self._fatal_kind = FailureKind.ENDPOINT
-            return CloseVerdict(CloseKind.FATAL, redact(str(exc))), False
+            return CloseVerdict(CloseKind.FATAL, redact(str(exc)))
         if self._first_try_s is None:
             self._first_try_s = time.monotonic()
         open_timeout_s = self.open_timeout_s
@@ -516,12 +558,38 @@ class VendorStream:
             log.info("%s: handshake rejected with HTTP %s", self.title, status)
             verdict = provider.classify_refusal(status, exc.response.headers,
                                                 bytes(exc.response.body or b""))
-            return redact_verdict(verdict, self._secret), False
+            return redact_verdict(verdict, self._secret)
         except Exception as exc:  # noqa: BLE001 - any failure to connect is reported, redacted
             log.info("%s: can't connect to %s: %s", self.title, where(handshake.url),
                      describe_exception(exc, [self._secret]))
-            return self._unreachable(provider, handshake.url, exc, open_timeout_s), False
+            return self._unreachable(provider, handshake.url, exc, open_timeout_s)
+        return provider, handshake, ws
 
+    async def _begin(self, provider: Provider, handshake: Handshake, ws: ClientConnection,
+                     offset: int, pace: Pace, *, successor: bool = False) -> _Conn:
+        """Greet the vendor and start receiving on a freshly opened connection."""
+        conn = _Conn(provider, ws, offset, pace)
+        if successor:
+            conn.rollover = True
+            conn.held = []
+        if handshake.first_message is not None:
+            await ws.send(handshake.first_message)
+        if not handshake.wait_for_started:
+            conn.started.set()
+            if not successor:
+                self._set_state(State.LIVE)
+        conn.receiver = asyncio.create_task(self._receive(conn))
+        return conn
+
+    async def _run_connection(self) -> tuple[CloseVerdict, bool]:
+        successor, self._next = self._next, None
+        if successor is not None:  # a rollover: already open and hearing the live audio
+            self._opening = None
+            return await self._serve(successor)
+        opened = await self._open()
+        if isinstance(opened, CloseVerdict):
+            return opened, False
+        provider, handshake, ws = opened
         await self._end_standby()
         self._mark_replay_loss()
         pace = pace_for(provider.name, provider.max_speed is not None)
@@ -534,17 +602,27 @@ class VendorStream:
         offset = self._replay.start()
         if offset is None:
             offset = self._pos
-        conn = _Conn(provider, ws, offset, pace)
-        async with ws:
-            if handshake.first_message is not None:
-                await ws.send(handshake.first_message)
-            if not handshake.wait_for_started:
-                conn.started.set()
-                self._set_state(State.LIVE)
-            receiver = asyncio.create_task(self._receive(conn))
-            sender = asyncio.create_task(self._send(conn))
+        try:
+            conn = await self._begin(provider, handshake, ws, offset, pace)
+        except ConnectionClosed:
+            await ws.close()
+            return provider.classify_close(ws.close_code, ws.close_reason or ""), False
+        return await self._serve(conn)
+
+    async def _serve(self, conn: _Conn) -> tuple[CloseVerdict, bool]:
+        """Send and receive on ``conn`` until it ends (or hands over to its successor)."""
+        provider, ws = conn.provider, conn.ws
+        assert conn.receiver is not None
+        receiver = conn.receiver
+        sender = asyncio.create_task(self._send(conn))
+        handed_over = False
+        try:
             done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
             if sender in done and not sender.cancelled() and sender.exception() is None:
+                if conn.handover:
+                    handed_over = True
+                    self._retire(conn)
+                    return _HANDED_OVER, True
                 # input finished (or session cap): wait for the trailing finals
                 try:
                     async with asyncio.timeout(self.eos_timeout_s):
@@ -557,7 +635,12 @@ class VendorStream:
             for task in (receiver, sender):
                 task.cancel()
             results = await asyncio.gather(receiver, sender, return_exceptions=True)
-            await ws.close()
+        finally:
+            if not handed_over:
+                sender.cancel()
+                receiver.cancel()
+                await ws.close()
+                await self._drop_next()
         for result in results:
             if isinstance(result, TimeoutError) and not conn.started.is_set():
                 # the vendor accepted the upgrade but never said it was ready
@@ -598,19 +681,20 @@ class VendorStream:
 
     def _on_event(self, conn: _Conn, event: object) -> None:
         if isinstance(event, (Partial, Final)):
-            change = self.transcript.apply(event, self.source, conn.offset_ms)
-            if isinstance(event, Final):
-                conn.got_final = True
-                self._replay.trim_before(conn.offset_bytes + event.end_ms * BYTES_PER_MS)
-            self._listener(TranscriptChanged(self.source, change))
+            self._on_hypothesis(conn, event)
         elif isinstance(event, TranslationEvent):
             change = self.transcript.apply(event, self.source, conn.offset_ms)
             self._listener(TranscriptChanged(self.source, change))
         elif isinstance(event, Started):
             conn.started.set()
-            self._set_state(State.LIVE)
+            if conn.held is None:  # (a rollover's next session: the stream is live already)
+                self._set_state(State.LIVE)
         elif isinstance(event, Ended):
             conn.ended.set()
+        elif conn.held is not None and isinstance(event, (VendorWarning, VendorError)):
+            # a rollover's next session refused (e.g. a concurrency quota): the stream
+            # rolls over at the cap instead, so this is no news for the user
+            log.info("%s: next session: %s", self.title, event.message)
         elif isinstance(event, VendorWarning):
             self._notice(f"{self.title}: {event.message}")
         elif isinstance(event, VendorError):
@@ -618,19 +702,59 @@ class VendorStream:
             log.warning("%s reported an error: %s %s", self.title, event.code, event.message)
             self._notice(event.message, "error")
 
+    def _on_hypothesis(self, conn: _Conn, event: Partial | Final) -> None:
+        if conn.retiring:
+            return  # the next session has taken over
+        if conn.held is not None:
+            if isinstance(event, Final):
+                conn.held.append(event)  # until the boundary is known
+            return
+        if conn.floor_bytes is not None:
+            kept = keep_from(event, conn.offset_ms, conn.floor_bytes // BYTES_PER_MS)
+            if kept is None:
+                return
+            event = kept
+        change = self.transcript.apply(event, self.source, conn.offset_ms)
+        if isinstance(event, Final):
+            conn.got_final = True
+            end = conn.offset_bytes + event.end_ms * BYTES_PER_MS
+            conn.last_final_end_bytes = max(conn.last_final_end_bytes, end)
+            self._replay.trim_before(end)
+        self._listener(TranscriptChanged(self.source, change))
+        nxt = self._next
+        if isinstance(event, Final) and nxt is not None and nxt.held is not None \
+                and nxt.placed and end > nxt.offset_bytes and not conn.handover:
+            # the old session ended an utterance past where the next one started: hand over
+            log.info("%s: rollover boundary at %d ms", self.title, end // BYTES_PER_MS)
+            conn.retiring = conn.handover = True
+            conn.successor = nxt
+            self._release(nxt, end)
+
     async def _send(self, conn: _Conn) -> None:
         async with asyncio.timeout(self.open_timeout_s + self.eos_timeout_s):
             await conn.started.wait()
         provider = conn.provider
-        # 1) what the vendor may not have finalized before the last drop (the backlog)
-        for _pos, pcm in list(self._replay.blocks):
+        # 1) what the vendor may not have finalized before the last drop (the backlog);
+        #    a rollover's next session heard the live audio instead
+        for _pos, pcm in list(self._replay.blocks) if not conn.rollover else ():
             await self._send_pcm(conn, pcm, catching_up=True)
             self._report_catch_up(conn)
         # 2) new audio
         while True:
+            if conn.handover:
+                break
             if self._session_expired(conn):
+                nxt = self._next
+                if nxt is not None and nxt.placed and not nxt.closed:
+                    log.info("%s: no boundary before the cap; the old session finalizes",
+                             self.title)
+                    conn.handover = True
+                    conn.successor = nxt
+                    break
+                await self._drop_next()
                 log.info("%s: rolling over to a new session before the vendor's cap", self.title)
                 break
+            self._maybe_open_next(conn)
             try:
                 # WORKAROUND Python 3.11's wait_for() drops a cancellation that races
                 # with a completed get() (gh-86296): the cancelled sender then waited
@@ -651,6 +775,7 @@ class VendorStream:
             self._replay.add(pos, block)
             behind = self.live and self.audio.size_bytes >= self.behind_threshold_ms * BYTES_PER_MS
             await self._send_pcm(conn, block, catching_up=behind)
+            await self._feed_next(pos, block, behind)
             self._report_catch_up(conn)
         for frame in provider.flush_audio():
             await conn.ws.send(frame)
@@ -763,9 +888,114 @@ class VendorStream:
             conn.catching_up = False
             self._set_state(State.LIVE)
 
-    def _session_expired(self, conn: _Conn) -> bool:
+    def _cap_s(self, conn: _Conn) -> float | None:
         cap_s = self.max_session_s or conn.provider.max_session_s
-        return cap_s is not None and cap_s > 0 and time.monotonic() - conn.opened > cap_s
+        return cap_s if cap_s is not None and cap_s > 0 else None
+
+    def _session_expired(self, conn: _Conn) -> bool:
+        cap_s = self._cap_s(conn)
+        return cap_s is not None and time.monotonic() - conn.opened > cap_s
+
+    # -- overlapping rollover (captioner.rollover) --------------------------------
+
+    def _maybe_open_next(self, conn: _Conn) -> None:
+        """Open the next session once the cap is near (live audio, vendors that allow two)."""
+        cap_s = self._cap_s(conn)
+        if cap_s is None or not self.live or not conn.pace.overlap or conn.overlap_tried:
+            return
+        if time.monotonic() - conn.opened < cap_s - overlap_window_s(cap_s, self.overlap_s):
+            return
+        conn.overlap_tried = True
+        self._opening = asyncio.create_task(self._open_next(conn.pace),
+                                            name=f"rollover-{self.source}")
+
+    async def _open_next(self, pace: Pace) -> None:
+        opened = await self._open()
+        if isinstance(opened, CloseVerdict):
+            log.info("%s: the next session could not be opened early (%s); rolling over at "
+                     "the cap instead", self.title, opened.message)
+            return
+        provider, handshake, ws = opened
+        try:
+            self._next = await self._begin(provider, handshake, ws, -1, pace, successor=True)
+        except ConnectionClosed:
+            await ws.close()
+            return
+        log.info("%s: next session open; both hear the live audio until a boundary", self.title)
+
+    async def _feed_next(self, pos: int, block: bytes, behind: bool) -> None:
+        """The live block to the next session too, once it is ready."""
+        nxt = self._next
+        if nxt is None or not nxt.started.is_set():
+            return
+        if nxt.closed:
+            await self._drop_next()
+            return
+        if not nxt.placed:
+            nxt.place(pos)  # its audio starts here: at the live position, no catch-up
+        try:
+            await self._send_pcm(nxt, block, catching_up=behind)
+        except ConnectionClosed:
+            await self._drop_next()
+
+    def _release(self, nxt: _Conn, boundary_bytes: int) -> None:
+        """The boundary is known: the next session keeps its words from there on."""
+        held, nxt.held = nxt.held or [], None
+        nxt.floor_bytes = max(boundary_bytes, nxt.offset_bytes)
+        self._listener(TranscriptChanged(self.source, self.transcript.clear_partial(self.source)))
+        for final in held:
+            self._on_hypothesis(nxt, final)
+
+    def _retire(self, conn: _Conn) -> None:
+        """End the old session in the background (its end-of-stream was sent)."""
+        task = asyncio.create_task(self._end_old(conn), name=f"retire-{self.source}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _end_old(self, conn: _Conn) -> None:
+        assert conn.receiver is not None
+        try:
+            async with asyncio.timeout(self.eos_timeout_s):
+                await asyncio.shield(conn.receiver)
+        except TimeoutError:
+            log.info("%s: the old session did not confirm its end in time", self.title)
+        finally:
+            conn.receiver.cancel()
+            await asyncio.gather(conn.receiver, return_exceptions=True)
+            await conn.ws.close()
+            nxt = conn.successor
+            if nxt is not None and nxt.held is not None:
+                # no natural boundary: the old session's last final is the boundary
+                self._release(nxt, conn.last_final_end_bytes)
+            log.info("%s: old session ended after the rollover", self.title)
+
+    async def _drop_next(self) -> None:
+        """Give up the next session (the current one ended, or the next one failed)."""
+        opening, self._opening = self._opening, None
+        if opening is not None and not opening.done():
+            opening.cancel()
+        if opening is not None:
+            await asyncio.gather(opening, return_exceptions=True)
+        nxt, self._next = self._next, None
+        if nxt is None:
+            return
+        nxt.held = None  # never shown: the current session (or a replay) covers its audio
+        nxt.retiring = True
+        if nxt.receiver is not None:
+            nxt.receiver.cancel()
+            await asyncio.gather(nxt.receiver, return_exceptions=True)
+        await nxt.ws.close()
+
+    async def _settle_rollover(self) -> None:
+        """At the end: old sessions finish ending (bounded), an unused next one is closed."""
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
+        await self._drop_next()
+
+    async def _abort_rollover(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+        await self._settle_rollover()
 
     def _account_drops(self) -> None:
         dropped = self.audio.dropped_bytes - self._seen_dropped

@@ -28,6 +28,7 @@ from captioner.batch.http import BatchError, Http, RetrySettings, generic_detail
 from captioner.batch.jobs import JobStore, job_key
 from captioner.batch.segments import segments_from_words
 from captioner.config import SessionConfig
+from captioner.endpoints import EndpointError, check_http_url
 from captioner.providers.base import Word
 from captioner.retry import RetryPolicy
 from captioner.secrets import ENV_VARS
@@ -145,13 +146,15 @@ class BatchVendor:
             endpoint = "https://" + endpoint
         scheme, rest = endpoint.split("://", 1)
         scheme = {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme.lower())
-        if scheme not in ("http", "https"):
-            raise BatchError(f"The {self.title} endpoint must be an http(s) URL, not {scheme}://",
-                             "refused")
         rest = rest.split("?", 1)[0].split("#", 1)[0].rstrip("/")
         if "/" not in rest:  # a bare host gets the vendor's usual path
             rest += "/" + self.default_url.split("://", 1)[1].partition("/")[2]
-        return f"{scheme}://{rest}".rstrip("/")
+        url = f"{scheme}://{rest}".rstrip("/")
+        try:
+            check_http_url(url, self.title)
+        except EndpointError as exc:
+            raise BatchError(str(exc), "refused") from None
+        return url
 
     def auth_headers(self, secret: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret}"} if secret else {}

@@ -65,6 +65,9 @@ class RetrySettings:
     Attributes:
         backoff: delays between retries of 5xx answers and network failures.
         max_server_retries: retries of 502/503/504 and network failures.
+        max_unreached_retries: retries while the vendor has never answered (a
+            wrong endpoint, no network): fail fast, within seconds.
+        unreached_delay_s: the delay between those.
         max_rate_limited: 429 answers in a row before giving up.
         timeout_s: connect/read timeout of one request.
     """
@@ -73,6 +76,8 @@ class RetrySettings:
         default_factory=lambda: RetryPolicy(initial_s=1.0, factor=2.0, max_s=30.0, jitter=0.2,
                                             max_attempts=None))
     max_server_retries: int = 5
+    max_unreached_retries: int = 2
+    unreached_delay_s: float = 0.5
     max_rate_limited: int = 30
     timeout_s: float = 60.0
 
@@ -229,6 +234,8 @@ class Http:
         self.retry = retry or RetrySettings()
         #: ``Retry-After`` of the last answer, for the poll loop
         self.last_retry_after_s: float | None = None
+        #: whether the vendor ever answered (until then, network failures fail fast)
+        self.reached = False
 
     def url(self, path: str) -> str:
         return path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
@@ -258,17 +265,22 @@ class Http:
             try:
                 response = await self.client.request(method, self.url(path), headers=headers,
                                                      **kwargs)
-            except (httpx.TransportError, OSError) as exc:
+            except (httpx.TransportError, httpx.InvalidURL, OSError) as exc:
                 server_failures += 1
                 log.info("%s %s %s: %s", self.title, method, urlsplit(self.url(path)).path,
                          type(exc).__name__)
-                if server_failures > self.retry.max_server_retries:
+                limit = self.retry.max_server_retries if self.reached \
+                    else self.retry.max_unreached_retries
+                if server_failures > limit or isinstance(exc, httpx.InvalidURL):
                     raise BatchError(
                         f"Can't reach {self.title} at {host_of(self.base_url)} "
-                        f"({type(exc).__name__}) — check the network and the endpoint, then "
-                        "run the same command again", "network") from None
-                await asyncio.sleep(self.retry.backoff.delay_s(server_failures))
+                        f"({_network_reason(exc)}, {server_failures} attempts) — check the "
+                        "network and the endpoint, then run the same command again",
+                        "network") from None
+                await asyncio.sleep(self.retry.backoff.delay_s(server_failures) if self.reached
+                                    else self.retry.unreached_delay_s * server_failures)
                 continue
+            self.reached = True
             self.last_retry_after_s = retry_after_s(response)
             log.debug("%s %s %s → %d in %.2f s", self.title, method,
                       urlsplit(str(response.url)).path, response.status_code,
@@ -330,6 +342,20 @@ class Http:
                               "not_found", status)
         return BatchError(f"{vendor} refused the request (HTTP {status}){said}", "refused",
                           status)
+
+
+def _network_reason(exc: BaseException) -> str:
+    """A network failure in a few words (never its text, which may name the URL)."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # httpx wraps the OS error
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    return type(exc).__name__
 
 
 def json_of(response: httpx.Response, what: str, title: str) -> dict[str, Any]:

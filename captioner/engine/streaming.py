@@ -4,7 +4,8 @@ The live (``operating_point: standard``) behaviour. Segmentation, pre-roll and
 framing are :class:`~.recognizer.WhisperRecognizer`'s; what differs is when
 words become final. While someone speaks, the audio since the last committed
 word is re-decoded (greedy, with the committed words of the window as a
-forced prefix and earlier committed words as ``<|startofprev|>`` context)
+forced prefix; earlier words as ``<|startofprev|>`` context only if
+``context_words`` asks for it, since that context made greedy decodes repeat it)
 every ``decode_interval_ms`` of new audio. A word is committed (sent as a
 final) when
 
@@ -22,7 +23,10 @@ later decode cannot contradict a final. Partials carry only the uncommitted
 tail. A decode runs as soon as ``pause_decode_ms`` of silence follows speech;
 when the segmenter then ends the utterance and no voiced audio came since,
 that decode's tail becomes final without decoding again. No decoding happens
-while the segmenter hears no speech.
+while the segmenter hears no speech. A decode that loops (a runaway
+repetition) changes nothing: the previous decode's words stand; words a
+decode aligns at zero length onto audio already final are re-readings and
+dropped.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ class StreamingRecognizer(WhisperRecognizer):
         decode_interval_ms: int | None = None,
         max_partial_words: int = 20,
         keep_committed_ms: int = 3000,
-        context_words: int = 30,
+        context_words: int = 0,
         pause_decode_ms: int = 200,
         beam_size: int = 1,
         agree_age_ms: int = 600,
@@ -82,7 +86,9 @@ class StreamingRecognizer(WhisperRecognizer):
             max_partial_words: longest partial; older words are committed first.
             keep_committed_ms: committed audio kept in the window as acoustic
                 context before it is dropped.
-            context_words: committed words given as text context.
+            context_words: committed words before the window given as
+                ``<|startofprev|>`` context (0: none; on the test speech any
+                context made greedy decodes repeat it).
             pause_decode_ms: silence after speech that triggers a decode at once.
             beam_size: of decodes while speech goes on (1: greedy).
             agree_age_ms: a word two decodes agree on is committed once it
@@ -102,6 +108,7 @@ class StreamingRecognizer(WhisperRecognizer):
         self.beam_size = beam_size
         self._context: deque[str] = deque(maxlen=context_words)
         self.decodes = 0  # decodes run (for benchmarks)
+        self.loops = 0  # decodes that looped (for benchmarks)
 
     def set_max_delay(self, max_delay_ms: int) -> None:
         """Change ``max_delay`` (a session's SetRecognitionConfig); applies from the next decode."""
@@ -170,11 +177,17 @@ class StreamingRecognizer(WhisperRecognizer):
         self._decoded_end_sample = self._utt_start_sample + len(audio)
         if self.language is None and self._utt_language is None:
             self._settle_language(result, _ms(len(audio)))
+        if result.looped:  # a runaway repetition: its words and times are not to be trusted
+            self.loops += 1
+            logger.debug("decode looped (%r); the last decode's words stand", result.text)
+            return list(self._tail), result
         start_ms = _ms(self._utt_start_sample)
         floor_ms = self._committed[-1].end_ms if self._committed else start_ms
         words = [
             Word(w.text, max(floor_ms, w.start_ms + start_ms), max(floor_ms, w.end_ms + start_ms))
             for w in result.words
+            # a zero-length word inside the committed audio re-reads words already final
+            if not (w.end_ms == w.start_ms and w.end_ms + start_ms <= floor_ms)
         ]
         # words placed after the last voiced audio are the model talking to itself
         limit_ms = self._last_voiced_ms() + UNVOICED_WORD_MS
@@ -218,7 +231,7 @@ class StreamingRecognizer(WhisperRecognizer):
         deadline_ms = self.max_delay_ms - 2 * cost_ms - 200.0
         interval_ms = max(self.decode_interval_ms, min(budget_ms, deadline_ms))
         out: list[Hypothesis] = []
-        if result.text:
+        if result.text and not result.looped:
             agreed = 0
             for old, new in zip(self._tail, words, strict=False):
                 if _key(old.text) != _key(new.text) or new.end_ms > now_ms - self.agree_age_ms:

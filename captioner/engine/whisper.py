@@ -88,6 +88,7 @@ class DecodeResult:
     elapsed_s: float = 0.0
     language: str = "en"
     language_prob: float = 1.0  # of the detected language (1 when it was given)
+    looped: bool = False  # a runaway repetition was collapsed (word times are then spread)
 
 
 def _model_dir() -> Path:
@@ -312,6 +313,7 @@ class WhisperModel:
                                 language, language_prob)
         groups = self._word_groups(tokens)
         words = [self.tokenizer.decode(g).strip() for g in groups]
+        looped = False
         collapsed = collapse_repetitions(words)
         if len(collapsed) < len(words):
             logger.debug("collapsed repetition: %r", text)
@@ -321,7 +323,7 @@ class WhisperModel:
                     "", (), result.no_speech_prob, avg_logprob, "repetition", elapsed, language,
                     language_prob,
                 )
-            words, groups, word_times = collapsed, [], False
+            words, groups, word_times, looped = collapsed, [], False, True
             text = " ".join(words)
         if word_times:
             timed = self._align(
@@ -332,7 +334,7 @@ class WhisperModel:
             timed = spread_words(words, 0, audio_ms)
         elapsed = time.perf_counter() - started
         return DecodeResult(text, timed, result.no_speech_prob, avg_logprob, "", elapsed, language,
-                            language_prob)
+                            language_prob, looped)
 
     def _reject_reason(self, text: str, no_speech_prob: float, avg_logprob: float) -> str:
         if no_speech_prob > NO_SPEECH_PROB_MAX and avg_logprob < LOGPROB_MIN:

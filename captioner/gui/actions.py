@@ -1,8 +1,12 @@
 """Every user command as a QAction with its shortcut, shared by the window, overlay menu and tray.
 
 Shortcuts with :data:`APP_WIDE` work whenever any captioner window has focus
-(the control window, the overlay, preferences): ``Qt.ApplicationShortcut``.
-None is system-wide: Qt has no global hotkeys, and the platform ways (X11
+(the control window, the overlay, preferences, past sessions):
+``Qt.ApplicationShortcut``. They also work whatever widget has the focus: a
+text field or the transcript would otherwise claim keys such as Ctrl+Shift+End
+(select to the end) through ``ShortcutOverride``; :class:`AppActions` filters
+that claim out for our shortcuts, except in a shortcut editor, which must see
+the keys it records. None is system-wide: Qt has no global hotkeys, and the platform ways (X11
 key grabs, Windows ``RegisterHotKey``, macOS event taps, Wayland's portal)
 would each need native code or a new dependency; the tray menu is the way
 back from another app.
@@ -12,8 +16,9 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QCoreApplication, QEvent, QKeyCombination, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QKeySequenceEdit, QWidget
 
 from captioner.settings import Key, Settings
 
@@ -49,8 +54,10 @@ SPECS: dict[str, tuple[str, Key | None, QKeySequence.StandardKey | str | None, s
     "about": ("&About captioner", None, None, "Version, log file location"),
     "quit": ("&Quit", None, QKeySequence.StandardKey.Quit, "Stop captioning and quit"),
 }
-APP_WIDE = ("start_stop", "pause", "toggle_overlay", "click_through", "font_bigger",
-            "font_smaller", "scroll_back", "scroll_forward", "jump_to_live", "quit")
+# "find" and "export" act on the window they are pressed in; everything else works app-wide
+APP_WIDE = ("start_stop", "pause", "record", "toggle_overlay", "click_through", "font_bigger",
+            "font_smaller", "scroll_back", "scroll_forward", "jump_to_live", "show_window",
+            "history", "preferences", "about", "quit")
 CHECKABLE = ("toggle_overlay", "click_through", "record")
 # further keys that do the same, fixed (the usual zoom keys)
 ALIASES = {"font_bigger": (QKeySequence.StandardKey.ZoomIn,),
@@ -82,6 +89,22 @@ class AppActions(QObject):
         self.by_name["preferences"].setMenuRole(QAction.MenuRole.PreferencesRole)
         self.by_name["about"].setMenuRole(QAction.MenuRole.AboutRole)
         self.apply_shortcuts()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keep focused widgets from claiming our shortcuts (see the module docstring)."""
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent) \
+                or not isinstance(watched, QWidget) or _in_shortcut_editor(watched):
+            return False
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        combo = QKeySequence(QKeyCombination(modifiers, Qt.Key(event.key())))
+        for action in self.by_name.values():
+            if action.isEnabled() and combo in action.shortcuts():
+                event.ignore()
+                return True
+        return False
 
     def __getitem__(self, name: str) -> QAction:
         return self.by_name[name]
@@ -134,3 +157,12 @@ class AppActions(QObject):
             plain = action.text().replace("&", "").rstrip("…")
             shown = self.shortcut_text(name)
             action.setToolTip(f"{plain} ({shown})" if shown else plain)
+
+
+def _in_shortcut_editor(widget: QWidget) -> bool:
+    parent: QWidget | None = widget
+    while parent is not None:
+        if isinstance(parent, QKeySequenceEdit):
+            return True
+        parent = parent.parentWidget()
+    return False

@@ -92,14 +92,20 @@ class Problem:
     Attributes:
         message: plain words, what happened and what to do.
         level: "error", "warning" or "info".
-        action: "preferences", "devices", "retry" or "" (dismiss only).
+        action: what its button does: "preferences", "add_key", "offline" (switch to the
+            offline engine and start), "devices", "system_devices", "retry", "history"
+            or "" (dismiss only).
         key: a banner with the same key replaces the previous one.
+        also: further actions, each a button after the first.
+        icon: a status icon (``resources/icons/status/<icon>.svg``); "" = by level.
     """
 
     message: str
     level: str = "error"
     action: str = ""
     key: str = "run"
+    also: tuple[str, ...] = ()
+    icon: str = ""
 
 
 RunnerFactory = Callable[[RunRequest, Transcript, Callable[[Any], None]], Runner]
@@ -223,6 +229,7 @@ class Controller(QObject):
         self._session_t0 = 0.0
         self._standby_heard = False  # a caption arrived since the offline engine stood in
         self._journal_error = ""
+        self._no_key_for = ""  # the provider a "no key" banner is about
         self._last_level: float | None = None
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(LEVEL_POLL_MS)
@@ -283,15 +290,18 @@ class Controller(QObject):
                 secret = None
             else:
                 self._refuse("no_key", f"Can't read the key for {title}", title)
-                self.problem_posted.emit(Problem(str(exc), "error", "preferences"))
+                self._no_key_for = config.provider
+                self.problem_posted.emit(Problem(str(exc), "error", "preferences",
+                                                 also=("offline",), icon="key"))
                 return None
         if secret is None and config.provider != "local":
             env = ENV_VARS.get(config.provider, "")
             self._refuse("no_key", f"No API key for {title}: add it in Preferences", title)
+            self._no_key_for = config.provider
             self.problem_posted.emit(Problem(
                 f"No API key for {title}. Add it in Preferences (it is kept in your "
-                f"keychain){f', or set {env}' if env else ''}; or choose the offline engine, "
-                "which needs no key.", "error", "preferences"))
+                f"keychain){f', or set {env}' if env else ''}; or use the offline engine, "
+                "which needs no key.", "error", "add_key", also=("offline",), icon="key"))
             return None
         problem = check_targets(config.provider, config.language, config.translate_to)
         if problem:
@@ -304,6 +314,27 @@ class Controller(QObject):
             mic_device=self.settings.get(Key.MIC_DEVICE) or None,
             system_device=self.settings.get(Key.SYSTEM_DEVICE) or None,
             standby=self.settings.get(Key.FALLBACK_OFFLINE))
+
+    def has_key(self, provider: str) -> bool:
+        """Whether a key for ``provider`` is in the keychain or the environment."""
+        try:
+            secret, _origin = resolve_secret(provider, self.store, self.environ)
+        except SecretStoreError:
+            return False
+        return secret is not None
+
+    def recheck(self) -> None:
+        """After the settings changed: end a "no key" problem that no longer holds (the key
+        was added, or another provider chosen)."""
+        provider = self._no_key_for
+        if not provider:
+            return
+        if self.settings.get(Key.PROVIDER) == provider and not self.has_key(provider):
+            return
+        self._no_key_for = ""
+        self.problem_cleared.emit("run")
+        self.machine.end_alert("no_key")
+        self._sync()
 
     def _refuse(self, kind: str, text: str, title: str) -> None:
         if self.machine.active and self.machine.phase.value != "stopping":
@@ -326,6 +357,7 @@ class Controller(QObject):
         if request is None:
             return
         self.problem_cleared.emit("run")
+        self._no_key_for = ""
         self._clear_run_banners()
         self.transcript = ResumableTranscript()
         self.transcript_reset.emit()
@@ -390,6 +422,23 @@ class Controller(QObject):
         self.recording_changed.emit(on)
 
     @Slot()
+    def use_offline(self) -> None:
+        """Caption with the offline engine from now on: a cloud run hands over to it (the
+        same session), a stopped one starts with it."""
+        self.settings.set(Key.PROVIDER, "local")
+        self.recheck()
+        self.problem_cleared.emit("reconnect")
+        request = self._request
+        if self._thread is not None and request is not None and \
+                request.config.provider != "local" and self.machine.may_fall_back():
+            self.problem_cleared.emit("run")
+            self.machine.fall_back("the user chose the offline engine")
+            self._thread.request_stop()
+            self._sync()
+        elif not self.running:
+            self.start()
+
+    @Slot()
     def toggle_start_stop(self) -> None:
         if self.running and self.run_state != "stopping":
             self.stop()
@@ -420,6 +469,7 @@ class Controller(QObject):
         thread.run_finished.connect(self.on_thread_run_finished)
         self._thread = thread
         title = vendor_title(request.config.provider)
+        self.journal.note_provider(request.config.provider, "fallback" if offline_for else "")
         self.machine.begin(title, offline_for=offline_for)
         self._sync()
         thread.start()
@@ -452,6 +502,8 @@ class Controller(QObject):
                     event = GapAdded(transcript.shifted(event.gap))
                     if journal.append_gap(event.gap):
                         seq = journal.appended_seq
+                elif isinstance(event, StateChanged) and event.state is State.DEGRADED:
+                    journal.note_provider("local", "standby")  # the offline engine stands in
                 shown.submit(event, seq)
 
             try:
@@ -512,7 +564,7 @@ class Controller(QObject):
                 and self.machine.intent.value == "run":
             self.problem_posted.emit(Problem(
                 f"{event.message} Reconnecting automatically; captions resume by themselves.",
-                "warning", "", key="reconnect"))
+                "warning", "", key="reconnect", also=("offline",), icon="reconnecting"))
         elif event.state in (State.LIVE, State.DEGRADED):
             self.problem_cleared.emit("reconnect")
         self._sync()
@@ -529,12 +581,13 @@ class Controller(QObject):
             self.problem_posted.emit(Problem(
                 f"{title} stopped: {reason} Captions continue with the offline engine. "
                 "Check the key and provider in Preferences to use it again.",
-                "warning", "preferences", key="fallback"))
+                "warning", "preferences", key="fallback", icon="offline"))
             if self._thread is not None:
                 self._thread.request_stop()
             return
         self.problem_posted.emit(Problem(f"{reason}", "error",
-                                         "preferences" if cloud else "retry"))
+                                         "preferences" if cloud else "retry",
+                                         also=("offline",) if cloud else ()))
 
     @Slot(object)
     def on_thread_notice_posted(self, event: Notice) -> None:
@@ -548,7 +601,10 @@ class Controller(QObject):
             if kind == "resumed":
                 self.problem_cleared.emit(key)
             else:
-                self.problem_posted.emit(Problem(event.message, level, "devices", key=key))
+                self.problem_posted.emit(Problem(
+                    event.message, level, "system_devices" if event.source == "system"
+                    else "devices", key=key, icon="unplugged" if kind == "lost" else
+                    "speaker-off" if event.source == "system" else "mic-off"))
             self._sync()
             return
         self.problem_posted.emit(Problem(event.message, level, "", key=f"notice:{event.source}"))
@@ -621,7 +677,9 @@ class Controller(QObject):
         from captioner.audio.devices import DeviceError
 
         if isinstance(exc, DeviceError):
-            return Problem(str(exc), "error", "devices")
+            system = self._request is not None and self._request.source == "system"
+            return Problem(str(exc), "error", "system_devices" if system else "devices",
+                           icon="unplugged")
         if isinstance(exc, SecretStoreError):
             return Problem(str(exc), "error", "preferences")
         if isinstance(exc, UserFacingError):

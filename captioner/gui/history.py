@@ -1,10 +1,14 @@
-"""Past sessions: list (date, duration, provider, words), open to read and search, export, delete,
-and improve a recorded session's transcript.
+"""Past sessions: list (date, duration, providers used, words, status), search them by their
+words, date or title, open to read and search, export, delete, and improve a recorded
+session's transcript.
 
 Reads the journals in the sessions folder (``captioner.transcript.journal``); a session
-still being written (this or another running app) is marked "Live now" and
-can't be deleted. A recorded session can be re-transcribed more accurately
-("Improve transcript", with progress and cancel; :mod:`captioner.improve`);
+still being written (this or another running app) is "In progress" and can't be deleted.
+Sessions without a word are not listed (retention prunes them from the disk); what the
+columns say comes from :mod:`captioner.transcript.listing`, as in ``captioner sessions``.
+
+A recorded session can be re-transcribed more accurately ("Improve
+transcript", with progress and cancel; :mod:`captioner.improve`);
 then its improved version is shown and exported, and the live captions stay
 one choice away.
 """
@@ -16,8 +20,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, Slot
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,6 +30,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMenu,
     QMessageBox,
     QProgressBar,
@@ -47,14 +52,14 @@ from captioner.improve import Progress
 from captioner.secrets import ENV_VARS, SecretStore, SecretStoreError, resolve_secret
 from captioner.settings import Settings
 from captioner.transcript import export as exporter
-from captioner.transcript import store
+from captioner.transcript import listing, store
 from captioner.transcript.improved import describe, load_version
 from captioner.transcript.render import format_duration
-from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("Date", "Duration", "Provider", "Words", "Status")
+SEARCH_DELAY_MS = 250
 
 
 def started_text(started_at: str) -> str:
@@ -66,14 +71,6 @@ def started_text(started_at: str) -> str:
     if when.tzinfo is not None:
         when = when.astimezone()
     return when.strftime("%a %d %b %Y, %H:%M")
-
-
-def status_text(summary: store.SessionSummary) -> str:
-    if summary.live:
-        return "Live now"
-    state = "Recovered" if summary.recovered else "" if summary.ended else "Unfinished"
-    extras = "Improved" if summary.improved else "Recorded" if summary.recorded else ""
-    return " · ".join(part for part in (state, extras) if part)
 
 
 class SessionViewer(QDialog):
@@ -133,8 +130,8 @@ class SessionViewer(QDialog):
         self.record = record
         self.pane.set_segments(record.segments, record.translations)
         title = started_text(str(record.meta.get("started_at", "")))
-        self.info.setText(f"{title} · {format_duration(record.duration_ms)} · "
-                          f"{PROVIDER_TITLES.get(str(record.meta.get('provider')), '?')} · "
+        used = listing.providers_text(record.providers)
+        self.info.setText(f"{title} · {format_duration(record.duration_ms)} · {used} · "
                           f"{record.word_count} words")
 
     @Slot(int)
@@ -174,6 +171,20 @@ class HistoryDialog(QDialog):
         self.summaries: list[store.SessionSummary] = []
         self.ask_save_path: Callable[[str, str], str] = self._ask_save_path
         self.confirm: Callable[[str], bool] = self._confirm
+        self._texts: dict[Path, tuple[float, str]] = {}  # path -> (mtime, searchable text)
+        self.all_summaries: list[store.SessionSummary] = []
+        self.hidden_empty = 0
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search past sessions: words said, date, provider")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search past sessions")
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        find.activated.connect(lambda: self.search.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Sessions")
@@ -232,6 +243,12 @@ class HistoryDialog(QDialog):
         close.rejected.connect(self.reject)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
+        search_label = QLabel("&Search:", self)
+        search_label.setBuddy(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(search_label)
+        search_row.addWidget(self.search, 1)
+        layout.addLayout(search_row)
         layout.addWidget(self.table, 1)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_bar, 1)
@@ -246,13 +263,36 @@ class HistoryDialog(QDialog):
 
     @Slot()
     def refresh(self) -> None:
-        self.summaries = store.list_sessions(self.folder)
+        """Read the sessions folder again (and show the sessions the search matches)."""
+        self.all_summaries, self.hidden_empty = listing.listed(store.list_sessions(self.folder))
+        self.apply_filter()
+
+    @staticmethod
+    def row_values(s: store.SessionSummary) -> tuple[str, ...]:
+        return (started_text(s.started_at), format_duration(s.duration_ms),
+                listing.providers_text(s.providers), str(s.word_count), listing.status_text(s))
+
+    def _text_of(self, summary: store.SessionSummary) -> str:
+        try:
+            mtime = summary.path.stat().st_mtime
+        except OSError:
+            return ""
+        cached = self._texts.get(summary.path)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, listing.session_text(summary))
+            self._texts[summary.path] = cached
+        return cached[1]
+
+    @Slot()
+    def apply_filter(self) -> None:
+        """Show the sessions whose words, date, provider or status match the search."""
+        query = self.search.text().strip()
+        selected = self.selected()
+        self.summaries = [s for s in self.all_summaries if not query or listing.matches(
+            query, *self.row_values(s), self._text_of(s))]
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
-            values = (started_text(s.started_at), format_duration(s.duration_ms),
-                      vendor_title(s.provider or "?"),
-                      str(s.word_count), status_text(s))
-            for col, value in enumerate(values):
+            for col, value in enumerate(self.row_values(s)):
                 item = QTableWidgetItem(value)
                 if col == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
@@ -260,12 +300,23 @@ class HistoryDialog(QDialog):
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        rows = [i for i, s in enumerate(self.summaries)
+                if selected is not None and s.id == selected.id]
         if self.summaries:
-            self.table.selectRow(0)
-        else:
-            self.message_label.setText("No saved sessions yet. Transcripts are saved as you "
-                                       "caption.")
+            self.table.selectRow(rows[0] if rows else 0)
+        self.message_label.setText(self._list_message(query))
         self.on_table_item_selection_changed()
+
+    def _list_message(self, query: str) -> str:
+        empty = (f" {self.hidden_empty} session{'s' if self.hidden_empty != 1 else ''} with no "
+                 "words not shown." if self.hidden_empty else "")
+        if query and not self.summaries:
+            return f"No session matches “{query}”.{empty}"
+        if not self.all_summaries:
+            return f"No saved sessions yet. Transcripts are saved as you caption.{empty}"
+        if query:
+            return f"{len(self.summaries)} of {len(self.all_summaries)} sessions match.{empty}"
+        return empty.strip()
 
     def selected(self) -> store.SessionSummary | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []

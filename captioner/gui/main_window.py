@@ -2,7 +2,11 @@
 the live transcript with search, export, and banners that say what to do when something fails.
 
 Every control has an accessible name and a keyboard path: the menus carry all
-actions with their shortcuts, Tab moves through the controls, Ctrl+F searches.
+actions with their shortcuts (which work from any focused widget, see
+:mod:`captioner.gui.actions`), Tab moves through the controls top to bottom
+(banners included, in the order shown), Ctrl+F searches. The first-run hint
+matches the chosen provider; without a tray the window says once how to get
+the overlay back.
 """
 
 from __future__ import annotations
@@ -52,14 +56,20 @@ from captioner.gui.choices import (
     select_data,
 )
 from captioner.gui.controller import Controller, Problem
+from captioner.gui.focus_ring import FocusTracker
 from captioner.gui.icons import app_icon
 from captioner.gui.status_line import RunStatus, describe
 from captioner.settings import Key, Settings
 from captioner.stream import TranscriptChanged
 from captioner.transcript import export as exporter
+from captioner.vendors import title as vendor_title
 
 log = logging.getLogger(__name__)
 
+MIN_TRANSCRIPT_LINES = 5
+FIRST_RUN_HINT = ("Captions work right away with the offline engine and your default "
+                  "microphone, nothing to set up. For other languages or higher accuracy, add a "
+                  "cloud provider's API key in Preferences (kept in your system keychain).")
 
 
 class _DeviceLoader(QObject):
@@ -98,7 +108,7 @@ class MainWindow(QMainWindow):
 
     Attributes:
         controller: the :class:`Controller` it drives.
-        actions: the shared :class:`AppActions`.
+        actions, app_actions: the shared :class:`AppActions`.
         banners: the :class:`BannerArea`.
         transcript: the live :class:`TranscriptPane`.
         hide_on_close: closing hides to the tray instead of quitting.
@@ -106,9 +116,11 @@ class MainWindow(QMainWindow):
 
     Signals:
         quit_requested(): the window was closed and there is no tray to keep running in.
+        key_requested(str): a banner asked to add the key of this provider.
     """
 
     quit_requested = Signal()
+    key_requested = Signal(str)
 
     def __init__(self, controller: Controller, actions: AppActions, *,
                  device_lister: Callable[[], list[Any]] | None = None,
@@ -119,6 +131,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.settings: Settings = controller.settings
         self.actions = actions
+        self.app_actions = actions  # NB: typed (``actions`` shadows QWidget.actions for mypy)
         self.hide_on_close = False
         self.ask_save_path: Callable[[str, str], str] = self._ask_save_path
         self._started_at: float | None = None
@@ -137,8 +150,12 @@ class MainWindow(QMainWindow):
         layout.addLayout(self._build_form())
         self.banners = BannerArea(central)
         self.banners.action_requested.connect(self.on_banners_action_requested)
+        self.banners.arranged.connect(self.update_tab_order)
         layout.addWidget(self.banners)
         self.transcript = TranscriptPane(central, name="Live transcript")
+        # the live transcript keeps room for a few lines whatever the banners need
+        lines = self.transcript.text_edit.fontMetrics().lineSpacing()
+        self.transcript.text_edit.setMinimumHeight(lines * MIN_TRANSCRIPT_LINES + 24)
         layout.addWidget(self.transcript, 1)
         layout.addLayout(self._build_export_row())
         self.setCentralWidget(central)
@@ -168,6 +185,8 @@ class MainWindow(QMainWindow):
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
         self.refresh_devices()
+        self.update_tab_order()
+        self.focus_tracker = FocusTracker(self)
 
     # -- building -----------------------------------------------------------------
 
@@ -280,11 +299,26 @@ class MainWindow(QMainWindow):
             row.addWidget(button)
             self.export_buttons[fmt] = button
         row.addStretch(1)
-        history = QPushButton("Past sessions…", self)
-        history.setAccessibleName("Past sessions")
-        history.clicked.connect(self.actions.history.trigger)
-        row.addWidget(history)
+        self.history_button = QPushButton("Past sessions…", self)
+        self.history_button.setAccessibleName("Past sessions")
+        self.history_button.clicked.connect(self.actions.history.trigger)
+        row.addWidget(self.history_button)
         return row
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab visits, top to bottom as laid out (banners in their shown order)."""
+        t = self.transcript
+        return [self.start_button, self.pause_button, self.stop_button, self.overlay_button,
+                self.click_button, self.provider_combo, self.language_combo, self.source_combo,
+                self.mic_combo, self.system_combo, self.refresh_button,
+                *self.banners.focus_chain(), t.search, t.prev_button, t.next_button,
+                t.text_edit, *self.export_buttons.values(), self.history_button]
+
+    @Slot()
+    def update_tab_order(self) -> None:
+        chain = self.focus_chain()
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _build_menus(self) -> None:
         a = self.actions
@@ -307,6 +341,7 @@ class MainWindow(QMainWindow):
         captions.addSeparator()
         for name in ("scroll_back", "scroll_forward", "jump_to_live"):
             captions.addAction(a[name])
+        self.captions_menu = captions
         edit = bar.addMenu("&Edit")
         edit.addAction(a.find)
         edit.addSeparator()
@@ -340,6 +375,43 @@ class MainWindow(QMainWindow):
         provider = self.provider_combo.currentData()
         self.settings.set(Key.PROVIDER, provider)
         self._language_hint()
+        self.controller.recheck()
+        if "hint" in self.banners.banners:
+            self.post_first_run_hint()
+
+    def post_first_run_hint(self) -> None:
+        """The first-run hint, for the provider chosen now."""
+        provider = self.settings.get(Key.PROVIDER)
+        start = self.app_actions.shortcut_text("start_stop")
+        press = f"Press Start ({start})" if start else "Press Start"
+        if provider == "local":
+            problem = Problem(f"{FIRST_RUN_HINT} {press} to begin.", "info", "preferences",
+                              key="hint")
+        elif not self.controller.has_key(provider):
+            title = vendor_title(provider)
+            problem = Problem(
+                f"Captions come from {title}, which needs your API key: add it in Preferences "
+                "(kept in your system keychain). Or use the offline engine: no account, no "
+                "network, nothing to set up.", "info", "add_key", key="hint",
+                also=("offline",), icon="key")
+        else:
+            title = vendor_title(provider)
+            fallback = (" If it can't be reached, the offline engine captions instead."
+                        if self.settings.get(Key.FALLBACK_OFFLINE) else "")
+            problem = Problem(f"Captions come from {title}, with the key in your keychain. "
+                              f"{press} to begin.{fallback}", "info", "preferences", key="hint")
+        self.banners.post(problem)
+
+    def note_no_tray(self) -> None:
+        """Say once that the desktop has no tray, and how to get the overlay back."""
+        if self.settings.get(Key.NO_TRAY_NOTED):
+            return
+        self.settings.set(Key.NO_TRAY_NOTED, True)
+        keys = self.app_actions.shortcut_text("toggle_overlay")
+        self.banners.post(Problem(
+            "Your desktop has no system tray, so captioner shows no tray icon and closing "
+            "this window quits. Show or hide the overlay from Captions → Show caption "
+            f"overlay{f' ({keys})' if keys else ''}.", "info", "", key="tray"))
 
     @Slot()
     def on_language_combo_activated(self, *_args: object) -> None:
@@ -480,10 +552,19 @@ class MainWindow(QMainWindow):
     def on_banners_action_requested(self, action: str) -> None:
         if action == "preferences":
             self.actions.preferences.trigger()
-        elif action == "devices":
+            return
+        if action in ("add_key", "offline") and "hint" in self.banners.banners:
+            self.settings.set(Key.FIRST_RUN_HINT_SHOWN, True)
+        if action == "add_key":
+            self.key_requested.emit(self.settings.get(Key.PROVIDER))
+        elif action == "offline":
+            self.banners.clear("hint")
+            select_data(self.provider_combo, "local")
+            self.controller.use_offline()
+        elif action in ("devices", "system_devices"):
             self.refresh_devices()
-            combo = self.system_combo if self.source_combo.currentData() == "system" \
-                else self.mic_combo
+            system = action == "system_devices" or self.source_combo.currentData() == "system"
+            combo = self.system_combo if system else self.mic_combo
             combo.setFocus(Qt.FocusReason.OtherFocusReason)
             combo.showPopup()
         elif action == "retry":

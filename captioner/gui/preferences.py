@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -227,6 +227,13 @@ class PreferencesDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(720, 680)
         self.load()
+
+    def focus_key(self, provider: str) -> None:
+        """Show the Provider tab with the cursor in the key field of ``provider``."""
+        self.tabs.setCurrentIndex(0)
+        edit = self.provider_page.key_edits.get(provider)
+        if edit is not None:
+            edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def load(self) -> None:
         self.provider_page.load()

@@ -63,6 +63,8 @@ class AppShell(QObject):
         self.tray: Tray | None = Tray(self.actions, self) if use_tray and tray_available() \
             else None
         self.window.hide_on_close = self.tray is not None
+        if self.tray is None and use_tray:
+            self.window.note_no_tray()
         self._preferences = None
         self._history = None
         self.controller.announce_target = self.overlay.view
@@ -77,6 +79,7 @@ class AppShell(QObject):
         c.transcript_changed.connect(self.on_controller_transcript_changed)
         c.transcript_reset.connect(self.on_controller_transcript_reset)
         c.status_changed.connect(o.set_status)
+        c.status_changed.connect(self.on_controller_status_changed)
         c.level_changed.connect(o.set_level)
         c.run_state_changed.connect(self.on_controller_run_state_changed)
         if self.tray is not None:
@@ -100,6 +103,7 @@ class AppShell(QObject):
         a.about.triggered.connect(self.show_about)
         a.quit.triggered.connect(self.quit_requested)
         self.window.quit_requested.connect(self.quit_requested)
+        self.window.key_requested.connect(self.open_preferences_for_key)
         o.lines_resized.connect(self.on_overlay_lines_resized)
         o.capture_hiding_failed.connect(self.on_overlay_capture_hiding_failed)
         o.context_actions = [a.start_stop, a.pause, a.record, None, a.click_through,
@@ -118,6 +122,7 @@ class AppShell(QObject):
             self.overlay.set_dock(dock)
         self.overlay.set_hidden_from_capture(s.get(Key.OVERLAY_HIDE_FROM_CAPTURE))
         self.window.load_settings()
+        self.controller.recheck()  # a key added or provider changed ends a "no key" problem
         self._update_placeholder()
 
     def show(self, *, window: bool = True) -> None:
@@ -151,11 +156,17 @@ class AppShell(QObject):
         self.actions.set_running(state)
         self._update_placeholder()
 
+    @Slot(object)
+    def on_controller_status_changed(self, _status: object) -> None:
+        self._update_placeholder()  # reconnecting is "live" to the buttons, not to the words
+
     def _update_placeholder(self) -> None:
         state = self.controller.run_state
         start = self.actions.shortcut_text("start_stop")
         pause = self.actions.shortcut_text("pause")
-        if state in ("starting", "live"):
+        if self.controller.status.state == "reconnecting":
+            text = "Connection lost: captions resume when it is back."
+        elif state in ("starting", "live"):
             text = "Listening… captions appear here as people speak."
         elif state == "paused":
             text = f"Paused. Press {pause} to resume." if pause else "Paused."
@@ -225,6 +236,13 @@ class AppShell(QObject):
         dialog.finished.connect(lambda _r: self._forget_preferences())
         self._preferences = dialog
         dialog.show()
+
+    @Slot(str)
+    def open_preferences_for_key(self, provider: str) -> None:
+        """Preferences at the key field of ``provider``."""
+        self.open_preferences()
+        if self._preferences is not None:
+            self._preferences.focus_key(provider)
 
     def _forget_preferences(self) -> None:
         if self._preferences is not None:

@@ -130,7 +130,8 @@ class TranscriptPane(QWidget):
             shortcut = QShortcut(QKeySequence(seq), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
-        self.setFocusProxy(self.text_edit)
+        # NB: no focus proxy: with one, Tab into the pane jumps over the search field
+        # (Qt 6.11 moves focus to the proxy when the chain enters a proxied widget)
 
     # -- content ------------------------------------------------------------------
 

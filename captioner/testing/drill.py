@@ -3,7 +3,11 @@
 :func:`run_drill` streams scripted continuous speech at real time, takes the
 network away for a while in the middle, and :func:`summarize` measures what
 came of it: caption lag over time, time back to live, words lost, duplicated
-or skipped, gaps. Shared by ``bench/reconnect.py`` and the reconnect tests.
+or skipped, gaps. With ``cap_s`` there is no outage: the stream rolls over to a
+new vendor session every ``cap_s`` seconds (the fake enforces a cap a little
+later), and :func:`summarize_rollover` measures each switch from the fake's
+side (how long both sessions heard the audio, or the audio neither heard) and
+the lag and words as above. Shared by ``bench/reconnect.py`` and the tests.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ from typing import Any
 from captioner.audio.buffer import AudioBuffer
 from captioner.config import SessionConfig
 from captioner.providers import make_provider, title
-from captioner.stream import State, StateChanged, StreamEvent, TranscriptChanged, VendorStream
+from captioner.stream import (
+    Notice,
+    State,
+    StateChanged,
+    StreamEvent,
+    TranscriptChanged,
+    VendorStream,
+)
 from captioner.testing.fake_assemblyai import FakeAssemblyAi
 from captioner.testing.fake_deepgram import FakeDeepgram
 from captioner.testing.fake_revai import FakeRevAi
@@ -35,6 +46,9 @@ WORD_MS = 400
 WORDS_PER_UTTERANCE = 6
 PAUSE_MS = 200
 LIVE_MS = 1000
+#: the fake's cap is this much later than the stream's rollover point (as the
+#: providers roll over 5 minutes before a 3-hour cap)
+CAP_MARGIN = 1.5
 
 
 def script(duration_ms: int) -> list[Utterance]:
@@ -49,17 +63,25 @@ def script(duration_ms: int) -> list[Utterance]:
 
 
 async def run_drill(vendor: str, mode: str, duration_s: float, outage_s: float,
-                    cut_s: float | None = None) -> dict[str, Any]:
-    """Stream ``duration_s`` with an outage of ``outage_s`` at ``cut_s`` (default: midway)."""
+                    cut_s: float | None = None, *, cap_s: float | None = None,
+                    overlap: bool = True, fake_options: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """Stream ``duration_s`` with an outage of ``outage_s`` at ``cut_s`` (default: midway),
+    or, with ``cap_s``, no outage but a rollover every ``cap_s`` seconds (``overlap``
+    False: the sequential rollover, end then reconnect); ``fake_options`` go to the fake."""
     duration_ms = int(duration_s * 1000)
     speech = script(duration_ms)
-    fake = FAKES[vendor](speech, keys=(KEY,), timecoded=True)
+    fake = FAKES[vendor](speech, keys=(KEY,), timecoded=True,
+                         max_session_s=cap_s * CAP_MARGIN if cap_s else None,
+                         **(fake_options or {}))
     async with fake, OutageProxy(fake.port) as proxy:
         cfg = SessionConfig(provider=vendor, endpoint=proxy.url)
         audio = AudioBuffer()
         transcript = Transcript()
         captioned_ms = [0]
         live_at: list[float] = []
+        states: list[str] = []
+        notices: list[str] = []
         t0 = time.monotonic()
 
         def on_event(event: StreamEvent) -> None:
@@ -67,12 +89,18 @@ async def run_drill(vendor: str, mode: str, duration_s: float, outage_s: float,
                 seg = event.change.segment
                 if seg.text.strip():
                     captioned_ms[0] = max(captioned_ms[0], seg.end_ms)
-            elif isinstance(event, StateChanged) and event.state is State.LIVE \
-                    and not event.behind_ms:
-                live_at.append(time.monotonic() - t0)
+            elif isinstance(event, StateChanged):
+                states.append(event.state.value + (" behind" if event.behind_ms else ""))
+                if event.state is State.LIVE and not event.behind_ms:
+                    live_at.append(time.monotonic() - t0)
+            elif isinstance(event, Notice):
+                notices.append(event.message)
 
         stream = VendorStream(lambda: make_provider(cfg), audio, transcript, secret=KEY,
-                              listener=on_event, title=title(vendor), live=True, catch_up=mode)
+                              listener=on_event, title=title(vendor), live=True, catch_up=mode,
+                              max_session_s=cap_s)
+        if not overlap:
+            stream.overlap_s = 0.0
         cut_s = duration_s / 2 if cut_s is None else cut_s
         samples: list[tuple[float, int]] = []
 
@@ -91,6 +119,8 @@ async def run_drill(vendor: str, mode: str, duration_s: float, outage_s: float,
                 await asyncio.sleep(0.25)
 
         async def outage() -> None:
+            if cap_s:
+                return
             await asyncio.sleep(max(0.0, t0 + cut_s - time.monotonic()))
             await proxy.cut()
             await asyncio.sleep(outage_s)
@@ -101,6 +131,12 @@ async def run_drill(vendor: str, mode: str, duration_s: float, outage_s: float,
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if cap_s:
+        result = summarize_rollover(vendor, stream, fake, transcript, speech, samples, cap_s,
+                                    overlap)
+        result.update(states=sorted(set(states)), notices=notices,
+                      refused_busy=fake.refused_busy)
+        return result
     restore_s = cut_s + outage_s
     result = summarize(vendor, mode, stream, transcript, speech, samples, live_at, cut_s,
                        restore_s, duration_s)
@@ -108,9 +144,48 @@ async def run_drill(vendor: str, mode: str, duration_s: float, outage_s: float,
     return result
 
 
-def summarize(vendor: str, mode: str, stream: VendorStream, transcript: Transcript,
-              speech: list[Utterance], samples: list[tuple[float, int]], live_at: list[float],
-              cut_s: float, restore_s: float, duration_s: float) -> dict[str, Any]:
+def summarize_rollover(vendor: str, stream: VendorStream, fake: FakeServer,
+                       transcript: Transcript, speech: list[Utterance],
+                       samples: list[tuple[float, int]], cap_s: float,
+                       overlap: bool) -> dict[str, Any]:
+    """Each switch between vendor sessions as the fake saw it, plus lag and words."""
+    heard = [(c.start_ms, c.start_ms + c.audio_ms) for c in fake.connections if c.audio_bytes]
+    switches = [{"both_heard_ms": max(0, a[1] - b[0]), "neither_heard_ms": max(0, b[0] - a[1]),
+                 "replayed_ms": max(0, a[1] - b[0]) if not overlap else 0}
+                for a, b in zip(heard, heard[1:], strict=False)]
+    lost, dup, _skipped, finals_lost, finals_dup = count_words(transcript, speech)
+    steady = [lag for t, lag in samples if 5.0 < t < cap_s]
+    speech_end_s = speech[-1].end_ms / 1000 if speech else 0.0
+    during = [lag for t, lag in samples if cap_s <= t < speech_end_s]
+    return {
+        "vendor": vendor,
+        "mode": "rollover-overlap" if overlap else "rollover-sequential",
+        "cap_s": cap_s,
+        "final_state": stream.state.value,
+        "reconnects": stream.reconnects,
+        "sessions": len(heard),
+        "peak_concurrent_sessions": fake.peak_active,
+        "switches": switches,
+        "neither_heard_ms_max": max((s["neither_heard_ms"] for s in switches), default=0),
+        "lag_p50_ms_before": int(statistics.median(steady)) if steady else None,
+        "lag_max_ms_before": max(steady) if steady else None,
+        "lag_p50_ms_after_first_rollover": int(statistics.median(during)) if during else None,
+        "lag_max_ms_after_first_rollover": max(during) if during else None,
+        "words": sum(len(u.words()) for u in speech),
+        "words_lost": lost,
+        "words_duplicated": dup,
+        "finals": len(speech),
+        "finals_lost": finals_lost,
+        "finals_duplicated": finals_dup,
+        "gap_ms": sum(g.end_ms - g.start_ms for g in transcript.gaps),
+        "violations": fake.violations,
+    }
+
+
+def count_words(transcript: Transcript, speech: list[Utterance]
+                ) -> tuple[int, int, int, int, int]:
+    """Script words with no final, more than one, or inside a marked gap; and whole
+    utterances with a lost or a duplicated word."""
     heard: dict[int, int] = {}
     for seg in transcript.finals:
         for word in seg.words:
@@ -132,6 +207,13 @@ def summarize(vendor: str, mode: str, stream: VendorStream, transcript: Transcri
                 utt_dup = True
         finals_lost += utt_lost
         finals_dup += utt_dup
+    return lost, dup, skipped, finals_lost, finals_dup
+
+
+def summarize(vendor: str, mode: str, stream: VendorStream, transcript: Transcript,
+              speech: list[Utterance], samples: list[tuple[float, int]], live_at: list[float],
+              cut_s: float, restore_s: float, duration_s: float) -> dict[str, Any]:
+    lost, dup, skipped, finals_lost, finals_dup = count_words(transcript, speech)
     live_again = next((t for t in live_at if t > restore_s), None)
     steady = [lag for t, lag in samples if 5.0 < t < cut_s]
     back_s = None

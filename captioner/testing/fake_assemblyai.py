@@ -148,6 +148,15 @@ class AssemblyAiSession(FakeSession):
         )
         return True
 
+    async def on_busy(self) -> None:
+        await self.send({"type": "Error", "error_code": 3009, "error": TOO_MANY})
+        await self.close(3009, TOO_MANY)
+
+    async def on_session_cap(self) -> None:
+        message = "Session Expired: Maximum session duration exceeded"
+        await self.send({"type": "Error", "error_code": 3008, "error": message})
+        await self.close(3008, message)
+
     async def _error(self, code: int, message: str) -> None:
         self.violate(message)
         await self.send({"type": "Error", "error_code": code, "error": message})
@@ -265,8 +274,14 @@ def _label(utt: Utterance) -> str:
     return chr(ord("A") + (utt.speaker or 0) % 26)
 
 
+TOO_MANY = "Unauthorized Connection: Too many concurrent sessions"
+
+
 class FakeAssemblyAi(FakeServer):
     """Fake AssemblyAI; also serves ``GET /v3/token`` on the same port.
+
+    AssemblyAI caps new sessions per minute, not open sessions: a connection
+    beyond ``new_sessions_per_minute`` in the last 60 s is closed with 3009.
 
     Attributes:
         auth_failure: ``"close"`` (1008 after the upgrade, default) or ``"http"`` (401).
@@ -279,10 +294,14 @@ class FakeAssemblyAi(FakeServer):
     path = PATH
     session_class = AssemblyAiSession
     realtime_only = True
+    session_cap_s = 3 * 3600.0  # 3008 "Session Expired: Maximum session duration exceeded"
 
-    def __init__(self, *args: Any, auth_failure: str = "close", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, auth_failure: str = "close",
+                 new_sessions_per_minute: int = 100, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.auth_failure = auth_failure
+        self.new_sessions_per_minute = new_sessions_per_minute
+        self._session_starts: list[float] = []
         self.tokens: dict[str, float] = {}
         self.used_tokens: set[str] = set()
         self.token_requests: list[dict[str, list[str]]] = []
@@ -311,6 +330,14 @@ class FakeAssemblyAi(FakeServer):
         if self.auth_failure == "http" and not ok:
             return self.reply(401, {"error": UNAUTHORIZED})
         return None
+
+    def over_limit(self, conn_log: ConnectionLog) -> bool:
+        now = time.monotonic()
+        self._session_starts = [t for t in self._session_starts if now - t < 60.0]
+        if len(self._session_starts) >= self.new_sessions_per_minute:
+            return True
+        self._session_starts.append(now)
+        return super().over_limit(conn_log)
 
     def http_response(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)

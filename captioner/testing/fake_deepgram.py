@@ -298,6 +298,7 @@ class FakeDeepgram(FakeServer):
     realtime_only = True
     max_speed = PACES["deepgram"].catchup_speed or 1.0  # see captioner.pacing
     default_idle_timeout_s = 10.0
+    concurrency_limit = 50  # streaming, Pay as You Go / Growth; no session cap documented
 
     def __init__(self, *args: Any, final_chunk_words: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -306,6 +307,11 @@ class FakeDeepgram(FakeServer):
 
     def response_headers(self, conn_log: ConnectionLog) -> dict[str, str]:
         return {"dg-request-id": self._request_ids.setdefault(conn_log.index, new_id())}
+
+    def busy_response(self, conn_log: ConnectionLog) -> Response | None:
+        message = "Too many requests. Please try again later"
+        return self.reply(429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": message},
+                          {"dg-error": message})
 
     def check_request(self, conn_log: ConnectionLog, request: Request) -> Response | None:
         if conn_log.path != PATH:

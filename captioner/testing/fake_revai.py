@@ -135,6 +135,11 @@ class RevAiSession(FakeSession):
         await self.send({"type": "connected", "id": new_id()[:12]})
         return True
 
+    async def on_busy(self) -> None:
+        # Rev documents the limit (10 streams) but not its refusal; 4013 "Try Again
+        # Later" is what its self-hosted server (which mirrors the cloud) closes with
+        await self.close(4013, "Try Again Later")
+
     async def on_text(self, text: str) -> bool:
         if text != "EOS":
             self.violate(f"text frame other than EOS: {text[:40]!r}")
@@ -213,6 +218,8 @@ class FakeRevAi(FakeServer):
     session_class = RevAiSession
     realtime_only = True
     max_speed = PACES["revai"].catchup_speed or 1.0  # see captioner.pacing
+    session_cap_s = 3 * 3600.0  # "Time limit per stream is 3 hours"
+    concurrency_limit = 10  # "Streaming concurrency limit is 10"
 
     def __init__(self, *args: Any, auth_failure: str = "close",
                  vocabulary_ids: Callable[[], Iterable[str]] | None = None,

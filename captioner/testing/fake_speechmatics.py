@@ -213,6 +213,17 @@ class SpeechmaticsSession(FakeSession):
         await self.send({"message": "Error", "type": kind, "reason": reason})
         await self.close(code or CLOSE_FOR_ERROR.get(kind, 1003), kind)
 
+    async def on_busy(self) -> None:
+        quota = self.server.max_concurrent
+        await self.send({"message": "Error", "type": "quota_exceeded",
+                         "reason": f"Concurrent session quota of {quota} exceeded"})
+        await self.close(4005, "quota_exceeded")
+
+    async def on_session_cap(self) -> None:
+        await self.send({"message": "Error", "type": "session_timeout",
+                         "reason": "Session has reached its maximum duration"})
+        await self.close(1008, "policy_violation")
+
     async def accept_audio(self, data: bytes) -> bool:
         if not self.started:
             await self._error("protocol_error", "AddAudio before StartRecognition")
@@ -290,7 +301,7 @@ class SpeechmaticsSession(FakeSession):
             }
         )
         if self.server.send_info:
-            await self.send_all(_info_messages())
+            await self.send_all(_info_messages(self.server.active, self.server.max_concurrent))
         await self.send_all(warnings)
         return not await self.run_actions(0)
 
@@ -512,7 +523,7 @@ class SpeechmaticsSession(FakeSession):
         return action.error_type or ERROR_FOR_CLOSE.get(action.code, "unknown_error")
 
 
-def _info_messages() -> list[dict[str, Any]]:
+def _info_messages(usage: int, quota: int | None) -> list[dict[str, Any]]:
     return [
         {
             "message": "Info",
@@ -523,10 +534,10 @@ def _info_messages() -> list[dict[str, Any]]:
         {
             "message": "Info",
             "type": "concurrent_session_usage",
-            "usage": 1,
-            "quota": 2,
+            "usage": usage,
+            "quota": quota or 0,
             "last_updated": datetime.datetime.now(datetime.UTC).isoformat(),
-            "reason": "1 concurrent sessions active out of quota 2",
+            "reason": f"{usage} concurrent sessions active out of quota {quota or 0}",
         },
     ]
 
@@ -547,6 +558,8 @@ class FakeSpeechmatics(FakeServer):
     path = "/v2"
     session_class = SpeechmaticsSession
     realtime_only = False
+    session_cap_s = 48 * 3600.0  # then an in-band Error and close 1008
+    concurrency_limit = 50  # Pro; Free allows 2 (max_concurrent=2)
 
     def __init__(
         self,

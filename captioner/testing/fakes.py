@@ -18,6 +18,15 @@ modules subclass to speak their protocol. The script is:
   ``None``: right after the upgrade, before any greeting) on connection number
   ``connection`` (``None``: on every connection).
 
+Limits, as each vendor states them (see :mod:`captioner.pacing` for the sources):
+a session older than :attr:`FakeServer.max_session_s` (wall seconds since the
+upgrade; configurable, e.g. a few seconds in tests) is ended the vendor's way
+(:meth:`FakeSession.on_session_cap`) and recorded as a violation; a connection
+beyond :attr:`FakeServer.max_concurrent` open sessions (or beyond the vendor's
+own rule, :meth:`FakeServer.over_limit`) is refused the vendor's way — an HTTP
+status (:meth:`FakeServer.busy_response`) or a close after the upgrade
+(:meth:`FakeSession.on_busy`) — and counted in :attr:`FakeServer.refused_busy`.
+
 Pacing: for vendors that limit the audio rate, audio received after the first
 frame must not exceed wall time since the first frame times
 :attr:`FakeServer.max_speed` (1 = real time) by more than
@@ -163,6 +172,7 @@ class ConnectionLog:
         dropped: the fake aborted the connection.
         audio: the audio itself when the server keeps it.
         start_ms: with a timecoded server, where the connection's audio starts.
+        busy: refused (or to be refused) because of the vendor's concurrency rule.
         done: set once the connection is over.
     """
 
@@ -184,6 +194,8 @@ class ConnectionLog:
     dropped: bool = False
     audio: bytearray | None = None
     start_ms: int = 0
+    busy: bool = False
+    counted: bool = False  # counts as an open session (see FakeServer.active)
     opened_s: float = field(default_factory=time.monotonic)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -267,6 +279,14 @@ class FakeSession:
     async def on_idle(self) -> None:
         """No data for ``server.idle_timeout_s`` (Deepgram closes 1011)."""
 
+    async def on_busy(self) -> None:
+        """Refuse the session after the upgrade: the vendor's concurrency rule is hit."""
+        await self.close(1013, "Try Again Later")
+
+    async def on_session_cap(self) -> None:
+        """The session reached the vendor's cap (already recorded as a violation)."""
+        await self.close(1000, "")
+
     def partial_messages(self, index: int, utt: Utterance, n_words: int, pos_ms: int) -> list:
         return []
 
@@ -329,11 +349,13 @@ class FakeSession:
         await self.send_all(self.final_messages(index, self.utterances[index], n_words))
 
     async def finalize_all(self) -> None:
-        """End of stream: finalize every utterance that had started."""
+        """End of stream: finalize every utterance that had started, with the words
+        heard so far (a recognizer can't finalize words it was never sent)."""
         pos = self.log.audio_ms
         for i, utt in enumerate(self.utterances):
             if not self.finalized[i] and utt.start_ms < pos:
-                await self.finalize(i)
+                heard = sum(1 for _, start_ms, _ in utt.words() if start_ms < pos)
+                await self.finalize(i, None if heard == len(utt.words()) else heard)
 
     async def force_endpoint(self) -> int | None:
         """Finalize the utterance in progress with the words heard so far."""
@@ -346,8 +368,14 @@ class FakeSession:
     # -- the loop ---------------------------------------------------------------
 
     async def run(self) -> None:
-        watchdog = None
+        watchdog = capper = None
         try:
+            if self.log.busy:
+                self.log.notes.append("refused: the vendor's concurrency limit")
+                await self.on_busy()
+                return
+            if self.server.max_session_s is not None:
+                capper = asyncio.create_task(self._watch_cap(self.server.max_session_s))
             if await self.run_actions(None) or not await self.open() or self.ended:
                 return
             if self.greets_on_open and await self.run_actions(0):
@@ -370,8 +398,17 @@ class FakeSession:
         except ConnectionClosed:
             pass
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            for task in (watchdog, capper):
+                if task is not None:
+                    task.cancel()
+
+    async def _watch_cap(self, cap_s: float) -> None:
+        await asyncio.sleep(max(0.0, self.log.opened_s + cap_s - time.monotonic()))
+        if self.ended:
+            return
+        self.violate(f"session ran into the vendor's cap of {cap_s:g} s")
+        with contextlib.suppress(ConnectionClosed):
+            await self.on_session_cap()
 
     async def _on_binary(self, data: bytes) -> bool:
         if self.server.timecoded and not self.log.audio_bytes:
@@ -481,12 +518,18 @@ class FakeServer:
         idle_timeout_s: close after this long without data, for vendors with
             such a rule (None: the vendor's default; 0: never).
         keep_audio: keep the received audio in each :class:`ConnectionLog`.
+        max_session_s: end sessions this old the vendor's way (None: the
+            vendor's cap; 0: never).
+        max_concurrent: refuse connections beyond this many open sessions
+            (None: the vendor's default limit; 0: no limit).
         timecoded: the audio is :func:`~captioner.testing.timecode.timecode_pcm`;
             each connection hears the script from where its audio starts
             (utterance times are then absolute).
 
     Attributes:
         connections: one :class:`ConnectionLog` per connection attempt.
+        active: sessions open now; ``peak_active`` the most at once.
+        refused_busy: connections refused by the concurrency rule.
         url: ``ws://127.0.0.1:<port>`` (a bare host: providers add their path).
         endpoint: ``url`` plus the vendor's path.
     """
@@ -499,6 +542,10 @@ class FakeServer:
     #: (a backlog sent after a reconnect; see :mod:`captioner.pacing`)
     max_speed = 1.0
     default_idle_timeout_s: float | None = None
+    #: the vendor's session cap in wall seconds (None: none documented)
+    session_cap_s: float | None = None
+    #: open sessions the vendor allows an account at once (None: no such cap)
+    concurrency_limit: int | None = None
 
     def __init__(
         self,
@@ -513,6 +560,8 @@ class FakeServer:
         idle_timeout_s: float | None = None,
         keep_audio: bool = False,
         timecoded: bool = False,
+        max_session_s: float | None = None,
+        max_concurrent: int | None = None,
     ) -> None:
         self._utterances = utterances
         self._actions = tuple(actions)
@@ -526,6 +575,10 @@ class FakeServer:
         self.idle_timeout_s = idle_timeout_s or None
         self.keep_audio = keep_audio
         self.timecoded = timecoded
+        self.max_session_s = self.session_cap_s if max_session_s is None else max_session_s or None
+        self.max_concurrent = (self.concurrency_limit if max_concurrent is None
+                               else max_concurrent or None)
+        self.active = self.peak_active = self.refused_busy = 0
         self.connections: list[ConnectionLog] = []
         self._server: Server | None = None
         self._pending: dict[ServerConnection, ConnectionLog] = {}
@@ -613,6 +666,16 @@ class FakeServer:
     def response_headers(self, conn_log: ConnectionLog) -> dict[str, str]:
         return {}
 
+    def over_limit(self, conn_log: ConnectionLog) -> bool:
+        """Whether the vendor's concurrency rule refuses this connection (default:
+        :attr:`max_concurrent` sessions already open)."""
+        return self.max_concurrent is not None and self.active >= self.max_concurrent
+
+    def busy_response(self, conn_log: ConnectionLog) -> Response | None:
+        """How the vendor refuses a connection beyond its limit before the upgrade
+        (None: it accepts the upgrade and closes, :meth:`FakeSession.on_busy`)."""
+        return None
+
     @staticmethod
     def reply(
         status: int, body: str | dict[str, Any], headers: dict[str, str] | None = None
@@ -653,6 +716,14 @@ class FakeServer:
             self.connections.append(conn_log)
             self._changed.notify_all()
         refusal = self.check_request(conn_log, request)
+        if refusal is None and self.over_limit(conn_log):
+            self.refused_busy += 1
+            conn_log.busy = True
+            refusal = self.busy_response(conn_log)
+        elif refusal is None:
+            conn_log.counted = True
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
         if refusal is not None:
             conn_log.rejected_status = refusal.status_code
             for name, value in self.response_headers(conn_log).items():
@@ -680,6 +751,8 @@ class FakeServer:
             log.exception("%s fake: session failed", self.vendor)
             conn_log.violations.append("fake server error (see log)")
         finally:
+            if conn_log.counted:
+                self.active -= 1
             conn_log.done.set()
 
 

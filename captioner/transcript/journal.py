@@ -5,8 +5,10 @@ user (0600). The first line is a ``session`` header (``version``, ``id``,
 ``started_at``, ``provider``, ``language``, ``sources`` and any other meta),
 then one ``final`` line per final segment, one ``gap`` line per gap and one
 ``translation`` line per final live translation, in the order they happened,
-and an ``end`` line when the session closes normally (with ``duration_ms`` and
-``word_count``, so listing sessions is cheap).
+a ``provider`` line when another provider took over (the offline engine as a
+fallback or standing in while the cloud reconnected; :meth:`Journal.note_provider`),
+and an ``end`` line when the session closes normally (with ``duration_ms``,
+``word_count`` and the ``providers`` used, so listing sessions is cheap).
 
 Reading saved sessions back (history, recovery) is in :mod:`.store`.
 
@@ -191,6 +193,8 @@ class Journal:
         self._gaps = 0
         self._word_count = 0
         self._duration_ms = 0
+        self._providers: list[dict[str, str]] = [
+            {"provider": str(header.get("provider") or ""), "role": ""}]
         # NB: _lock guards the fields above and is never held across I/O; _fd_lock is
         # held only to open, close or dup the descriptor (never across write or fsync)
         self._lock = threading.Lock()
@@ -341,6 +345,26 @@ class Journal:
         """Log a final live translation; call it before showing it. Never raises."""
         return self._append({"type": "translation", **translation_to_dict(translation)})
 
+    def note_provider(self, provider: str, role: str = "") -> bool:
+        """Log that ``provider`` captions from now on (``role``: "fallback", "standby", or ""
+        for the user's choice); once per provider and role. Never raises or blocks.
+
+        Returns:
+            True if it was new and logged.
+        """
+        entry = {"provider": provider, "role": role}
+        with self._lock:
+            if self._closed or entry in self._providers:
+                return False
+            self._providers.append(entry)
+        return self._append({"type": "provider", **entry, "at_ms": self._duration_ms})
+
+    @property
+    def providers(self) -> list[dict[str, str]]:
+        """The providers used so far, the header's first."""
+        with self._lock:
+            return [dict(p) for p in self._providers]
+
     def sync(self) -> bool:
         """Ask for a retry of the backlog now; for the app's 1 s timer. Never blocks.
 
@@ -387,6 +411,8 @@ class Journal:
                     "finals": self._finals,
                     "gaps": self._gaps,
                 }
+                if len(self._providers) > 1:
+                    end["providers"] = self._providers
                 self._enqueue_locked(encode_record(end))
                 self._retry_now = True
                 self._changed.notify_all()

@@ -69,6 +69,8 @@ class SessionRecord:
         skipped_lines: damaged lines that were skipped.
         end: the end record, if any.
         translations: the final live translations (none in older journals).
+        switches: ``(provider, role)`` for each ``provider`` line (another provider took
+            over: role "fallback", "standby" or "").
     """
 
     meta: dict[str, Any]
@@ -80,6 +82,7 @@ class SessionRecord:
     skipped_lines: int = 0
     end: dict[str, Any] | None = field(default=None, compare=False)
     translations: tuple[Translation, ...] = ()
+    switches: tuple[tuple[str, str], ...] = ()
 
     @property
     def id(self) -> str:
@@ -92,6 +95,11 @@ class SessionRecord:
     @property
     def word_count(self) -> int:
         return sum(len(s.text.split()) for s in self.segments)
+
+    @property
+    def providers(self) -> tuple[tuple[str, str], ...]:
+        """Every provider used, the header's first, as ``(provider, role)``."""
+        return _providers(self.meta.get("provider"), self.switches)
 
     def transcript(self) -> Transcript:
         """The session as a :class:`Transcript` (finals in time order, gaps)."""
@@ -120,6 +128,8 @@ class SessionSummary:
         live: a running journal holds it open right now.
         recorded: its audio was recorded (files beside the journal).
         improved: it has an improved transcript.
+        providers: ``(provider, role)`` for every provider used, the chosen one first
+            (role "fallback" or "standby" for the offline engine taking over).
     """
 
     id: str
@@ -134,6 +144,23 @@ class SessionSummary:
     live: bool = False
     recorded: bool = False
     improved: bool = False
+    providers: tuple[tuple[str, str], ...] = ()
+
+
+def _providers(first: object, switches: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    out = [(str(first), "")] if first else []
+    for entry in switches:
+        if entry not in out:
+            out.append(entry)
+    return tuple(out)
+
+
+def _switches(entries: object) -> tuple[tuple[str, str], ...]:
+    """``(provider, role)`` pairs from an end line's ``providers`` list (tolerant)."""
+    if not isinstance(entries, list):
+        return ()
+    return tuple((str(e.get("provider") or ""), str(e.get("role") or ""))
+                 for e in entries if isinstance(e, dict) and e.get("provider"))
 
 
 def _stem(journal_path: Path) -> str:
@@ -202,6 +229,7 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
     segments: list[Segment] = []
     gaps: list[Gap] = []
     translations: list[Translation] = []
+    switches: list[tuple[str, str]] = []
     end: dict[str, Any] | None = None
     for number, rec in enumerate(records, start=1):
         kind = rec.get("type")
@@ -218,6 +246,8 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
                 gaps.append(gap_from_dict(rec))
             elif kind == "translation":
                 translations.append(translation_from_dict(rec))
+            elif kind == "provider":
+                switches.extend(_switches([rec]))
             elif kind == "end":
                 end = rec
             else:
@@ -235,6 +265,7 @@ def load_session(path: str | os.PathLike[str]) -> SessionRecord:
         skipped_lines=skipped,
         end=end,
         translations=tuple(translations),
+        switches=tuple(switches),
     )
 
 
@@ -277,11 +308,13 @@ def summarize(path: str | os.PathLike[str]) -> SessionSummary:
         meta = head
         ended, recovered = True, bool(tail.get("recovered"))
         words, duration_ms = int(tail["word_count"]), int(tail["duration_ms"])
+        providers = _providers(meta.get("provider"), _switches(tail.get("providers")))
     else:
         rec = load_session(p)
         meta = rec.meta
         ended, recovered = rec.ended, rec.recovered
         words, duration_ms = rec.word_count, rec.duration_ms
+        providers = rec.providers
     return SessionSummary(
         id=str(meta.get("id") or p.stem),
         path=p,
@@ -295,6 +328,7 @@ def summarize(path: str | os.PathLike[str]) -> SessionSummary:
         live=is_live(p),
         recorded=bool(audio_parts(p.parent, _stem(p))),
         improved=improved_path(p.parent, _stem(p)).exists(),
+        providers=providers,
     )
 
 
@@ -381,6 +415,8 @@ def mark_recovered(path: str | os.PathLike[str]) -> bool:
             "word_count": rec.word_count,
             "finals": len(rec.segments),
             "gaps": len(rec.gaps),
+            **({"providers": [{"provider": p, "role": r} for p, r in rec.providers]}
+               if len(rec.providers) > 1 else {}),
         }
     )
     with open(_open_regular(p), "rb") as f:

@@ -11,8 +11,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from captioner.audio.devices import DeviceInfo
 from captioner.providers.base import Final, Partial
 from captioner.stream import State, StateChanged, TranscriptChanged
+
+DEVICES = [DeviceInfo("pulse:mic1", "Desk microphone", "input", True, "PulseAudio", 48000),
+           DeviceInfo("pulse:out.monitor", "Monitor of Speakers", "system", True, "PulseAudio",
+                      48000)]
 
 
 class Script:

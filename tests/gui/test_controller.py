@@ -8,34 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from captioner.audio.devices import DeviceError, DeviceInfo
-from captioner.gui.shell import AppShell
+from captioner.audio.devices import DeviceError
 from captioner.settings import Key
 from captioner.stream import State
 from captioner.transcript.store import list_sessions, load_session
 from tests.gui.scripted import Script
-
-DEVICES = [DeviceInfo("pulse:mic1", "Desk microphone", "input", True, "PulseAudio", 48000),
-           DeviceInfo("pulse:out.monitor", "Monitor of Speakers", "system", True, "PulseAudio",
-                      48000)]
-
-
-@pytest.fixture
-def make_shell(qtbot, settings, store, journal_dir):
-    shells = []
-
-    def make(script: Script) -> AppShell:
-        shell = AppShell(settings, store, runner_factory=script.factory, journal_dir=journal_dir,
-                         device_lister=lambda: DEVICES, use_tray=False)
-        qtbot.addWidget(shell.window)
-        qtbot.addWidget(shell.overlay)
-        shell.show()
-        shells.append(shell)
-        return shell
-
-    yield make
-    for shell in shells:
-        shell.controller.shutdown(3000)
 
 
 def journal_lines(journal_dir: Path) -> list[dict]:
@@ -98,7 +75,8 @@ def test_a_missing_key_sends_the_user_to_preferences(qtbot, make_shell, settings
     shell.controller.start()
     banner = shell.window.banners.banners["run"]
     assert "No API key for Deepgram" in banner.label.text()
-    assert banner.button is not None and banner.button.text() == "Open Preferences"
+    assert [b.text() for b in banner.buttons] == ["Add key", "Use the offline engine"]
+    assert banner.icon_name == "key"
     assert script.requests == []  # nothing was started
     # the overlay says so too, naming the provider the user chose (not the offline engine)
     assert shell.controller.run_state == "failed"
@@ -161,7 +139,7 @@ def test_device_error_offers_to_choose_a_device(qtbot, make_shell):
     shell.controller.start()
     qtbot.waitUntil(lambda: shell.controller.run_state == "failed", timeout=5000)
     banner = shell.window.banners.banners["run"]
-    assert banner.button is not None and banner.button.text() == "Choose a device"
+    assert banner.button is not None and banner.button.text() == "Choose microphone"
     assert "not connected" in banner.label.text()
 
 

@@ -87,7 +87,7 @@ def test_a_live_session_cannot_be_deleted(qtbot, journal_dir):
     try:
         d = HistoryDialog(journal_dir)
         qtbot.addWidget(d)
-        assert d.table.item(0, 4).text() == "Live now"
+        assert d.table.item(0, 4).text() == "In progress"
         assert not d.delete_button.isEnabled()
     finally:
         live.close()
@@ -104,7 +104,7 @@ def test_crashed_session_is_recovered_at_start_and_listed(qtbot, journal_dir):
     assert asked == [(1, 4)]
     d = HistoryDialog(journal_dir)
     qtbot.addWidget(d)
-    assert d.table.item(0, 4).text() == "Recovered"
+    assert d.table.item(0, 4).text() == "Recovered after a crash"
     assert offer_recovery(folder=journal_dir, ask=lambda *a: pytest.fail("asked again")) == []
 
 
@@ -114,3 +114,71 @@ def test_declining_recovery_leaves_the_session_for_later(journal_dir):
     crashed._close_fd()
     assert offer_recovery(folder=journal_dir, ask=lambda count, words: False) == []
     assert list_sessions(journal_dir)[0].ended is False
+
+
+def test_history_shows_the_providers_actually_used(qtbot, make_shell, settings,
+                                                   store, journal_dir):
+    """A Deepgram session that fell back to the offline engine, and one where the offline
+    engine stood in while Deepgram reconnected, are listed as such (not as "Deepgram")."""
+    from captioner.settings import Key
+    from captioner.stream import State
+    from tests.gui.scripted import Script
+
+    settings.set(Key.PROVIDER, "deepgram")
+    store.set("deepgram", "dg-key")
+    script = Script([("state", State.LIVE), ("final", "Before the failure."),
+                     ("state", State.FAILED, "Deepgram rejected the API key.")],
+                    later_steps=[("state", State.LIVE), ("final", "After it.")])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+    standby = Script([("state", State.LIVE), ("final", "Cloud words."),
+                      ("state", State.DEGRADED, "Deepgram unreachable"),
+                      ("final", "Offline words."), ("state", State.LIVE)])
+    shell.controller.runner_factory = standby.factory
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+
+    d = HistoryDialog(journal_dir)
+    qtbot.addWidget(d)
+    providers = [d.table.item(r, 2).text() for r in range(d.table.rowCount())]
+    assert sorted(providers) == ["Deepgram → Offline engine (fallback)",
+                                 "Deepgram → Offline engine (while reconnecting)"]
+    assert all(d.table.item(r, 4).text() == "Complete" for r in range(2))
+    viewer = d.open_selected()
+    qtbot.addWidget(viewer)
+    assert providers[0] in viewer.info.text()
+
+
+def test_sessions_without_words_are_hidden_but_kept(qtbot, sessions):
+    empty = make_session(sessions, [])
+    d = HistoryDialog(sessions)
+    qtbot.addWidget(d)
+    assert d.table.rowCount() == 2
+    assert "1 session with no words not shown" in d.message_label.text()
+    assert empty.path.exists() and len(list_sessions(sessions)) == 3
+
+
+def test_search_by_words_and_by_what_the_row_says(qtbot, sessions):
+    d = HistoryDialog(sessions)
+    qtbot.addWidget(d)
+    d.search.setText("lecture")
+    qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=3000)
+    assert d.table.item(0, 2).text() == "Offline engine"
+    assert "1 of 2 sessions match" in d.message_label.text()
+    d.search.setText("photosynthesis")  # said in both
+    qtbot.waitUntil(lambda: d.table.rowCount() == 2, timeout=3000)
+    d.search.setText("deepgram call")  # a provider and a word
+    qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=3000)
+    assert d.table.item(0, 2).text() == "Deepgram"
+    d.search.setText("zebra")
+    qtbot.waitUntil(lambda: d.table.rowCount() == 0, timeout=3000)
+    assert "No session matches" in d.message_label.text()
+    assert not d.open_button.isEnabled()
+    d.search.clear()
+    qtbot.waitUntil(lambda: d.table.rowCount() == 2, timeout=3000)
+

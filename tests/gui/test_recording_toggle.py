@@ -13,9 +13,6 @@ from captioner.gui.shell import AppShell
 from captioner.settings import Key
 from captioner.stream import State, StateChanged
 from captioner.transcript import codec
-from tests.gui import test_controller
-
-make_shell = test_controller.make_shell  # the same shell fixture
 
 SECOND = b"\x01\x00" * 16_000
 

@@ -116,3 +116,30 @@ def test_killed_run_resumes_the_same_job_when_run_again(tmp_path):
         assert len(fake.requests_to("POST", "/jobs")) == 1  # not paid twice
     assert code == 0, stderr
     assert "This is sentence number 1" in stdout
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://api.rev.ai", "https://host:70000", "closed",
+                                      "http://bad host/x?token=marker"])
+@pytest.mark.parametrize("provider", tuple(FAKES))
+def test_wrong_endpoint_fails_fast_in_one_line_without_the_key(provider, endpoint, tmp_path):
+    """Attempts are counted (the wall time is bench/failfast.py --batch's to measure)."""
+    url = f"http://127.0.0.1:{closed_port()}" if endpoint == "closed" else endpoint
+    proc = subprocess.run(
+        [sys.executable, "-m", "captioner", "-vv", "transcribe", str(WAV), "--provider",
+         provider, "--endpoint", url], cwd=REPO, env=env_for(provider, tmp_path, "marker-key-x"),
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("captioner: error: ") and ("endpoint" in last or "reach" in last)
+    if endpoint == "closed":
+        assert "connection refused, 3 attempts" in last  # two quick retries, no backoff
+    assert "marker-key-x" not in proc.stdout + proc.stderr and "marker" not in last

@@ -2,16 +2,18 @@
 
 Every vendor is tried against an invalid endpoint (no connection at all), a
 closed port, a server that accepts TCP and hangs up, and a WebSocket server
-that refuses the upgrade with HTTP 503. Attempts are counted by the servers;
-time is only bounded, generously.
+that refuses the upgrade with HTTP 503. Attempts are counted by the servers
+and the retry delays the stream announces (and then sleeps) are checked against
+the fail-fast schedule; wall-clock time is only bounded, generously, against
+hangs (the "exits within 10 s" figure is measured by ``bench/failfast.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -124,19 +126,42 @@ def test_invalid_endpoint_fails_before_any_connection(provider_cls, endpoint) ->
     run(scenario())
 
 
+def retry_delays(events: list[StreamEvent]) -> list[float]:
+    """The delays the stream announced before each retry (it sleeps exactly these)."""
+    return [e.retry_in_s for e in events if isinstance(e, StateChanged) and e.retry_in_s > 0]
+
+
 @pytest.mark.parametrize("provider_cls", PROVIDERS)
 def test_closed_port_gives_up_after_two_quick_retries(provider_cls) -> None:
     async def scenario() -> None:
         events: list[StreamEvent] = []
-        t0 = time.monotonic()
-        await stream_to(provider_cls, f"ws://127.0.0.1:{closed_port()}", events)
-        elapsed_s = time.monotonic() - t0
+        stream = await stream_to(provider_cls, f"ws://127.0.0.1:{closed_port()}", events)
         final = failed(events)
         assert final.kind == FailureKind.UNREACHABLE
         assert "refused" in final.message and "3 attempts" in final.message
+        assert "\n" not in final.message
         quick = [e for e in events if isinstance(e, StateChanged) and e.retry_in_s > 0]
-        assert len(quick) == 2 and all(e.state is State.CONNECTING for e in quick)
-        assert elapsed_s < 10.0
+        assert len(quick) == stream.quick_retries == 2
+        assert all(e.state is State.CONNECTING for e in quick)
+        # the fail-fast schedule: each quick retry waits at most 1 s, well inside the budget
+        assert all(0 < d <= 1.0 for d in retry_delays(events))
+        assert sum(retry_delays(events)) < stream.fail_fast_s
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    (RetryPolicy(jitter=0.0), [0.5, 0.75]),  # the default backoff's first steps
+    # a slow backoff is not what a never-live stream waits: capped at 1 s
+    (RetryPolicy(initial_s=5.0, factor=2.0, max_s=60.0, jitter=0.0), [1.0, 1.0]),
+])
+def test_never_live_retries_use_the_fail_fast_schedule(policy, expected) -> None:
+    async def scenario() -> None:
+        events: list[StreamEvent] = []
+        await stream_to(RevAiProvider, f"ws://127.0.0.1:{closed_port()}", events,
+                        policy=policy)
+        failed(events)
+        assert retry_delays(events) == expected
 
     run(scenario())
 
@@ -168,7 +193,8 @@ def test_refused_upgrade_is_tried_three_times(provider_cls) -> None:
 
 
 def test_silent_server_fails_within_the_budget() -> None:
-    """A server that accepts TCP but never answers the upgrade: one long try, then give up."""
+    """A server that accepts TCP but never answers the upgrade: one long try (its timeout
+    cut to the fail-fast budget), then give up."""
 
     async def scenario() -> None:
         held: list[asyncio.StreamWriter] = []
@@ -180,11 +206,13 @@ def test_silent_server_fails_within_the_budget() -> None:
         port = server.sockets[0].getsockname()[1]
         try:
             events: list[StreamEvent] = []
-            t0 = time.monotonic()
-            await stream_to(RevAiProvider, f"ws://127.0.0.1:{port}", events)
-            assert time.monotonic() - t0 < 12.0
+            stream = await stream_to(RevAiProvider, f"ws://127.0.0.1:{port}", events,
+                                     open_timeout_s=60.0)
             final = failed(events)
             assert final.kind == FailureKind.UNREACHABLE and "did not answer" in final.message
+            waited = re.search(r"within (\d+) s", final.message)
+            assert waited and int(waited.group(1)) <= stream.fail_fast_s  # not the 60 s
+            assert len(held) == 1  # no retry: the budget is spent
         finally:
             for writer in held:
                 writer.close()

@@ -60,3 +60,32 @@ def test_export_of_an_unknown_session_is_a_one_line_error(tmp_path):
 def test_no_sessions_says_where_it_looked(tmp_path):
     result = captioner("sessions", data_dir=tmp_path)
     assert result.returncode == 0 and "No saved sessions" in result.stdout
+
+
+def test_sessions_lists_providers_used_hides_empty_ones_and_searches(tmp_path):
+    from captioner.transcript import Segment
+    from captioner.transcript.journal import Journal
+
+    folder = tmp_path / "sessions"
+    fell_back = Journal.create(folder, {"provider": "deepgram", "language": "en"})
+    fell_back.append_final(Segment("mic-1", "The quarterly numbers.", 0, 1500))
+    fell_back.note_provider("local", "fallback")
+    fell_back.append_final(Segment("mic-2", "Are up again.", 1500, 3000))
+    fell_back.close()
+    other = Journal.create(folder, {"provider": "local", "language": "en"})
+    other.append_final(Segment("mic-1", "Lunch at noon.", 0, 1500))
+    other.close()
+    Journal.create(folder, {"provider": "local", "language": "en"}).close()  # no words
+
+    result = captioner("sessions", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()[1:]
+    assert len(rows) == 2  # the empty one is not listed...
+    assert "1 session with no words not shown" in result.stderr  # ...and that is said
+    row = next(r for r in rows if r.startswith(fell_back.id))
+    assert "Deepgram → Offline engine (fallback)" in row and row.endswith("complete")
+    assert len(captioner("sessions", "--all", data_dir=tmp_path).stdout.splitlines()) == 4
+    found = captioner("sessions", "--search", "quarterly", data_dir=tmp_path).stdout
+    assert fell_back.id in found and other.id not in found
+    none = captioner("sessions", "--search", "zebra", data_dir=tmp_path)
+    assert none.returncode == 0 and "No saved sessions match 'zebra'" in none.stdout

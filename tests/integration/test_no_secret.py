@@ -158,15 +158,14 @@ def test_cli_prints_no_marker_and_exits_1(provider, endpoint, tmp_path) -> None:
     assert MARKER not in everything
 
 
-def test_cli_against_a_closed_port_exits_1_within_10_s(tmp_path) -> None:
-    """Regression: a refused first connection took ~90 s (8 attempts with backoff)."""
-    import time
-
-    t0 = time.monotonic()
+def test_cli_against_a_closed_port_gives_up_after_three_attempts(tmp_path) -> None:
+    """Regression: a refused first connection took ~90 s (8 attempts with backoff). The
+    attempts are counted here; the wall time is ``bench/failfast.py``'s to measure."""
     result = cli(["--endpoint", f"ws://127.0.0.1:{closed_port()}"], "revai", tmp_path)
-    assert time.monotonic() - t0 < 10.0
     assert result.returncode == 1
-    assert "refused" in result.stderr and "3 attempts" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("captioner: ")]
+    assert len(errors) == 1, result.stderr
+    assert "refused" in errors[0] and "3 attempts" in errors[0]
 
 
 def test_stream_events_are_frozen_and_never_raise_on_unexpected_errors(log_file) -> None:
