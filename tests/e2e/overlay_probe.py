@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -53,7 +52,7 @@ def probed_app(tmp_path: Path, python: str,
     writing each overlay paint: ``(process, paints.jsonl, data folder)``; SIGTERM at the end."""
     # NB: not at the top: the tests' modules point the user folders elsewhere when imported,
     # and the app this module runs must read the folders given here
-    from tests.lifecycle import signal_and_wait
+    from tests.e2e.rig_helpers import stop_app
 
     assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
     config = tmp_path / "config" / "captioner"
@@ -71,8 +70,7 @@ def probed_app(tmp_path: Path, python: str,
         try:
             yield proc, paints, tmp_path / "data"
         finally:
-            if proc.poll() is None:
-                signal_and_wait(proc, signal.SIGTERM)
+            stop_app(proc)
 
 
 def paints_of(path: Path) -> list[dict[str, Any]]:
