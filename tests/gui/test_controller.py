@@ -12,7 +12,7 @@ from captioner.audio.devices import DeviceError
 from captioner.settings import Key
 from captioner.stream import State
 from captioner.transcript.store import list_sessions, load_session
-from tests.gui.scripted import Script
+from tests.gui.scripted import Script, fallback_script
 
 
 def journal_lines(journal_dir: Path) -> list[dict]:
@@ -88,9 +88,7 @@ def test_a_missing_key_sends_the_user_to_preferences(qtbot, make_shell, settings
 def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, settings, store):
     settings.set(Key.PROVIDER, "deepgram")
     store.set("deepgram", "dg-key")
-    script = Script([("state", State.LIVE), ("final", "Before the failure."),
-                     ("state", State.FAILED, "Deepgram rejected the API key.")],
-                    later_steps=[("state", State.LIVE), ("final", "After it.")])
+    script = fallback_script()
     shell = make_shell(script)
     shell.controller.start()
     qtbot.waitUntil(lambda: len(script.requests) == 2, timeout=5000)
@@ -107,6 +105,18 @@ def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, setti
     # one session: both runs' finals in one transcript and one journal
     assert [s.text for s in shell.controller.transcript.finals] == ["Before the failure.",
                                                                     "After it."]
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_hot_standby_follows_the_offline_fallback_preference(make_shell, settings, store,
+                                                             allowed):
+    """"If a cloud provider fails, continue with the offline engine" off: no offline captions
+    while the cloud reconnects either (the overlay says it is reconnecting)."""
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.set(Key.FALLBACK_OFFLINE, allowed)
+    store.set("deepgram", "dg-key")
+    request = make_shell(Script([])).controller.build_request()
+    assert request is not None and request.standby is allowed
 
 
 def test_stop_while_reconnecting_stops_for_good(qtbot, make_shell, settings, store):
