@@ -387,6 +387,7 @@ class OverlayWindow(QWidget):
             self._update_strut()
             self.fit_height()
         if changed:
+            self.update()
             self.dock_changed.emit(dock)
         self._save_timer.start()
 
@@ -564,8 +565,9 @@ class OverlayWindow(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), self.caption_style,
-                    border=self.hasFocus())
+        radius_px = 14.0 if self.dock == "floating" else 0.0  # docked: a band, edge to edge
+        paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5),
+                    self.caption_style, radius_px, border=self.hasFocus())
         painter.end()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.conftest import REPO
+from tests.e2e.rig_helpers import stop_app
 from tests.lifecycle import wait_for
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -93,13 +93,7 @@ def launched(tmp_path: Path, python: str, *, start: bool) -> Iterator[subprocess
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            stop_app(proc)
 
 
 @contextmanager

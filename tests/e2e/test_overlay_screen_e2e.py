@@ -101,6 +101,12 @@ def context_menu(app: subprocess.Popen, overlay: int, *keys: str) -> None:
         run("xdotool", "key", key)
 
 
+def shortcut(window: int, keys: str) -> None:
+    """Press ``keys`` in ``window`` (the app's shortcuts work in any of its windows)."""
+    run("xdotool", "windowactivate", "--sync", str(window))
+    run("xdotool", "key", "--window", str(window), "--clearmodifiers", keys)
+
+
 def strut(window: int) -> list[int]:
     return [int(v) for v in re.findall(r"\d+", run("xprop", "-id", str(window),
                                                    "_NET_WM_STRUT_PARTIAL"))]
@@ -133,6 +139,28 @@ def test_docking_reserves_the_screen_edge_and_undocking_gives_it_back(tmp_path, 
             10, 0.3)
         above = luminance(image[y - 60:y - 2, :])
         assert above.max() > 0.9, "the meeting app (white) right above the overlay"
+
+        # hidden, the overlay gives the band back; shown again, it takes it again
+        control = windows(app.pid, "^captioner$")[0]
+        shortcut(control, "ctrl+shift+h")
+        wait_for("the band given back while hidden", lambda: workarea() == SCREEN, 10)
+        shortcut(control, "ctrl+shift+h")
+        wait_for("the band reserved again", lambda: workarea() == area, 10)
+        # click-through (new window flags; Qt may make a new native window): still a dock,
+        # still reserving the band
+        def status_says(word: str) -> bool:
+            shot, _ = screenshot("overlay-docked-status.png")
+            row = (0, 720 - STATUS_ROW_PX, 900, STATUS_ROW_PX)
+            return word in ocr(shot, row, tmp_path, scale=3).lower()
+
+        for turned in ("on", "off"):
+            shortcut(control, "ctrl+shift+t")
+            wait_for(f"click-through {turned} in the status line",
+                     lambda t=turned: status_says("click") == (t == "on"), 15, 0.3)
+            overlay = overlay_window(app)
+            assert "_NET_WM_WINDOW_TYPE_DOCK" in run("xprop", "-id", str(overlay),
+                                                     "_NET_WM_WINDOW_TYPE")
+            assert strut(overlay)[3] == h and workarea() == area
 
         # undock from the overlay's own menu: Position → Floating
         context_menu(app, overlay, "n", "f")
