@@ -35,6 +35,8 @@ from captioner.transcript import Transcript
 log = logging.getLogger(__name__)
 
 SOURCES = {"mic": ("mic",), "system": ("system",), "both": ("mic", "system")}
+#: on Stop, how long a session whose vendor has not answered yet may still connect
+CONNECT_GRACE_S = 1.0
 _NOTICE_LEVELS = {"lost": "warning", "silent": "warning", "resumed": "info", "notice": "info"}
 
 Listener = Callable[[StreamEvent], None]
@@ -98,12 +100,28 @@ class LiveCaptioning:
         self.started = asyncio.Event()
         self._stopping = False
         self._tasks: dict[asyncio.Task[Any], str] = {}
+        self._abandoned_connecting: set[str] = set()
 
     def _abandon_if_reconnecting(self, task: asyncio.Task[Any], src: str) -> None:
         """Stop means stop: a session still trying to reach its vendor is not waited for."""
         if self.sessions[src].state is State.RECONNECTING and not task.done():
             log.info("%s: stopped while reconnecting; not waiting for the vendor", src)
             task.cancel()
+
+    async def _abandon_unanswered(self, tasks: dict[asyncio.Task[Any], str]) -> None:
+        """Stop means stop: a session whose vendor has not answered yet (never live) gets
+        :data:`CONNECT_GRACE_S` to answer, then is not waited for (a hanging server would
+        otherwise hold Stop for its whole open timeout)."""
+        waiting = {task: src for task, src in tasks.items()
+                   if not task.done() and self.sessions[src].state is State.CONNECTING}
+        if not waiting:
+            return
+        await asyncio.wait(waiting, timeout=CONNECT_GRACE_S)
+        for task, src in waiting.items():
+            if not task.done() and self.sessions[src].state is State.CONNECTING:
+                log.info("%s: stopped before the vendor answered; not waiting for it", src)
+                self._abandoned_connecting.add(src)
+                task.cancel()
 
     def _listen(self, event: StreamEvent) -> None:
         self.listener(event)
@@ -181,10 +199,12 @@ class LiveCaptioning:
             await asyncio.gather(*(self._stop_capture(src) for src in self.captures))
             for task, src in tasks.items():
                 self._abandon_if_reconnecting(task, src)
+            await self._abandon_unanswered(tasks)
             await asyncio.gather(*tasks, return_exceptions=True)
             for task, src in tasks.items():
                 if task.cancelled() and self.sessions[src].state is not State.STOPPED:
-                    self.sessions[src].abandon()
+                    self.sessions[src].abandon("connecting" if src in self._abandoned_connecting
+                                               else "reconnecting")
         finally:
             stopper.cancel()
             for capture in self.captures.values():

@@ -128,6 +128,8 @@ class RunStatus:
         recording: the session's audio is being recorded ("REC").
         language: the language being recognised, by name ("Spanish"), when the
             provider detects it (automatic language); "" otherwise.
+        captions_paused: every source's device is lost: nothing is captioned until
+            one is back (the run itself goes on).
     """
 
     state: str = "idle"
@@ -142,6 +144,7 @@ class RunStatus:
     behind_ms: int = 0
     recording: bool = False
     language: str = ""
+    captions_paused: bool = False
 
     @property
     def level(self) -> str:
@@ -195,6 +198,8 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
         parts = [words]
         if provider:
             parts.append(provider)
+    if status.captions_paused and state in ("live", "degraded"):
+        parts[0] = "Captions paused"  # not "Live": no audio reaches the provider
     if status.language and state in ("live", "degraded"):
         parts.append(status.language)
     alert = status.alert
@@ -258,7 +263,12 @@ class RunMachine:
         return RunStatus(state=self.phase.value, provider=self.active_provider,
                          message=self.message, retry_at_s=self.retry_at_s, alert=self.alert(),
                          replaced_provider=self.replaced_provider,
-                         behind_since_s=self.behind_since_s, behind_ms=self.behind_ms)
+                         behind_since_s=self.behind_since_s, behind_ms=self.behind_ms,
+                         captions_paused=self._captions_paused())
+
+    def _captions_paused(self) -> bool:
+        lost = {a.source for a in self.alerts.values() if a.kind == "device_lost"}
+        return bool(lost) and lost >= set(self._streams)
 
     # -- alerts ------------------------------------------------------------------------
 
@@ -381,7 +391,7 @@ class RunMachine:
         """A capture fault: ``lost``, ``silent``, ``resumed`` (or ``notice``)."""
         if kind == "lost":
             self.end_alert("no_audio", source)
-            self.raise_alert("device_lost", text, source)
+            self.raise_alert("device_lost", f"{text}: reconnect it", source)
         elif kind == "silent":
             self.raise_alert("no_audio", text, source)
         elif kind in ("resumed", "sound"):

@@ -492,9 +492,9 @@ class VendorStream:
         if standby is not None:
             await standby.abort()
 
-    def abandon(self) -> None:
-        """Give up after its task was cancelled (Stop while reconnecting): the audio no
-        final covers becomes a gap, and the state is STOPPED."""
+    def abandon(self, while_: str = "reconnecting") -> None:
+        """Give up after its task was cancelled (Stop while reconnecting, or while
+        ``"connecting"``): the audio no final covers becomes a gap, and the state is STOPPED."""
         self._account_drops()
         start = self._replay.start()
         if start is None:
@@ -502,9 +502,9 @@ class VendorStream:
         while (block := self.audio.get_nowait()) is not None:  # captured, never sent
             self._pos += len(block)
         if self._pos > start:
-            self._add_gap(start, self._pos, "stopped while reconnecting")
+            self._add_gap(start, self._pos, f"stopped while {while_}")
         self._replay = _Replay(self._replay.max_bytes)
-        self._set_state(State.STOPPED, "Stopped while reconnecting.")
+        self._set_state(State.STOPPED, f"Stopped while {while_}.")
 
     def _fail(self, verdict: CloseVerdict, attempts: int = 0, kind: str = "") -> None:
         message = verdict.message or f"Lost the connection to {self.title}."

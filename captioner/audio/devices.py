@@ -3,6 +3,14 @@
 :func:`list_devices` returns PortAudio's input devices plus, on Linux with
 PulseAudio or PipeWire (``pactl``), every PulseAudio source: ``.monitor``
 sources are "system" audio (what the computer plays), the rest are inputs.
+
+Names are the ones people know: a PulseAudio/PipeWire source's description
+("Jabra Evolve Mono", from ``pactl -f json list sources``, or the long
+listing where pactl has no JSON), the silent placeholder a sound server
+falls back to without hardware ("Null Input") called what it is, "no
+microphone"; PortAudio's names otherwise. ALSA's ``default`` and ``pulse``
+devices are not listed beside the sources they lead to: they are the sound
+server's default, which is already marked (a remembered one still opens it).
 :func:`resolve` turns a device id, index or name into what
 :class:`~captioner.audio.capture.CaptureStream` opens; :func:`print_devices`
 is ``captioner devices``.
@@ -59,6 +67,11 @@ WINDOWS_LOOPBACK_HINT = ("No loopback device found for system audio. Enable 'Ste
 _MAC_LOOPBACK = re.compile(r"blackhole|soundflower|loopback audio", re.I)
 _WIN_LOOPBACK = re.compile(r"\[loopback\]|stereo mix", re.I)
 _SPEC = re.compile(r"(\d+)ch\s+(\d+)Hz")
+# the sound server's silent stand-ins (module-null-source / the auto null sink's monitor)
+NULL_INPUTS = ("Null Input",)
+NULL_OUTPUT_MONITORS = ("Monitor of Dummy Output", "Monitor of Null Output")
+# PortAudio's ALSA devices that lead to the sound server's default source
+SERVER_DEFAULT_ALIASES = ("default", "pulse", "sysdefault")
 
 # NB: PULSE_SOURCE is process-global; it is set, the stream opened and the old
 # value restored while holding this lock, so concurrent opens cannot mix them up.
@@ -205,6 +218,41 @@ def parse_pactl_short(text: str) -> list[PulseSource]:
     return sources
 
 
+def parse_pactl_long(text: str) -> list[PulseSource]:
+    """Sources from ``LC_ALL=C pactl list sources`` (pactl before 16 has no JSON)."""
+    sources: list[PulseSource] = []
+    fields: dict[str, str] = {}
+
+    def flush() -> None:
+        name = fields.get("Name", "")
+        if name:
+            rate_hz, channels = parse_sample_spec(fields.get("Sample Specification", ""))
+            monitor = name.endswith(".monitor") or fields.get("device.class") == "monitor"
+            sources.append(PulseSource(name, fields.get("Description") or name, rate_hz,
+                                       channels, monitor))
+        fields.clear()
+
+    for line in text.splitlines():
+        if line.startswith("Source #"):
+            flush()
+            continue
+        key, sep, value = line.strip().partition(":" if "=" not in line else "=")
+        if sep and key.strip() in ("Name", "Description", "Sample Specification",
+                                   "device.class"):
+            fields.setdefault(key.strip(), value.strip().strip('"'))
+    flush()
+    return sources
+
+
+def human_name(source: PulseSource) -> str:
+    """What to call a source: its description, with the silent stand-ins explained."""
+    if source.description in NULL_INPUTS:
+        return f"No microphone ({source.description}: silence)"
+    if source.description in NULL_OUTPUT_MONITORS:
+        return f"No sound output ({source.description.removeprefix('Monitor of ')}: silence)"
+    return source.description
+
+
 def parse_pactl_info(text: str) -> tuple[str | None, str | None]:
     """``(default sink, default source)`` from ``LC_ALL=C pactl info``."""
     found: dict[str, str] = {}
@@ -247,9 +295,12 @@ def query_pulse() -> PulseState | None:
         except ValueError:
             log.info("pactl JSON unreadable; using the short listing")
     if sources is None:
+        text = _pactl("list", "sources")
+        sources = parse_pactl_long(text) if text is not None else None
+    if not sources:
         text = _pactl("list", "short", "sources")
         if text is None:
-            return None
+            return None if sources is None else PulseState(())
         sources = parse_pactl_short(text)
     sink = (_pactl("get-default-sink") or "").strip() or None
     source = (_pactl("get-default-source") or "").strip() or None
@@ -289,7 +340,7 @@ def build_catalog(pa_devices: list[dict[str, Any]], host_apis: list[dict[str, An
         for src in pulse.sources:
             kind = "system" if src.is_monitor else "input"
             default = src.name == (monitor_default if src.is_monitor else pulse.default_source)
-            devices.append(DeviceInfo(f"pulse:{src.name}", src.description, kind, default,
+            devices.append(DeviceInfo(f"pulse:{src.name}", human_name(src), kind, default,
                                       PULSE_HOST_API, src.rate_hz, src.channels,
                                       pulse_name=src.name))
     for index, dev in enumerate(pa_devices):
@@ -299,12 +350,17 @@ def build_catalog(pa_devices: list[dict[str, Any]], host_apis: list[dict[str, An
         api_index = dev.get("hostapi", 0)
         api = host_apis[api_index]["name"] if 0 <= api_index < len(host_apis) else "?"
         name = str(dev.get("name", f"device {index}"))
+        alias = platform.startswith("linux") and name in SERVER_DEFAULT_ALIASES
+        if alias and pulse_ok:
+            continue  # the sound server's default source, listed (and marked) above
+        shown = "Default microphone (the system's choice)" if alias and name != "pulse" \
+            else "Sound server's default microphone" if alias else name
         kind = "input"
         if (platform.startswith("win") and _WIN_LOOPBACK.search(name)) or (
                 platform == "darwin" and _MAC_LOOPBACK.search(name)):
             kind = "system"
         default = not pulse_ok and kind == "input" and index == default_input
-        devices.append(DeviceInfo(f"pa:{api}:{name}", name, kind, default, api,
+        devices.append(DeviceInfo(f"pa:{api}:{name}", shown, kind, default, api,
                                   int(dev.get("default_samplerate") or 48_000), channels,
                                   pa_index=index))
     if platform.startswith("win") and not any(d.kind == "system" for d in devices):
@@ -415,6 +471,9 @@ def resolve(device: str | int | None, source: str = "mic", catalog: Catalog | No
             requested device is missing.
     """
     catalog = catalog or snapshot()
+    if isinstance(device, str) and catalog.pulse_route is not None and \
+            device.strip().casefold() in _SERVER_DEFAULT_IDS:
+        device = None  # ALSA's default/pulse: the sound server's default source
     if device is None or (isinstance(device, str) and device.strip().lower() in ("", "default")):
         info = default_device(source, catalog)
         dev, env = opening(info, catalog)
@@ -432,6 +491,9 @@ def resolve(device: str | int | None, source: str = "mic", catalog: Catalog | No
               f"'{info.name}' instead.")
     log.info("%s", notice)
     return Resolved(dev, env, info.name, True, info, notice, requested=device)
+
+
+_SERVER_DEFAULT_IDS = {f"pa:alsa:{name}" for name in SERVER_DEFAULT_ALIASES} | {"pulse"}
 
 
 @contextlib.contextmanager

@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         controller.transcript_reset.connect(self.on_controller_transcript_reset)
         controller.run_state_changed.connect(self.on_controller_run_state_changed)
         controller.status_changed.connect(self.on_controller_status_changed)
-        controller.problem_posted.connect(self.banners.on_controller_problem_posted)
+        controller.problem_posted.connect(self.on_controller_problem_posted)
         controller.problem_cleared.connect(self.banners.on_controller_problem_cleared)
         actions.find.triggered.connect(self.transcript.focus_search)
         actions.export.triggered.connect(lambda: self.export_as(None))
@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
 
     # -- building -----------------------------------------------------------------
 
-    def _build_run_row(self) -> QHBoxLayout:
+    def _build_run_row(self) -> QVBoxLayout:
         style = self.style()
         self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
                                         "Start", self)
@@ -219,15 +219,22 @@ class MainWindow(QMainWindow):
         row.addWidget(self.pause_button)
         row.addWidget(self.stop_button)
         row.addSpacing(12)
+        row.addStretch(1)
+        row.addWidget(self.overlay_button)
+        row.addWidget(self.click_button)
+        # the state gets a line of its own, under the buttons: wrapped, so a long one ("No
+        # API key for …") never makes the window wider than the screen
         self.run_label = QLabel("", self)
         self.run_label.setAccessibleName("Captioning state")
+        self.run_label.setWordWrap(True)
         font = self.run_label.font()
         font.setBold(True)
         self.run_label.setFont(font)
-        row.addWidget(self.run_label, 1)
-        row.addWidget(self.overlay_button)
-        row.addWidget(self.click_button)
-        return row
+        rows = QVBoxLayout()
+        rows.setSpacing(4)
+        rows.addLayout(row)
+        rows.addWidget(self.run_label)
+        return rows
 
     def _build_form(self) -> QFormLayout:
         form = QFormLayout()
@@ -388,18 +395,31 @@ class MainWindow(QMainWindow):
             problem = Problem(f"{FIRST_RUN_HINT} {press} to begin.", "info", "preferences",
                               key="hint")
         elif not self.controller.has_key(provider):
+            if self._says_add_key("run"):
+                return  # the "no key" error already says it, with the same buttons
             title = vendor_title(provider)
             problem = Problem(
                 f"Captions come from {title}, which needs your API key: add it in Preferences "
                 "(kept in your system keychain). Or use the offline engine: no account, no "
                 "network, nothing to set up.", "info", "add_key", key="hint",
-                also=("offline",), icon="key")
+                also=("offline",))
         else:
             title = vendor_title(provider)
             fallback = (" If it can't be reached, the offline engine captions instead."
                         if self.settings.get(Key.FALLBACK_OFFLINE) else "")
             problem = Problem(f"Captions come from {title}, with the key in your keychain. "
                               f"{press} to begin.{fallback}", "info", "preferences", key="hint")
+        self.banners.post(problem)
+
+    def _says_add_key(self, key: str) -> bool:
+        banner = self.banners.banners.get(key)
+        return banner is not None and banner.problem.action == "add_key"
+
+    @Slot(object)
+    def on_controller_problem_posted(self, problem: Problem) -> None:
+        # one condition, one banner: a "no key" error replaces the hint that says the same
+        if problem.action == "add_key" and self._says_add_key("hint"):
+            self.banners.clear("hint")
         self.banners.post(problem)
 
     def note_no_tray(self) -> None:
@@ -468,14 +488,18 @@ class MainWindow(QMainWindow):
 
     def _fill_devices(self, combo: QComboBox, kind: str, default_title: str,
                       chosen: str) -> None:
+        """"Default microphone (Jabra Evolve)" (what the default is now), then each device by
+        the name the sound server gives it."""
         combo.clear()
-        combo.addItem(default_title, "")
+        current = next((d for d in self._devices if d.kind == kind and d.is_default), None)
+        combo.addItem(f"{default_title} ({current.name})" if current else default_title, "")
         for device in self._devices:
             if device.kind == kind:
                 mark = " (default)" if device.is_default else ""
                 combo.addItem(f"{device.name}{mark}", device.id)
         if chosen:
-            select_data(combo, chosen, add_missing=f"{chosen} (not connected)")
+            gone = chosen.split(":")[-1] if chosen.startswith(("pulse:", "pa:")) else chosen
+            select_data(combo, chosen, add_missing=f"{gone} (not connected)")
 
     # -- controller events ------------------------------------------------------------
 

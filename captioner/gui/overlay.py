@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 __all__ = ["DOCKS", "DOCK_TITLES", "OverlayWindow", "clamp_to", "docked_rect", "screen_key",
            "lines_that_fit", "status_row_px"]
 
+DOCK_MENU_TITLES = {"bottom": "Dock at the &bottom (windows stay clear)",
+                    "top": "Dock at the &top (windows stay clear)",
+                    "floating": "&Floating (where you put it)"}
 MARGIN_PX = 10
 SAVE_DELAY_MS = 400
 STATUS_GAP_PX = 6  # under the status line
@@ -384,6 +387,7 @@ class OverlayWindow(QWidget):
             self._update_strut()
             self.fit_height()
         if changed:
+            self.update()
             self.dock_changed.emit(dock)
         self._save_timer.start()
 
@@ -430,6 +434,10 @@ class OverlayWindow(QWidget):
 
     @Slot()
     def on_save_timer_timeout(self) -> None:
+        if (self._user_moved or self._user_resized) and x11_strut.supported() \
+                and x11_strut.button_held():
+            self._save_timer.start()  # still dragging: clamp and save once it is dropped
+            return
         if self._user_resized:
             self._user_resized = False
             lines = self.lines_fitting(self.height())
@@ -557,8 +565,9 @@ class OverlayWindow(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), self.caption_style,
-                    border=self.hasFocus())
+        radius_px = 14.0 if self.dock == "floating" else 0.0  # docked: a band, edge to edge
+        paint_panel(painter, QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5),
+                    self.caption_style, radius_px, border=self.hasFocus())
         painter.end()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -599,13 +608,13 @@ class OverlayWindow(QWidget):
             else:
                 menu.addAction(action)
         menu.addSeparator()
-        dock_menu = menu.addMenu("Position")
+        dock_menu = menu.addMenu("Positio&n")
         for dock in DOCKS:
-            action = dock_menu.addAction(DOCK_TITLES[dock])
+            action = dock_menu.addAction(DOCK_MENU_TITLES[dock])
             action.setCheckable(True)
             action.setChecked(dock == self.dock)
             action.triggered.connect(lambda _=False, d=dock: self.set_dock(d))
-        lines_menu = menu.addMenu("Lines")
+        lines_menu = menu.addMenu("L&ines")
         for n in range(MIN_LINES, MAX_LINES + 1):
             action = lines_menu.addAction(str(n))
             action.setCheckable(True)

@@ -79,6 +79,7 @@ class AppShell(QObject):
         c.transcript_changed.connect(self.on_controller_transcript_changed)
         c.transcript_reset.connect(self.on_controller_transcript_reset)
         c.status_changed.connect(o.set_status)
+        c.status_changed.connect(self.on_controller_status_changed)
         c.level_changed.connect(o.set_level)
         c.run_state_changed.connect(self.on_controller_run_state_changed)
         if self.tray is not None:
@@ -155,11 +156,17 @@ class AppShell(QObject):
         self.actions.set_running(state)
         self._update_placeholder()
 
+    @Slot(object)
+    def on_controller_status_changed(self, _status: object) -> None:
+        self._update_placeholder()  # reconnecting is "live" to the buttons, not to the words
+
     def _update_placeholder(self) -> None:
         state = self.controller.run_state
         start = self.actions.shortcut_text("start_stop")
         pause = self.actions.shortcut_text("pause")
-        if state in ("starting", "live"):
+        if self.controller.status.state == "reconnecting":
+            text = "Connection lost: captions resume when it is back."
+        elif state in ("starting", "live"):
             text = "Listening… captions appear here as people speak."
         elif state == "paused":
             text = f"Paused. Press {pause} to resume." if pause else "Paused."

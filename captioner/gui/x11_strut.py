@@ -1,5 +1,8 @@
 """Reserving a band of the screen for the docked overlay on X11 (EWMH struts).
 
+(And one question Qt can't answer on X11 either: is a mouse button held while the
+window manager moves a window, :func:`button_held`.)
+
 A window with ``_NET_WM_STRUT_PARTIAL`` (and the older ``_NET_WM_STRUT``) asks
 the window manager to keep other windows out of a band along a screen edge:
 maximized windows then end above (or below) the captions instead of under
@@ -30,6 +33,7 @@ _XA_ATOM = 4
 _XA_CARDINAL = 6
 _PROP_MODE_REPLACE = 0
 _ALL_DESKTOPS = 0xFFFFFFFF
+_BUTTONS_MASK = 0x1F00  # Button1Mask ... Button5Mask
 
 
 @functools.cache
@@ -53,6 +57,11 @@ def _xlib() -> tuple[ctypes.CDLL, int] | None:
                                     ctypes.c_void_p, ctypes.c_int]
     lib.XDeleteProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
     lib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.XDefaultRootWindow.restype = ctypes.c_ulong
+    lib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    pointer = ctypes.c_void_p
+    lib.XQueryPointer.argtypes = [pointer, ctypes.c_ulong, pointer, pointer, pointer, pointer,
+                                  pointer, pointer, pointer]
     display = lib.XOpenDisplay(None)
     if not display:
         log.info("can't open the X display for struts")
@@ -118,6 +127,21 @@ def set_strut(window: int, edge: str, band_px: int, left_px: int, right_px: int)
     _set_longs(window, "_NET_WM_STRUT", _XA_CARDINAL, values[:4])
     log.info("strut: %d px at the %s, x %d–%d", band_px, edge, left_px, right_px)
     return True
+
+
+def button_held() -> bool:
+    """Whether a mouse button is down now: the window manager may be moving or resizing
+    the window (it has the pointer, so the window sees no release)."""
+    x = _xlib()
+    if x is None:
+        return False
+    lib, display = x
+    root, child = ctypes.c_ulong(), ctypes.c_ulong()
+    ints = [ctypes.c_int() for _ in range(4)]
+    mask = ctypes.c_uint()
+    lib.XQueryPointer(display, lib.XDefaultRootWindow(display), ctypes.byref(root),
+                      ctypes.byref(child), *(ctypes.byref(i) for i in ints), ctypes.byref(mask))
+    return bool(mask.value & _BUTTONS_MASK)
 
 
 def set_dock_type(window: int, dock: bool) -> bool:

@@ -249,7 +249,7 @@ class FakesInThread:
         logs = self.server.connections
         if len(logs) <= connection:
             return 0.0
-        return logs[connection].audio_ms()
+        return logs[connection].audio_ms
 
 
 @contextmanager

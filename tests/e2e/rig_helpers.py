@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import wave
 from dataclasses import dataclass, field
@@ -106,6 +107,17 @@ class VirtualDevices:
         for module in reversed(self.modules):
             subprocess.run(["pactl", "unload-module", module], capture_output=True, check=False)
         self.modules.clear()
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """End an app the test launched as the desktop does (SIGTERM), killing it if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 async def play(sink: str, wav: Path) -> None:

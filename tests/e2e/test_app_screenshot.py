@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, reference_text
-from tests.e2e.rig_helpers import DATA, VirtualDevices
+from tests.e2e.rig_helpers import DATA, VirtualDevices, stop_app
 from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
@@ -110,13 +110,7 @@ def app(app_env: dict[str, str], tmp_path: Path, python: str) -> Iterator[subpro
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_app(proc)
         log.close()
 
 

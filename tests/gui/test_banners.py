@@ -183,3 +183,18 @@ def test_the_first_run_hint_matches_the_chosen_provider(qtbot, make_shell, setti
     text = w.banners.banners["hint"].label.text()
     assert "with the key in your keychain" in text and "offline engine captions instead" in text
     assert len(w.banners.banners) == 1  # still one hint, updated
+
+
+def test_the_window_fits_a_small_screen_whatever_it_says(qtbot, make_shell, settings):
+    settings.set(Key.PROVIDER, "deepgram")
+    shell = make_shell(Script([]))
+    shell.controller.environ = {}
+    shell.window.post_first_run_hint()
+    shell.controller.start()  # a long state: "No API key for Deepgram: add it in …"
+    assert "hint" not in shell.window.banners.banners  # the error says the same: one banner
+    shell.window.post_first_run_hint()
+    assert "hint" not in shell.window.banners.banners
+    for key in ("recovered", "tray"):
+        shell.window.banners.post(Problem(f"A long note about {key} " * 5, "info", key=key))
+    assert len(shell.window.banners.banners) == 3
+    assert shell.window.minimumSizeHint().width() <= 760  # the default size; 1024 px screens

@@ -109,6 +109,18 @@ def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, setti
                                                                     "After it."]
 
 
+@pytest.mark.parametrize("allowed", [True, False])
+def test_hot_standby_follows_the_offline_fallback_preference(make_shell, settings, store,
+                                                             allowed):
+    """"If a cloud provider fails, continue with the offline engine" off: no offline captions
+    while the cloud reconnects either (the overlay says it is reconnecting)."""
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.set(Key.FALLBACK_OFFLINE, allowed)
+    store.set("deepgram", "dg-key")
+    request = make_shell(Script([])).controller.build_request()
+    assert request is not None and request.standby is allowed
+
+
 def test_stop_while_reconnecting_stops_for_good(qtbot, make_shell, settings, store):
     """Regression: after Stop while reconnecting the app restarted itself on the offline
     fallback (the failure handler ran the fallback when its state was "stop", which is what
@@ -244,9 +256,16 @@ def test_devices_are_listed(qtbot, make_shell):
     shell = make_shell(Script([]))
     qtbot.waitUntil(lambda: shell.window.mic_combo.count() == 2, timeout=5000)
     assert shell.window.mic_combo.itemText(1) == "Desk microphone (default)"
+    # "default" says which device that is now, in the sound server's words
+    assert shell.window.mic_combo.itemText(0) == "Default microphone (Desk microphone)"
+    assert shell.window.system_combo.itemText(0) == "Default system audio (Monitor of Speakers)"
     shell.window.mic_combo.setCurrentIndex(1)
     shell.window.on_mic_combo_activated(1)
     assert shell.settings.get(Key.MIC_DEVICE) == "pulse:mic1"
+    shell.settings.set(Key.MIC_DEVICE, "pulse:alsa_input.usb-Yeti")  # unplugged since
+    shell.window.refresh_devices()
+    qtbot.waitUntil(lambda: shell.window.mic_combo.count() == 3, timeout=5000)
+    assert shell.window.mic_combo.currentText() == "alsa_input.usb-Yeti (not connected)"
 
 
 class FakeMeter:

@@ -325,6 +325,19 @@ def test_a_smaller_screen_area_moves_and_shrinks_it(overlay, monkeypatch):
     assert overlay.lines_shown() == 4
 
 
+def test_a_resolution_change_keeps_the_docked_band_at_the_edge(overlay, monkeypatch):
+    overlay.set_dock("bottom")
+    screen = overlay.screen()
+    before = screen.geometry()
+    assert overlay.geometry().bottom() == before.bottom()
+    small = QRect(0, 0, before.width() - 200, before.height() - 100)
+    monkeypatch.setattr(type(screen), "availableGeometry", lambda _self: small)
+    monkeypatch.setattr(type(screen), "geometry", lambda _self: small)
+    overlay.on_screen_geometry_changed(small)
+    g = overlay.geometry()
+    assert (g.left(), g.width(), g.bottom()) == (0, small.width(), small.bottom()), g
+
+
 def test_first_run_floats_clear_of_the_control_window(qtbot, settings):
     from PySide6.QtWidgets import QWidget
 
@@ -450,4 +463,4 @@ def test_context_menu_has_the_commands(overlay):
     overlay.context_actions = [export]
     menu = overlay.build_menu()
     titles = [a.text() for a in menu.actions()]
-    assert "Export transcript…" in titles and "Position" in titles and "Lines" in titles
+    assert "Export transcript…" in titles and "Positio&n" in titles and "L&ines" in titles

@@ -19,6 +19,7 @@ from captioner.audio.devices import (
     format_devices,
     parse_pactl_info,
     parse_pactl_json,
+    parse_pactl_long,
     parse_pactl_short,
     parse_sample_spec,
     resolve,
@@ -148,7 +149,8 @@ def test_without_the_alsa_pulse_plugin_only_portaudio_devices_and_a_hint() -> No
     assert not any(d.id.startswith("pulse:") for d in catalog.devices)
     assert catalog.pulse_route is None
     assert any("libasound2-plugins" in hint for hint in catalog.hints)
-    assert [d.name for d in catalog.devices if d.is_default] == ["default"]
+    assert [d.name for d in catalog.devices if d.is_default] == [
+        "Default microphone (the system's choice)"]  # ALSA's "default", in words
 
 
 def test_without_pulseaudio_the_portaudio_default_is_the_default() -> None:
@@ -318,6 +320,7 @@ def test_list_devices_reads_pactl(monkeypatch: pytest.MonkeyPatch) -> None:
     """query_pulse falls back to the short listing and `pactl info` on old pactl."""
     answers = {
         ("-f", "json", "list", "sources"): None,  # pactl < 16: no JSON
+        ("list", "sources"): None,  # and the long listing failed too
         ("list", "short", "sources"): PACTL_SHORT,
         ("get-default-sink",): None,
         ("get-default-source",): None,
@@ -354,3 +357,72 @@ def test_missing_portaudio_names_the_package_to_install(monkeypatch: pytest.Monk
         portaudio.import_sounddevice()
     assert "Fedora" in str(info.value) and isinstance(info.value.__cause__, OSError)
     assert "brew install portaudio" in portaudio.install_hint("darwin")
+
+
+# -- names people know ------------------------------------------------------------------------
+
+# trimmed from `LC_ALL=C pactl list sources` (PulseAudio 15, no JSON), the rig's null source
+PACTL_LONG = """Source #0
+	State: SUSPENDED
+	Name: alsa_output.pci-0000_00_1f.3.analog-stereo.monitor
+	Description: Monitor of Built-in Audio Analog Stereo
+	Driver: module-alsa-card.c
+	Sample Specification: s16le 2ch 48000Hz
+	Properties:
+		device.description = "Monitor of Built-in Audio Analog Stereo"
+		device.class = "monitor"
+Source #1
+	State: RUNNING
+	Name: alsa_input.usb-Jabra_Evolve-00.mono-fallback
+	Description: Jabra Evolve Mono
+	Sample Specification: s16le 1ch 16000Hz
+	Properties:
+		device.class = "sound"
+Source #2
+	Name: silence
+	Description: Null Input
+	Sample Specification: s16le 1ch 16000Hz
+Source #3
+	Name: auto_null.monitor
+	Description: Monitor of Dummy Output
+	Sample Specification: s16le 2ch 44100Hz
+"""
+
+
+def test_parse_pactl_long_keeps_descriptions_where_pactl_has_no_json() -> None:
+    sources = parse_pactl_long(PACTL_LONG)
+    assert [(s.name, s.description, s.rate_hz, s.channels, s.is_monitor) for s in sources] == [
+        ("alsa_output.pci-0000_00_1f.3.analog-stereo.monitor",
+         "Monitor of Built-in Audio Analog Stereo", 48000, 2, True),
+        ("alsa_input.usb-Jabra_Evolve-00.mono-fallback", "Jabra Evolve Mono", 16000, 1, False),
+        ("silence", "Null Input", 16000, 1, False),
+        ("auto_null.monitor", "Monitor of Dummy Output", 44100, 2, True)]
+
+
+def test_lists_show_the_sound_servers_names_and_explain_the_null_input() -> None:
+    pulse = PulseState(tuple(parse_pactl_long(PACTL_LONG)),
+                       "alsa_input.usb-Jabra_Evolve-00.mono-fallback", "auto_null")
+    catalog = build_catalog(ALSA_DEVICES, ALSA, 2, pulse, "linux")
+    names = {d.id: d.name for d in catalog.devices}
+    assert names["pulse:alsa_input.usb-Jabra_Evolve-00.mono-fallback"] == "Jabra Evolve Mono"
+    assert names["pulse:silence"] == "No microphone (Null Input: silence)"
+    assert names["pulse:auto_null.monitor"] == "No sound output (Dummy Output: silence)"
+    # ALSA's "pulse" and "default" lead to the default source above: not listed twice
+    assert not any(d.name in ("pulse", "default") for d in catalog.devices)
+    assert "pa:ALSA:HDA Intel PCH: ALC257 Analog (hw:0,0)" in names
+    table = format_devices(catalog)
+    assert " pulse " not in table and " default " not in table
+    # a remembered ALSA default still opens the sound server's default, without a notice
+    for remembered in ("pa:ALSA:default", "pa:ALSA:pulse", "pulse"):
+        resolved = resolve(remembered, "mic", catalog)
+        assert not resolved.fell_back and resolved.env == {
+            "PULSE_SOURCE": "alsa_input.usb-Jabra_Evolve-00.mono-fallback"}
+
+
+def test_query_pulse_falls_back_to_the_long_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {("-f", "json", "list", "sources"): None, ("list", "sources"): PACTL_LONG,
+               ("get-default-sink",): "auto_null\n", ("get-default-source",): "silence\n"}
+    monkeypatch.setattr(devices, "_pactl", lambda *args: answers.get(args))
+    state = devices.query_pulse()
+    assert state is not None and state.default_source == "silence"
+    assert [s.description for s in state.sources][1] == "Jabra Evolve Mono"

@@ -102,6 +102,9 @@ def test_capture_faults_are_alerts_that_end_with_their_condition():
     machine.on_capture("mic", "lost", "Lost the microphone 'USB Mic'")
     assert machine.status().icon == "unplugged" and machine.status().level == "error"
     assert list(machine.alerts) == ["device_lost:mic"]  # one problem, not two
+    # what to do, and not "Live": nothing is captioned while the only device is gone
+    assert describe(machine.status()) == ("Lost the microphone 'USB Mic': reconnect it · "
+                                          "Captions paused · Offline engine")
     machine.on_capture("mic", "resumed", "")
     assert machine.alert() is None
 
@@ -151,3 +154,14 @@ def test_a_detected_language_is_named_while_live() -> None:
     assert describe(degraded) == "Live on the offline engine (instead of Deepgram) · German"
     for state in ("paused", "stopped", "connecting"):
         assert "Spanish" not in describe(RunStatus(state=state, language="Spanish"))
+
+
+def test_one_lost_device_of_two_does_not_pause_the_captions():
+    machine, _clock = started("Offline engine")
+    machine.on_stream("mic", "live")
+    machine.on_stream("system", "live")
+    machine.on_capture("system", "lost", "Lost the system audio 'Speakers'")
+    assert describe(machine.status()) == ("Lost the system audio 'Speakers': reconnect it · "
+                                          "Live · Offline engine")
+    machine.on_capture("mic", "lost", "Lost the microphone 'USB Mic'")
+    assert machine.status().captions_paused
