@@ -48,6 +48,16 @@ def option(default: Any, help: str, *, choices: tuple[Any, ...] = (),  # noqa: A
         "max_items": max_items, "title": title})
 
 
+#: the help of every ``batch_*`` option starts with this (recorded files only)
+BATCH = "recorded files (batch API): "
+
+
+def batch_speaker_labels() -> Any:
+    """The ``batch_speaker_labels`` field of a vendor whose batch API tells speakers apart."""
+    return option(True, BATCH + "tell speakers apart (diarization; the live setting is "
+                  "\"Label speakers\")", title="Recordings: label speakers")
+
+
 @dataclass(frozen=True)
 class OptionSpec:
     """One declared option.
@@ -72,8 +82,9 @@ class OptionSpec:
     def valid_values(self) -> str:
         """The valid values in words, for error messages."""
         if self.choices:
-            return "one of " + ", ".join(str(c) or '"" (the vendor\'s default)'
-                                         for c in self.choices)
+            each = "comma-separated, each " if self.kind is tuple else ""
+            return each + "one of " + ", ".join(str(c) or '"" (the vendor\'s default)'
+                                                for c in self.choices)
         if self.kind is bool:
             return "true or false"
         if self.kind is tuple:

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from captioner.batch.engine import BatchVendor, JobStatus, Submission
-from captioner.batch.http import BatchError, Body, Http, json_of, option, truthy
+from captioner.batch.http import BatchError, Body, Http, json_of
+from captioner.providers.assemblyai import AssemblyAiOptions
 from captioner.providers.assemblyai import _words as assemblyai_words
 from captioner.providers.base import Word
 from captioner.providers.wire import is_number
 
 DEFAULT_URL = "https://api.assemblyai.com"
 EU_URL = "https://api.eu.assemblyai.com"
-DEFAULT_MODELS = ("universal-3-5-pro", "universal-2")
 
 
 class AssemblyAiBatch(BatchVendor):
@@ -42,21 +42,21 @@ class AssemblyAiBatch(BatchVendor):
     caption_formats = ("srt", "vtt")
     deletes_running = False
 
+    opts: AssemblyAiOptions
+
     def regional_url(self) -> str:
-        return EU_URL if (option(self.cfg, "region") or "").lower() == "eu" else DEFAULT_URL
+        return EU_URL if self.opts.region == "eu" else DEFAULT_URL
 
     def auth_headers(self, secret: str | None) -> dict[str, str]:
         return {"Authorization": secret} if secret else {}
 
     def request_options(self) -> dict[str, Any]:
-        cfg = self.cfg
-        models = option(cfg, "speech_models") or option(cfg, "batch_model")
+        cfg, opts = self.cfg, self.opts
         body: dict[str, Any] = {
-            "speech_models": [m.strip() for m in models.split(",") if m.strip()] if models
-            else list(DEFAULT_MODELS),
-            "speaker_labels": truthy(option(cfg, "speaker_labels", "true")),
-            "format_text": truthy(option(cfg, "format_text", "true")),
-            "punctuate": truthy(option(cfg, "punctuate", "true")),
+            "speech_models": list(opts.batch_speech_models),
+            "speaker_labels": opts.batch_speaker_labels,
+            "format_text": opts.batch_format_text,
+            "punctuate": opts.batch_punctuate,
             "filter_profanity": cfg.profanity_filter,
             "disfluencies": not cfg.remove_disfluencies,  # true keeps "um", "uh"
         }
@@ -67,7 +67,7 @@ class AssemblyAiBatch(BatchVendor):
             body["language_code"] = language.replace("-", "_")
         if cfg.vocabulary:
             body["keyterms_prompt"] = list(cfg.vocabulary)
-        if truthy(option(cfg, "multichannel")):
+        if opts.batch_multichannel:
             body["multichannel"] = True
         return body
 

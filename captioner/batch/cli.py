@@ -169,4 +169,29 @@ def run_batch(args: argparse.Namespace, cfg: SessionConfig, secret: str | None) 
               file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    write_translations(result, args.format, args.output, vendor)
     return 0
+
+
+def write_translations(result: BatchResult, fmt: str, output: str | None, vendor: str) -> None:
+    """The vendor's translations beside the transcript: ``talk.<language>.<ext>`` each.
+
+    Raises:
+        UserFacingError: a file can't be written.
+    """
+    if not result.translations:
+        return
+    if not output:
+        print(f"captioner: the translations ({', '.join(result.translations)}) are written "
+              "as files: add -o FILE", file=sys.stderr)
+        return
+    for language, segments in result.translations.items():
+        path = exporter.translated_path(output, language)
+        meta = {**result.meta, "language": language,
+                "translated_from": result.meta.get("language")}
+        try:
+            exporter.write_atomic(path, exporter.export(segments, fmt, meta=meta))
+        except (OSError, exporter.ExportError) as exc:
+            raise UserFacingError(f"Can't write {path}: {exc}") from exc
+        print(f"captioner: wrote {path} ({len(segments)} segments, {language} translation by "
+              f"{vendor})", file=sys.stderr)

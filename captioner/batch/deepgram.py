@@ -22,14 +22,14 @@ from typing import Any
 import httpx
 
 from captioner.batch.engine import BatchVendor, Submission
-from captioner.batch.http import Body, Http, generic_detail, json_of, option, truthy
+from captioner.batch.http import Body, Http, generic_detail, json_of
 from captioner.providers.base import Word
+from captioner.providers.deepgram import DeepgramOptions
 from captioner.providers.deepgram import _words as deepgram_words
 from captioner.providers.wire import dict_of, is_number
 
 DEFAULT_URL = "https://api.deepgram.com/v1"
 EU_URL = "https://api.eu.deepgram.com/v1"
-DEFAULT_MODEL = "nova-3"
 #: a long file is transcribed while the request waits
 PROCESSING_TIMEOUT_S = 900.0
 
@@ -42,8 +42,15 @@ class DeepgramBatch(BatchVendor):
     default_url = DEFAULT_URL
     upload_limit = "2 GB"
 
+    opts: DeepgramOptions
+
     def regional_url(self) -> str:
-        return EU_URL if (option(self.cfg, "region") or "").lower() == "eu" else DEFAULT_URL
+        return EU_URL if self.opts.batch_region == "eu" else DEFAULT_URL
+
+    @property
+    def model(self) -> str:
+        """``batch_model``, or the live ``model`` when it is empty."""
+        return self.opts.batch_model or self.opts.model
 
     def auth_headers(self, secret: str | None) -> dict[str, str]:
         return {"Authorization": f"Token {secret}"} if secret else {}
@@ -53,14 +60,14 @@ class DeepgramBatch(BatchVendor):
 
     def query(self) -> list[tuple[str, str]]:
         cfg = self.cfg
-        params = [("model", option(cfg, "model", DEFAULT_MODEL) or DEFAULT_MODEL),
+        params = [("model", self.model),
                   ("smart_format", "true"), ("punctuate", "true"), ("utterances", "true")]
         language = (cfg.language or "en").lower()
         if language in ("auto", ""):
             params.append(("detect_language", "true"))
         else:
             params.append(("language", language))
-        if truthy(option(cfg, "speaker_labels", "true")):
+        if self.opts.batch_speaker_labels:
             params.append(("diarize", "true"))
         if cfg.profanity_filter:
             params.append(("profanity_filter", "true"))
@@ -91,7 +98,7 @@ class DeepgramBatch(BatchVendor):
         words.sort(key=lambda w: w.start_ms)
         metadata = dict_of(transcript.get("metadata"))
         meta: dict[str, Any] = {"language": self.cfg.language,
-                                "model": option(self.cfg, "model", DEFAULT_MODEL)}
+                                "model": self.model}
         if isinstance(metadata.get("request_id"), str):
             meta["request_id"] = metadata["request_id"]
         if is_number(metadata.get("duration")):

@@ -29,6 +29,8 @@ from captioner.batch.jobs import JobStore, job_key
 from captioner.batch.segments import segments_from_words
 from captioner.config import SessionConfig
 from captioner.endpoints import EndpointError, check_http_url
+from captioner.options import options_of
+from captioner.providers import options_class
 from captioner.providers.base import Word
 from captioner.retry import RetryPolicy
 from captioner.secrets import ENV_VARS
@@ -68,11 +70,14 @@ class BatchResult:
         meta: ``provider``, ``job_id``, ``language``, ``duration_ms``, ``model`` … as known.
         vendor_captions: the vendor's own captions, format (``"srt"``/``"vtt"``) → text,
             for the formats asked for and offered.
+        translations: language → the vendor's translated segments (Speechmatics'
+            ``batch_translation``), in time order.
     """
 
     segments: tuple[Segment, ...]
     meta: dict[str, Any] = field(default_factory=dict)
     vendor_captions: dict[str, str] = field(default_factory=dict)
+    translations: dict[str, tuple[Segment, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class BatchVendor:
         caption_formats: formats of the vendor's own captions (``("srt", "vtt")``).
         deletes_running: whether DELETE works on a job still in progress.
         cfg: the session settings (its ``endpoint`` is the streaming URL: unused here).
+        opts: ``cfg.options``, the vendor's typed options (defaults if None).
         endpoint: REST base URL overriding :attr:`default_url`; a bare host gets the usual path.
     """
 
@@ -131,8 +137,13 @@ class BatchVendor:
     def __init__(self, cfg: SessionConfig, endpoint: str | None = None) -> None:
         self.cfg = cfg
         self.endpoint = endpoint
+        #: the vendor's typed options (its ``batch_*`` fields are for this API)
+        self.opts = options_of(cfg.options, options_class(self.name))
         #: the last status reply (some vendors put the transcript's metadata there)
         self.last_job: dict[str, Any] = {}
+        #: language → translated sentences (text, times, speaker), filled by :meth:`fetch`
+        #: where the vendor translates
+        self.translations: dict[str, list[Word]] = {}
 
     def regional_url(self) -> str:
         """The default base URL for the region chosen in the options."""
@@ -266,7 +277,12 @@ class _Job:
         if not meta["job_id"]:
             meta.pop("job_id")
         segments = segments_from_words(words, self.source)
-        return BatchResult(segments, meta, captions)
+        translations = {
+            language: tuple(Segment(f"{self.source}-{language}-{n}", s.text, s.start_ms,
+                                    s.end_ms, s.speaker, self.source, language=language)
+                            for n, s in enumerate(sentences))
+            for language, sentences in self.vendor.translations.items()}
+        return BatchResult(segments, meta, captions, translations)
 
     async def wait(self) -> None:
         """Poll until the job is done; raise on a failed job."""

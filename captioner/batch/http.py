@@ -144,24 +144,6 @@ def _form_part(boundary: str, name: str, value: bytes, content_type: str | None)
     return head.encode() + b"\r\n" + value + b"\r\n"
 
 
-def option(cfg: Any, name: str, default: str | None = None) -> str | None:
-    """A vendor option from ``cfg.options`` (a mapping or a typed options object), as text."""
-    options = getattr(cfg, "options", None)
-    if isinstance(options, dict):
-        value = options.get(name, default)
-    else:
-        value = getattr(options, name, default)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def truthy(value: str | None) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 def guess_type(path: Path) -> str:
     kind, _ = mimetypes.guess_type(path.name)
     if path.suffix.lower() == ".opus":

@@ -22,18 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from captioner.batch.engine import BatchVendor, JobStatus, Submission
-from captioner.batch.http import BatchError, Body, Http, Part, json_of, option, truthy
+from captioner.batch.http import BatchError, Body, Http, Part, json_of
 from captioner.providers.base import Word
+from captioner.providers.revai import RevAiOptions
 from captioner.providers.wire import is_number, seconds_to_ms
 
 DEFAULT_URL = "https://api.rev.ai/speechtotext/v1"
 EU_URL = "https://ec1.api.rev.ai/speechtotext/v1"
 TRANSCRIPT_TYPE = "application/vnd.rev.transcript.v1.0+json"
 CAPTION_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt"}
-#: options passed through to the job unchanged, with their JSON type
-PASSTHROUGH = {"custom_vocabulary_id": str, "delete_after_seconds": int,
-               "speaker_channels_count": int, "transcriber": str, "speakers_count": int,
-               "remove_atmospherics": bool}
 #: languages Rev names differently from the app's codes
 LANGUAGES = {"zh": "cmn"}
 
@@ -53,23 +50,28 @@ class RevAiBatch(BatchVendor):
     caption_formats = ("srt", "vtt")
     deletes_running = False
 
+    opts: RevAiOptions
+
     def regional_url(self) -> str:
-        return EU_URL if (option(self.cfg, "region") or "").lower() in ("eu", "ec1") \
-            else DEFAULT_URL
+        return EU_URL if self.opts.region == "eu" else DEFAULT_URL
 
     def request_options(self) -> dict[str, Any]:
         cfg = self.cfg
         options: dict[str, Any] = {
             "language": rev_language(cfg.language),
-            "skip_diarization": not truthy(option(cfg, "speaker_labels", "true")),
+            "skip_diarization": not self.opts.batch_speaker_labels,
             "remove_disfluencies": cfg.remove_disfluencies,
             "filter_profanity": cfg.profanity_filter,
             "metadata": "captioner",
         }
-        for name, kind in PASSTHROUGH.items():
-            value = option(cfg, name)
-            if value is not None:
-                options[name] = truthy(value) if kind is bool else kind(value)
+        opts = self.opts
+        chosen = {"custom_vocabulary_id": opts.custom_vocabulary_id,
+                  "delete_after_seconds": opts.delete_after_seconds,
+                  "transcriber": opts.batch_transcriber,
+                  "speakers_count": opts.batch_speakers_count,
+                  "speaker_channels_count": opts.batch_speaker_channels_count,
+                  "remove_atmospherics": opts.batch_remove_atmospherics}
+        options.update({k: v for k, v in chosen.items() if v not in (None, "", False)})
         if cfg.vocabulary and "custom_vocabulary_id" not in options:
             options["custom_vocabularies"] = [{"phrases": list(cfg.vocabulary)}]
         return options

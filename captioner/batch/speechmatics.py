@@ -10,9 +10,14 @@ API reference): ``Authorization: Bearer``; default base
 /jobs/{id}/transcript?format=json-v2`` (also ``srt``, ``txt``) gives
 ``results`` of ``word``/``punctuation`` items (``alternatives[0]`` with
 ``content``, ``confidence``, ``speaker``; punctuation ``attaches_to``);
+a ``translation_config`` with ``target_languages`` (up to 5) adds ``translations``
+to json-v2 (language → sentences with ``start_time``, ``end_time``,
+``content``, ``speaker``; the SDK's ``adapters.get_txt_translation`` reads the
+same fields, speechmatics-python fc97b09 of 2026-03-16);
 ``DELETE /jobs/{id}?force=true`` also stops a running job; a file in the request
 body must be under 1 GB (docs "Limits – Batch"). Temporary keys:
-``POST mp.speechmatics.com/v1/api_keys?type=batch`` (option ``temporary_key``).
+``POST mp.speechmatics.com/v1/api_keys?type=batch`` (options ``temporary_key``,
+``batch_key_url``).
 """
 
 from __future__ import annotations
@@ -24,15 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from captioner.batch.engine import BatchVendor, JobStatus, Submission
-from captioner.batch.http import BatchError, Body, Http, Part, json_of, option, truthy
+from captioner.batch.http import BatchError, Body, Http, Part, json_of
 from captioner.providers.base import Word
-from captioner.providers.speechmatics import fetch_temporary_key
+from captioner.providers.speechmatics import SpeechmaticsOptions, fetch_temporary_key
 from captioner.providers.wire import dict_of, is_number, seconds_to_ms
 
 DEFAULT_URL = "https://asr.api.speechmatics.com/v2"
 REGION_URLS = {"eu": "https://eu1.asr.api.speechmatics.com/v2",
                "us": "https://us1.asr.api.speechmatics.com/v2"}
-TEMP_KEY_URL = "https://mp.speechmatics.com/v1/api_keys?type=batch"
 LANGUAGES = {"zh": "cmn", "multi": "auto"}
 
 
@@ -46,13 +50,15 @@ class SpeechmaticsBatch(BatchVendor):
     caption_formats = ("srt",)
     deletes_running = True
 
+    opts: SpeechmaticsOptions
+
     def regional_url(self) -> str:
-        return REGION_URLS.get((option(self.cfg, "region") or "").lower(), DEFAULT_URL)
+        return REGION_URLS.get(self.opts.region, DEFAULT_URL)
 
     async def prepare_secret(self, secret: str | None) -> str | None:
-        if not secret or not truthy(option(self.cfg, "temporary_key")):
+        if not secret or not self.opts.temporary_key:
             return secret
-        url = option(self.cfg, "batch_key_url", TEMP_KEY_URL) or TEMP_KEY_URL
+        url = self.opts.batch_key_url
         try:
             return await asyncio.to_thread(fetch_temporary_key, secret, url, 3600)
         except urllib.error.HTTPError as exc:
@@ -64,25 +70,21 @@ class SpeechmaticsBatch(BatchVendor):
                              f"({type(exc).__name__})", "network") from None
 
     def request_options(self) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg, opts = self.cfg, self.opts
         base = (cfg.language or "en").split("-")[0].lower()
         tc: dict[str, Any] = {
             "language": LANGUAGES.get(base, base),
-            "operating_point": option(cfg, "operating_point", "enhanced"),
+            "operating_point": opts.model,  # the batch API's name for it
         }
-        diarization = option(cfg, "diarization") or (
-            "speaker" if truthy(option(cfg, "speaker_labels", "true")) else "none")
-        if diarization != "none":
-            tc["diarization"] = diarization
+        if opts.batch_diarization != "none":
+            tc["diarization"] = opts.batch_diarization
         if cfg.vocabulary:
             tc["additional_vocab"] = [{"content": w} for w in cfg.vocabulary]
         if cfg.remove_disfluencies:
             tc["transcript_filtering_config"] = {"remove_disfluencies": True}
         config: dict[str, Any] = {"type": "transcription", "transcription_config": tc}
-        targets = option(cfg, "translation")
-        if targets:
-            config["translation_config"] = {
-                "target_languages": [t.strip() for t in targets.split(",") if t.strip()]}
+        if opts.batch_translation:
+            config["translation_config"] = {"target_languages": list(opts.batch_translation)}
         return config
 
     async def submit(self, http: Http, path: Path, progress: Any) -> Submission:
@@ -117,6 +119,7 @@ class SpeechmaticsBatch(BatchVendor):
             "language"]}
         if is_number(self.last_job.get("duration")):
             meta["duration_ms"] = round(float(self.last_job["duration"]) * 1000)
+        self.translations = translated_sentences(transcript.get("translations"))
         return result_words(transcript.get("results")), meta
 
     async def captions(self, http: Http, job_id: str, fmt: str) -> str:
@@ -127,6 +130,28 @@ class SpeechmaticsBatch(BatchVendor):
     async def delete(self, http: Http, job_id: str) -> bool:
         await http.request("DELETE", f"/jobs/{job_id}", params={"force": "true"}, ok=(404,))
         return True
+
+
+def translated_sentences(translations: object) -> dict[str, list[Word]]:
+    """json-v2 ``translations`` (language → sentences with ``start_time``, ``end_time``,
+    ``content``, ``speaker``), one :class:`Word` per sentence; malformed entries skipped."""
+    out: dict[str, list[Word]] = {}
+    for language, items in (translations.items() if isinstance(translations, dict) else ()):
+        sentences = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("content"), str):
+                continue
+            start_ms = seconds_to_ms(item.get("start_time"))
+            end_ms = seconds_to_ms(item.get("end_time"))
+            if start_ms is None or end_ms is None or not item["content"].strip():
+                continue
+            speaker = item.get("speaker")
+            sentences.append(Word(item["content"].strip(), start_ms, max(start_ms, end_ms),
+                                  None, speaker if isinstance(speaker, str) and speaker != "UU"
+                                  else None))
+        if sentences:
+            out[str(language)] = sorted(sentences, key=lambda w: w.start_ms)
+    return out
 
 
 def result_words(results: object) -> list[Word]:

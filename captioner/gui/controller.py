@@ -304,6 +304,8 @@ class Controller(QObject):
                 "which needs no key.", "error", "add_key", also=("offline",), icon="key"))
             return None
         problem = check_targets(config.provider, config.language, config.translate_to)
+        if not problem:
+            self.problem_cleared.emit("translation")  # fixed since: the banner goes
         if problem:
             # captions matter more than their translation: caption, and say why not translated
             self.problem_posted.emit(Problem(f"Live translation is off: {problem}", "warning",
@@ -325,7 +327,10 @@ class Controller(QObject):
 
     def recheck(self) -> None:
         """After the settings changed: end a "no key" problem that no longer holds (the key
-        was added, or another provider chosen)."""
+        was added, or another provider chosen), and a translation one that was fixed."""
+        config = self.settings.session_config()
+        if not check_targets(config.provider, config.language, config.translate_to):
+            self.problem_cleared.emit("translation")
         provider = self._no_key_for
         if not provider:
             return

@@ -1,7 +1,8 @@
 """A form for one vendor's typed options, built from its dataclass: a widget per option.
 
 Booleans become check boxes, choices a combo box, numbers spin boxes (an
-optional number's lowest step reads "vendor default"), text a line edit. The
+optional number's lowest step reads "vendor default"), text and lists a line
+edit (a list comma-separated, checked against its choices). The
 labels and tooltips come from the option's title and help, so a new option in
 a provider module shows up here without GUI code.
 """
@@ -49,7 +50,8 @@ class OptionForm(QWidget):
             form.addRow(QLabel(f"{vendor_title} has no further settings.", self))
         for spec in shown:
             widget = self._editor(spec)
-            widget.setToolTip(spec.help)
+            widget.setToolTip(spec.help if spec.kind is not tuple or not spec.choices
+                              else f"{spec.help} ({spec.valid_values()})")
             widget.setAccessibleName(f"{vendor_title}: {spec.label}")
             widget.setAccessibleDescription(spec.help)
             self.widgets[spec.name] = widget
@@ -63,7 +65,7 @@ class OptionForm(QWidget):
     def _editor(self, spec: OptionSpec) -> QWidget:
         if spec.kind is bool:
             return QCheckBox(spec.label, self)
-        if spec.choices:
+        if spec.choices and spec.kind is not tuple:  # a list of choices is typed, comma-separated
             combo = QComboBox(self)
             for choice in spec.choices:
                 combo.addItem(CHOICE_TITLES.get(str(choice), str(choice)), choice)

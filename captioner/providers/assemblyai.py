@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from captioner.config import BYTES_PER_MS, SessionConfig
-from captioner.options import ProviderOptions, option, options_of
+from captioner.options import BATCH, ProviderOptions, batch_speaker_labels, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -70,6 +70,10 @@ MAX_FRAME_BYTES = MAX_FRAME_MS * BYTES_PER_MS  # 32000
 
 #: streaming models (checked 2026-12-01: docs "Model selection" says speech_model is
 #: required with no default; SDK assemblyai/streaming/v3/models.py SpeechModel)
+#: pre-recorded ``speech_models`` (checked 2026-12-01 against assemblyai-python-sdk 530eca5's
+#: README, which passes ["universal-3-5-pro", "universal-2"], and AssemblyAI's model docs)
+BATCH_MODELS = ("universal-3-5-pro", "universal-2", "assemblyai-stt-3-7", "slam-1")
+BATCH_MODELS_DEFAULT = ("universal-3-5-pro", "universal-2")
 MODELS = ("u3-rt-pro", "universal-streaming-english", "universal-streaming-multilingual",
           "whisper-rt")
 #: what u3-rt-pro and universal-streaming-multilingual cover; whisper-rt detects the rest
@@ -114,6 +118,17 @@ class AssemblyAiOptions(ProviderOptions):
         maximum=3600)
     prompt: str = option("", "instructions for the u3-rt-pro model")
     language_detection: bool = option(False, "report the detected language (multilingual)")
+    batch_speech_models: tuple[str, ...] = option(
+        BATCH_MODELS_DEFAULT, BATCH + "speech_models in priority order (the first that covers "
+        "the language is used; AssemblyAI has no default)", choices=BATCH_MODELS, max_items=4,
+        title="Recordings: models")
+    batch_speaker_labels: bool = batch_speaker_labels()
+    batch_format_text: bool = option(True, BATCH + "casing and number formatting",
+                                     title="Recordings: format text")
+    batch_punctuate: bool = option(True, BATCH + "punctuation", title="Recordings: punctuate")
+    batch_multichannel: bool = option(False, BATCH + "transcribe each channel on its own "
+                                      "(one speaker per channel)",
+                                      title="Recordings: channels apart")
 
 
 class TemporaryTokenError(Exception):

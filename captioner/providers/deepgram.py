@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from captioner.config import BYTES_PER_MS, SessionConfig
-from captioner.options import ProviderOptions, option, options_of
+from captioner.options import BATCH, ProviderOptions, batch_speaker_labels, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -90,6 +90,11 @@ class DeepgramOptions(ProviderOptions):
     mip_opt_out: bool = option(False, "opt out of the Deepgram Model Improvement Program")
     auth: str = option("token", "the key is an API key (token) or a JWT from /v1/auth/grant "
                        "(bearer)", choices=("token", "bearer"))
+    batch_model: str = option("", BATCH + "model (empty: the live model above)",
+                              choices=("", *MODELS), title="Recordings: model")
+    batch_region: str = option("us", BATCH + "us (api.deepgram.com) or eu (api.eu.deepgram.com)",
+                               choices=("us", "eu"), title="Recordings: region")
+    batch_speaker_labels: bool = batch_speaker_labels()
 
 
 class DeepgramProvider(Provider):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from captioner.config import SessionConfig
-from captioner.options import ProviderOptions, option, options_of
+from captioner.options import BATCH, ProviderOptions, batch_speaker_labels, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -89,6 +89,18 @@ class RevAiOptions(ProviderOptions):
         None, "delete the job at Rev this many seconds after it ends", minimum=0,
         maximum=2_592_000)
     metadata: str = option("", "free text stored with the job at Rev")
+    batch_transcriber: str = option("", BATCH + "machine, low_cost or fusion (empty: Rev's "
+                                    "default)", choices=("", "machine", "low_cost", "fusion"),
+                                    title="Recordings: transcriber")
+    batch_speaker_labels: bool = batch_speaker_labels()
+    batch_speakers_count: int | None = option(None, BATCH + "how many speakers there are",
+                                              minimum=1, maximum=100,
+                                              title="Recordings: speakers")
+    batch_speaker_channels_count: int | None = option(
+        None, BATCH + "channels to transcribe apart (one speaker each)", minimum=1, maximum=8,
+        title="Recordings: speaker channels")
+    batch_remove_atmospherics: bool = option(False, BATCH + "leave out <laugh>, <affirmative> "
+                                             "and the like", title="Recordings: no atmospherics")
 
 
 __all__ = ["RevAiOptions", "RevAiProvider", "VocabularyError"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from captioner.config import SAMPLE_RATE_HZ, SessionConfig
-from captioner.options import ProviderOptions, option, options_of
+from captioner.options import BATCH, ProviderOptions, option, options_of
 from captioner.providers.base import (
     CloseKind,
     CloseVerdict,
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = vendor("speechmatics").default_url
 TEMP_KEY_URL = "https://mp.speechmatics.com/v1/api_keys?type=rt"
+BATCH_KEY_URL = "https://mp.speechmatics.com/v1/api_keys?type=batch"
 MAX_FRAME_BYTES = 16_000  # 0.5 s; the SDK uses 4096-byte chunks, no documented rule
 #: our language codes -> Speechmatics' (Mandarin is ``cmn``; checked 2026-12-01, docs
 #: speech-to-text/languages)
@@ -109,6 +110,14 @@ class SpeechmaticsOptions(ProviderOptions):
                                       maximum=86400)
     key_url: str = option(TEMP_KEY_URL, "where temporary keys come from",
                           title="Temporary key URL")
+    batch_key_url: str = option(BATCH_KEY_URL, BATCH + "where temporary batch keys come from "
+                                "(with temporary_key)", title="Recordings: temporary key URL")
+    batch_diarization: str = option(
+        "speaker", BATCH + "speaker: tell voices apart; channel: one speaker per channel; "
+        "none", choices=("speaker", "channel", "none"), title="Recordings: diarization")
+    batch_translation: tuple[str, ...] = option(
+        (), BATCH + "also translate into these languages (e.g. de,fr); written beside the "
+        "transcript, one file per language", max_items=5, title="Recordings: translate to")
 
 
 

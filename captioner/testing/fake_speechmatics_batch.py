@@ -8,7 +8,10 @@ multipart with a ``config`` JSON field (``type: transcription`` and a
 enhanced; ``diarization`` none, speaker or channel — else 400 "Job config
 invalid" with a detail) and the file in ``data_file`` (413 past the limit); 201
 ``{"id"}``. A job is ``running`` then ``done`` or ``rejected`` (``errors``);
-the transcript (``format`` json-v2, srt or txt) exists only once done; ``DELETE``
+the transcript (``format`` json-v2, srt or txt) exists only once done, and with
+a ``translation_config`` (1 to 5 ``target_languages``, else 400) its json-v2
+has ``translations``: language → sentences with ``start_time``, ``end_time``,
+``content`` (here the sentence prefixed ``[de]``) and ``speaker``; ``DELETE``
 of a running job needs ``force=true``; deleted jobs answer 404. ``POST
 /v1/api_keys?type=batch`` (the management API) hands out temporary keys that
 the jobs API then accepts.
@@ -144,10 +147,19 @@ class FakeSpeechmaticsBatch(FakeHttpServer):
                                     "alternatives": [{"content": mark, "confidence": 1.0,
                                                       **({"speaker": speaker} if speaker else {})
                                                       }]})
-        return {"format": "2.9", "job": self.job_json(job),
-                "metadata": {"created_at": "2026-12-01T21:00:02.000Z", "type": "transcription",
-                             "transcription_config": tc},
-                "results": results}
+        body: dict[str, Any] = {
+            "format": "2.9", "job": self.job_json(job),
+            "metadata": {"created_at": "2026-12-01T21:00:02.000Z", "type": "transcription",
+                         "transcription_config": tc},
+            "results": results}
+        targets = (job.options.get("translation_config") or {}).get("target_languages") or []
+        if targets:
+            body["translations"] = {language: [
+                {"start_time": u.start_ms / 1000, "end_time": u.end_ms / 1000,
+                 "content": f"[{language}] {u.text}",
+                 **({"speaker": f"S{(u.speaker or 0) + 1}"} if diarize else {})}
+                for u in self.utterances(job)] for language in targets}
+        return body
 
 
 def _config_problem(config: Any) -> str:
@@ -168,4 +180,6 @@ def _config_problem(config: Any) -> str:
     if translation is not None and not (isinstance(translation, dict) and isinstance(
             translation.get("target_languages"), list)):
         return "translation_config.target_languages must be a list"
+    if translation is not None and not 1 <= len(translation["target_languages"]) <= 5:
+        return "translation_config.target_languages must have 1 to 5 languages"
     return ""

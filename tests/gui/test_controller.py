@@ -12,7 +12,7 @@ from captioner.audio.devices import DeviceError
 from captioner.settings import Key
 from captioner.stream import State
 from captioner.transcript.store import list_sessions, load_session
-from tests.gui.scripted import Script
+from tests.gui.scripted import Script, fallback_script
 
 
 def journal_lines(journal_dir: Path) -> list[dict]:
@@ -88,9 +88,7 @@ def test_a_missing_key_sends_the_user_to_preferences(qtbot, make_shell, settings
 def test_cloud_failure_falls_back_to_the_offline_engine(qtbot, make_shell, settings, store):
     settings.set(Key.PROVIDER, "deepgram")
     store.set("deepgram", "dg-key")
-    script = Script([("state", State.LIVE), ("final", "Before the failure."),
-                     ("state", State.FAILED, "Deepgram rejected the API key.")],
-                    later_steps=[("state", State.LIVE), ("final", "After it.")])
+    script = fallback_script()
     shell = make_shell(script)
     shell.controller.start()
     qtbot.waitUntil(lambda: len(script.requests) == 2, timeout=5000)

@@ -11,6 +11,9 @@ import pytest
 
 from captioner.batch import JobStore, transcribe_file
 from captioner.config import SessionConfig
+from captioner.providers.assemblyai import AssemblyAiOptions
+from captioner.providers.deepgram import DeepgramOptions
+from captioner.providers.speechmatics import SpeechmaticsOptions
 from captioner.testing.batch_fakes import FAKES, FAST
 from captioner.testing.batch_fakes import run_bounded as run
 
@@ -49,7 +52,7 @@ def test_assemblyai_uploads_then_asks_with_speech_models(jobs):
 
 def test_assemblyai_model_option_and_language_detection(jobs):
     cfg = SessionConfig(provider="assemblyai", language="auto",
-                        options={"speech_models": "universal-2"})
+                        options=AssemblyAiOptions(batch_speech_models=("universal-2",)))
     with FAKES["assemblyai"](keys=[KEY]) as fake:
         run(transcribe("assemblyai", fake, jobs, cfg))
         body = fake.requests_to("POST", "/v2/transcript")[0].json()
@@ -76,7 +79,7 @@ def test_assemblyai_fake_refuses_what_the_service_refuses(change, refusal):
 
 def test_speechmatics_sends_config_and_data_file(jobs):
     cfg = SessionConfig(provider="speechmatics", language="zh", vocabulary=("Kubernetes",),
-                        options={"translation": "en,fr"})
+                        options=SpeechmaticsOptions(batch_translation=("en", "fr")))
     with FAKES["speechmatics"](keys=[KEY]) as fake:
         run(transcribe("speechmatics", fake, jobs, cfg))
         (post,) = fake.requests_to("POST")
@@ -107,7 +110,7 @@ def test_speechmatics_fake_refuses_a_bad_config():
 
 def test_deepgram_sends_the_file_as_the_body_with_live_options(jobs):
     cfg = SessionConfig(provider="deepgram", vocabulary=("Kubernetes", "K8s"),
-                        options={"model": "nova-3"}, remove_disfluencies=True)
+                        options=DeepgramOptions(model="nova-3"), remove_disfluencies=True)
     with FAKES["deepgram"](keys=[KEY]) as fake:
         run(transcribe("deepgram", fake, jobs, cfg))
         (post,) = fake.requests
@@ -129,7 +132,8 @@ def test_deepgram_fake_refuses_keyterm_without_nova3_and_an_empty_body():
 
 
 def test_deepgram_refusal_reason_is_shown(jobs):
-    cfg = SessionConfig(provider="deepgram", vocabulary=("x",), options={"model": "nova-2"})
+    cfg = SessionConfig(provider="deepgram", vocabulary=("x",),
+                        options=DeepgramOptions(model="nova-2"))
     with FAKES["deepgram"](keys=[KEY]) as fake:
         with pytest.raises(Exception, match="keyterm is only available with Nova-3"):
             run(transcribe("deepgram", fake, jobs, cfg))
@@ -137,8 +141,8 @@ def test_deepgram_refusal_reason_is_shown(jobs):
 
 def test_speechmatics_temporary_key_keeps_the_long_lived_key_off_the_jobs_api(jobs):
     with FAKES["speechmatics"](keys=[KEY]) as fake:
-        cfg = SessionConfig(provider="speechmatics", options={
-            "temporary_key": "true", "batch_key_url": fake.url + "/v1/api_keys?type=batch"})
+        cfg = SessionConfig(provider="speechmatics", options=SpeechmaticsOptions(
+            temporary_key=True, batch_key_url=fake.url + "/v1/api_keys?type=batch"))
         assert run(transcribe("speechmatics", fake, jobs, cfg)).segments
         (key_request,) = fake.requests_to("POST", "/v1/api_keys")
         (temporary,) = fake.temporary_keys
