@@ -21,6 +21,11 @@ Figures (wall clock, from the moment the client sent the audio):
   percentage of one core (``/proc/<pid>/stat``: user + system), its RSS at the
   end and its peak RSS.
 
+Cold start (``cold_start``, measured first on a fresh ``captioner serve``, as
+the hot standby starts one when a cloud stream drops): spawn -> listening
+(model loaded), -> session started, -> first partial of a clip streamed at
+real time from the session start.
+
 Reference onset/end per clip: first/last 10 ms frame at least 15 dB above the
 clip's noise floor (as ``bench/engine.py``). Run from the repo root::
 
@@ -69,6 +74,7 @@ SAMPLE_RATE_HZ = 16000
 FRAME_MS = 100
 FRAME_BYTES = SAMPLE_RATE_HZ * 2 * FRAME_MS // 1000
 CUT_PAUSE_MS = 200
+COLD_START_CLIP = "librivox-0880.wav"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -144,6 +150,7 @@ def proc_rss_mb(pid: int) -> tuple[float, float]:
 
 
 def start_server(model: str, threads: int) -> tuple[subprocess.Popen[str], str]:
+    """``captioner serve`` on a free port; returns once it listens (its model is loaded)."""
     cmd = [sys.executable, "-m", "captioner", "serve", "--port", "0", "--threads", str(threads),
            "--model", model]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -170,6 +177,7 @@ async def run_session(url: str, pcm: bytes, config: dict[str, Any], pid: int) ->
         json.loads(await ws.recv())
         cpu_before = proc_cpu_s(pid)
         t0 = time.monotonic()
+        started_at = t0
 
         async def receive() -> None:
             async for raw in ws:
@@ -190,7 +198,7 @@ async def run_session(url: str, pcm: bytes, config: dict[str, Any], pid: int) ->
         await ws.send(json.dumps({"message": "EndOfStream", "last_seq_no": n}))
         await asyncio.wait_for(receiver, 120)
         cpu_s = proc_cpu_s(pid) - cpu_before
-    return {"messages": messages, "sent_at": sent_at, "cpu_s": cpu_s}
+    return {"messages": messages, "sent_at": sent_at, "cpu_s": cpu_s, "started_at": started_at}
 
 
 def sent_time(sent_at: list[float], audio_ms: float) -> float:
@@ -248,15 +256,50 @@ def analyse(stream: Stream, session: dict[str, Any], has_pauses: bool) -> dict[s
     return out
 
 
-async def bench(args: argparse.Namespace) -> dict[str, Any]:
+async def cold_start(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """A fresh ``captioner serve``: spawn -> listening -> session started -> first partial.
+
+    The hot standby's question: how soon after the engine is started does it
+    caption speech already flowing? The first clip is streamed at real time
+    from the moment the session is started; the first partial is timed from
+    the spawn and from the clip's speech onset.
+    """
+    spawned = time.monotonic()
     proc, url = start_server(args.model, args.threads)
     try:
-        config: dict[str, Any] = {"language": args.language, "enable_partials": True,
-                                  "max_delay": args.max_delay,
-                                  "operating_point": args.operating_point, "model": args.model}
+        listening_s = time.monotonic() - spawned
+        samples = read_wav(DATA_DIR / COLD_START_CLIP)
+        onset_ms, _ = reference_speech_span_ms(samples)
+        pcm = samples.astype("<i2").tobytes()
+        session = await run_session(url, pcm, config, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    started_s = session["started_at"] - spawned
+    first = next((t for t, m in session["messages"]
+                  if m.get("message") in ("AddPartialTranscript", "AddTranscript")
+                  and m["metadata"]["transcript"]), None)
+    out: dict[str, Any] = {"clip": COLD_START_CLIP, "spawn_to_listening_s": round(listening_s, 2),
+                           "spawn_to_session_started_s": round(started_s, 2),
+                           "spawn_to_first_partial_s": None, "first_partial_after_onset_s": None}
+    if first is not None:
+        out["spawn_to_first_partial_s"] = round(started_s + first, 2)
+        out["first_partial_after_onset_s"] = round(
+            first - sent_time(session["sent_at"], onset_ms), 2)
+    return out
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    config: dict[str, Any] = {"language": args.language, "enable_partials": True,
+                              "max_delay": args.max_delay,
+                              "operating_point": args.operating_point, "model": args.model}
+    cold = await cold_start(args, config)
+    proc, url = start_server(args.model, args.threads)
+    try:
         report: dict[str, Any] = {"model": args.model, "operating_point": args.operating_point,
                                   "max_delay_s": args.max_delay, "threads": args.threads,
-                                  "load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
+                                  "load_avg_1min_at_start": round(os.getloadavg()[0], 2),
+                                  "cold_start": cold}
         if args.wav:
             samples = read_wav(Path(args.wav))
             onset_ms, end_ms = reference_speech_span_ms(samples)

@@ -252,6 +252,8 @@ class Journaled:
                 seq = self.journal.appended_seq
         elif isinstance(event, GapAdded) and self.journal.append_gap(event.gap):
             seq = self.journal.appended_seq
+        elif isinstance(event, StateChanged) and event.state is State.DEGRADED:
+            self.journal.note_provider("local", "standby")  # for `captioner sessions`
         self._shown.submit(event, seq)
 
     async def aclose(self) -> None:

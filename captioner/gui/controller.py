@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from captioner import __version__
+from captioner.audio.devices import DeviceError
 from captioner.audio.recorder import Recorder
 from captioner.bridge import Runner, SessionThread
 from captioner.config import SessionConfig
@@ -304,6 +306,8 @@ class Controller(QObject):
                 "which needs no key.", "error", "add_key", also=("offline",), icon="key"))
             return None
         problem = check_targets(config.provider, config.language, config.translate_to)
+        if not problem:
+            self.problem_cleared.emit("translation")  # fixed since: the banner goes
         if problem:
             # captions matter more than their translation: caption, and say why not translated
             self.problem_posted.emit(Problem(f"Live translation is off: {problem}", "warning",
@@ -325,7 +329,10 @@ class Controller(QObject):
 
     def recheck(self) -> None:
         """After the settings changed: end a "no key" problem that no longer holds (the key
-        was added, or another provider chosen)."""
+        was added, or another provider chosen), and a translation one that was fixed."""
+        config = self.settings.session_config()
+        if not check_targets(config.provider, config.language, config.translate_to):
+            self.problem_cleared.emit("translation")
         provider = self._no_key_for
         if not provider:
             return
@@ -652,9 +659,10 @@ class Controller(QObject):
             problem = self._problem_from(result)
             self.problem_posted.emit(problem)
             error = _short(problem.message)
-            if self._no_sound_server(result):
-                self.machine.raise_alert("no_sound_server", "No sound server: start "
-                                         "PulseAudio or PipeWire, then press Start")
+            if isinstance(result, DeviceError):  # nothing could be opened: it never began
+                kind = "no_sound_server" if self._no_sound_server(result) else "no_device"
+                self.machine.raise_alert(kind, _with_action(problem.message))
+                error = ""
         after = self.machine.finished(error)
         if after == "fallback" and self.transcript is not None:
             request = self.build_request("local")
@@ -674,8 +682,6 @@ class Controller(QObject):
             "pulseaudio" in text and "not running" in text
 
     def _problem_from(self, exc: BaseException) -> Problem:
-        from captioner.audio.devices import DeviceError
-
         if isinstance(exc, DeviceError):
             system = self._request is not None and self._request.source == "system"
             return Problem(str(exc), "error", "system_devices" if system else "devices",
@@ -802,6 +808,18 @@ class Controller(QObject):
         self.machine.stop()
         self._finalize_partials()
         self._close_session()
+
+
+def _with_action(message: str) -> str:
+    """What happened and what to do, short enough for the overlay: "No microphone found.
+    Connect one, or check that the sound server (PulseAudio) is running; …" becomes
+    "No microphone found: connect one, or check that the sound server is running"."""
+    what, _, rest = message.strip().partition(". ")
+    action = re.sub(r"\s*\([^)]*\)", "", rest.split(";")[0]).strip().rstrip(".")
+    what = what.rstrip(".")
+    if not action:
+        return f"{what}: connect it, or choose another"
+    return f"{what}: {action[0].lower()}{action[1:]}"
 
 
 def _short(message: str) -> str:

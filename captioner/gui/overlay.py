@@ -356,6 +356,8 @@ class OverlayWindow(QWidget):
         wanted = self.dock in ("top", "bottom") and self.isVisible() and x11_strut.supported()
         if self._strut is not None and self._strut[0] != window:
             self._strut = None  # the native window was recreated: its strut went with it
+        # NB: window managers don't move or resize a dock window: the grip does it
+        self.grip.use_system = not wanted
         if not wanted:
             if self._strut is not None:
                 x11_strut.set_strut(window, self.dock, 0, 0, 0)

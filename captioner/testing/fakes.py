@@ -374,8 +374,9 @@ class FakeSession:
                 self.log.notes.append("refused: the vendor's concurrency limit")
                 await self.on_busy()
                 return
-            if self.server.max_session_s is not None:
-                capper = asyncio.create_task(self._watch_cap(self.server.max_session_s))
+            cap_s = self.server.session_cap_for(self.log)
+            if cap_s is not None:
+                capper = asyncio.create_task(self._watch_cap(cap_s))
             if await self.run_actions(None) or not await self.open() or self.ended:
                 return
             if self.greets_on_open and await self.run_actions(0):
@@ -665,6 +666,10 @@ class FakeServer:
 
     def response_headers(self, conn_log: ConnectionLog) -> dict[str, str]:
         return {}
+
+    def session_cap_for(self, conn_log: ConnectionLog) -> float | None:
+        """This session's cap in wall seconds (default :attr:`max_session_s`)."""
+        return self.max_session_s
 
     def over_limit(self, conn_log: ConnectionLog) -> bool:
         """Whether the vendor's concurrency rule refuses this connection (default:

@@ -123,3 +123,22 @@ def test_no_api_key_names_the_provider_within_two_seconds(tmp_path, python, virt
         assert latency_s <= SHOWN_WITHIN_S
     finally:
         assert app.close() == 0, app.output()
+
+
+def test_no_sound_server_says_what_to_do_within_two_seconds(tmp_path, python):
+    # the app's PulseAudio clients (PortAudio's ALSA plugin, pactl) find no server
+    app = App(tmp_path, python, "[session]\nprovider=local\nsource=mic\n" + OVERLAY,
+              PULSE_SERVER=f"unix:{tmp_path / 'no-pulseaudio-here'}")
+    try:
+        asked = app.wait_logged("the start", r"^start requested")
+        shown = app.wait_shown("no sound server", lambda s: s.level == "error")
+        latency_s = shown.t - asked.t
+        assert shown.icon == "speaker-off", shown
+        assert shown.text == ("No microphone found: connect one, or check that the sound "
+                              "server is running · Not started"), shown
+        assert_on_screen(app, "no-sound-server", "error", "No microphone found",
+                         "sound server is running", "Not started")
+        print(f"no sound server shown {latency_s * 1000:.0f} ms after Start: {shown.text}")
+        assert latency_s <= SHOWN_WITHIN_S
+    finally:
+        assert app.close() == 0, app.output()

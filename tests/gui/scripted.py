@@ -79,3 +79,11 @@ class Script:
 
     def release(self) -> None:
         self.release_flag = True
+
+
+def fallback_script() -> Script:
+    """Deepgram goes live, says one line, then fails for good; the offline engine that takes
+    over says another."""
+    return Script([("state", State.LIVE), ("final", "Before the failure."),
+                   ("state", State.FAILED, "Deepgram rejected the API key.")],
+                  later_steps=[("state", State.LIVE), ("final", "After it.")])

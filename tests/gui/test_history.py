@@ -122,13 +122,11 @@ def test_history_shows_the_providers_actually_used(qtbot, make_shell, settings,
     engine stood in while Deepgram reconnected, are listed as such (not as "Deepgram")."""
     from captioner.settings import Key
     from captioner.stream import State
-    from tests.gui.scripted import Script
+    from tests.gui.scripted import Script, fallback_script
 
     settings.set(Key.PROVIDER, "deepgram")
     store.set("deepgram", "dg-key")
-    script = Script([("state", State.LIVE), ("final", "Before the failure."),
-                     ("state", State.FAILED, "Deepgram rejected the API key.")],
-                    later_steps=[("state", State.LIVE), ("final", "After it.")])
+    script = fallback_script()
     shell = make_shell(script)
     shell.controller.start()
     qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)

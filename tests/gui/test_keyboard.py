@@ -23,6 +23,20 @@ def _active(qtbot, window) -> None:
     qtbot.waitUntil(window.isActiveWindow, timeout=3000)
 
 
+def _focus(qtbot, widget) -> None:
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus, timeout=3000)
+
+
+def _dialog(qtbot, shell, which: str):
+    """Past sessions or Preferences, opened through the shell and active."""
+    getattr(shell, f"open_{which}")()
+    dialog = getattr(shell, f"_{which}")
+    qtbot.addWidget(dialog)
+    _active(qtbot, dialog)
+    return dialog
+
+
 def _count(action) -> list[bool]:
     fired: list[bool] = []
     action.triggered.connect(lambda *_: fired.append(True))
@@ -51,12 +65,8 @@ def test_jump_to_live_and_start_work_from_the_search_field_and_the_transcript(qt
 
 def test_shortcuts_work_from_the_history_search_field(qtbot, make_shell):
     shell = make_shell(Script([]))
-    shell.open_history()
-    dialog = shell._history
-    qtbot.addWidget(dialog)
-    _active(qtbot, dialog)
-    dialog.search.setFocus()
-    qtbot.waitUntil(dialog.search.hasFocus, timeout=3000)
+    dialog = _dialog(qtbot, shell, "history")
+    _focus(qtbot, dialog.search)
     jumps = _count(shell.actions.jump_to_live)
     toggles = _count(shell.actions.click_through)
     qtbot.keyClick(dialog.search, Qt.Key.Key_End, CTRL_SHIFT)
@@ -67,13 +77,9 @@ def test_shortcuts_work_from_the_history_search_field(qtbot, make_shell):
 
 def test_a_shortcut_editor_still_records_the_keys(qtbot, make_shell):
     shell = make_shell(Script([]))
-    shell.open_preferences()
-    dialog = shell._preferences
-    qtbot.addWidget(dialog)
-    _active(qtbot, dialog)
+    dialog = _dialog(qtbot, shell, "preferences")
     edit = dialog.shortcuts_page.edits["pause"]
-    edit.setFocus()
-    qtbot.waitUntil(edit.hasFocus, timeout=3000)
+    _focus(qtbot, edit)
     starts = _count(shell.actions.start_stop)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space, CTRL_SHIFT)
     assert not starts

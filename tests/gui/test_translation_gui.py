@@ -210,5 +210,8 @@ def test_an_impossible_translation_still_captions_and_says_why(qtbot, settings, 
         banner = shell.window.banners.banners["translation"]
         assert "Live translation is off" in banner.label.text()
         assert "does not translate Arabic speech live" in banner.label.text()
+        settings.set(Key.LANGUAGE, "en")  # fixed in Preferences: the banner goes
+        shell.apply_settings()
+        assert "translation" not in shell.window.banners.banners
     finally:
         shell.controller.shutdown(3000)

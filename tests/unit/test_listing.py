@@ -82,3 +82,26 @@ def test_search_matches_every_word_anywhere():
     assert listing.matches("photo deep", "Deepgram", "photosynthesis today")
     assert not listing.matches("photo zebra", "Deepgram", "photosynthesis today")
     assert listing.matches("", "anything")
+
+
+def test_the_command_line_journals_the_offline_engine_standing_in(tmp_path):
+    """``captioner transcribe --source …``: a hot standby (DEGRADED) is in its journal too."""
+    import asyncio
+    import io
+
+    from captioner.stream import State, StateChanged
+    from captioner.transcribe import CaptionPrinter, Journaled
+
+    journal = _journal(tmp_path, "speechmatics")
+
+    async def run() -> None:
+        journaled = Journaled(journal, CaptionPrinter(io.StringIO(), io.StringIO()),
+                              asyncio.get_running_loop())
+        journaled(StateChanged("mic", State.DEGRADED, "Speechmatics unreachable",
+                               replaced_provider="speechmatics"))
+        journaled(StateChanged("mic", State.LIVE))
+        await journaled.aclose()
+
+    asyncio.run(run())
+    journal.close()
+    assert summarize(journal.path).providers == (("speechmatics", ""), ("local", "standby"))
