@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment, Translation
-from captioner.transcript.lines import continue_line, joins
+from captioner.transcript.lines import continue_line, joins, start_lines
 from captioner.transcript.model import owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -163,14 +163,14 @@ class CaptionModel:
         joined = (continue_line(line, seg)
                   if last is not None and line is not None and last.label == label else None)
         if last is not None and joined is not None:
-            line, rest = joined
+            line, more = joined
             self._lines[last.key] = line
             self.finals[-1] = replace(last, text=line.text, end_ms=line.end_ms)
             self.stale.add(last.key)
-            if rest is not None:
-                self._new_line(rest, label)
         else:
-            self._new_line(seg, label)
+            more = start_lines(seg)
+        for piece in more:
+            self._new_line(piece, label)
         self._partials.pop(seg.source, None)
         self._partial_segs.pop(seg.source, None)
         waiting = [t for t in self._waiting if t.source == seg.source]

@@ -38,7 +38,13 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.transcript import SOURCE_LABELS, Segment, Translation
-from captioner.transcript.lines import coalesce_segments, continue_line, join_text, joins
+from captioner.transcript.lines import (
+    coalesce_segments,
+    continue_line,
+    join_text,
+    joins,
+    start_lines,
+)
 from captioner.transcript.model import attach_translations, owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -276,10 +282,11 @@ class TranscriptPane(QWidget):
             cursor.setPosition(block.position() + block.length() - 1)
             cursor.insertText(joined[0].text[len(line.text):], QTextCharFormat())
             self._lines[-1] = joined[0]
-            if joined[1] is None:
-                return
-            final = joined[1]  # the rest, after a sentence end: the next line
-        self._new_paragraph(cursor, final)
+            more = joined[1]  # the rest, after a sentence end: the next lines
+        else:
+            more = start_lines(final)
+        for piece in more:
+            self._new_paragraph(cursor, piece)
 
     def _new_paragraph(self, cursor: QTextCursor, final: Segment) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)
