@@ -43,6 +43,7 @@ from captioner.transcript.lines import (
     continue_line,
     join_text,
     joins,
+    split_continuation,
     start_lines,
 )
 from captioner.transcript.model import attach_translations, owner_index
@@ -212,13 +213,17 @@ class TranscriptPane(QWidget):
         fmt.setForeground(self.palette().placeholderText())
         for seg in self._partials.values():
             line = self._continues(seg)
-            if line is not None:  # on the paragraph it continues, after its words
+            parts = split_continuation(line, seg) if line is not None else None
+            if line is not None and parts is not None:  # on its paragraph, after its words
                 block = self._text_block[line.id]
                 end = block.position() + block.length() - 1
-                text = join_text(line.text, seg.text)[len(line.text):]
-            else:
-                end = self.text_edit.document().characterCount() - 1
-                text = ("\n" if end > 0 else "") + self._line(seg)
+                text = join_text(line.text, parts[0].text)[len(line.text):]
+                self._partial_spans.append(self._insert(cursor, end, text, fmt))
+                if parts[1] is None:
+                    continue
+                seg = parts[1]  # after a sentence end: a paragraph of its own, as when final
+            end = self.text_edit.document().characterCount() - 1
+            text = ("\n" if end > 0 else "") + self._line(seg)
             self._partial_spans.append(self._insert(cursor, end, text, fmt))
 
     def add_final(self, seg: Segment) -> None:

@@ -22,7 +22,8 @@ whole sentences stays one line.
 line) in order; a line is itself a :class:`Segment` (the id of its first
 final, its words, text joined by :func:`join_text`), so exports and
 translation placement work on lines exactly as on finals. The live partial
-continues a line by the same rule (:func:`joins` with ``seg`` the partial).
+continues a line by the same rule (:func:`split_continuation`), so its words
+are shown where they will stay once final.
 """
 
 from __future__ import annotations
@@ -144,18 +145,26 @@ def start_lines(seg: Segment) -> list[Segment]:
     return list(_cut(seg, ends[-1], texts))
 
 
-def continue_line(line: Segment, seg: Segment) -> tuple[Segment, list[Segment]] | None:
-    """``line`` continued by the final ``seg``, or None when :func:`joins` says ``seg``
-    starts a new line: ``(line with seg's words through its first sentence end, the lines
-    the rest of seg starts (:func:`start_lines`))``."""
+def split_continuation(line: Segment, seg: Segment) -> tuple[Segment, Segment | None] | None:
+    """How ``seg`` (a final or the live partial) continues ``line``: ``(its words through
+    its first sentence end, which go on the line; the rest, or None)``, or None when
+    :func:`joins` says ``seg`` starts a new line."""
     if not joins(line, seg):
         return None
     texts = seg.text.split()
     ends = _sentence_ends(texts)
-    if not ends:
-        return extend(line, seg), []
-    head, rest = _cut(seg, ends[0], texts)
-    return extend(line, head), start_lines(rest)
+    return _cut(seg, ends[0], texts) if ends else (seg, None)
+
+
+def continue_line(line: Segment, seg: Segment) -> tuple[Segment, list[Segment]] | None:
+    """``line`` continued by the final ``seg``, or None when :func:`joins` says ``seg``
+    starts a new line: ``(line with seg's words through its first sentence end, the lines
+    the rest of seg starts (:func:`start_lines`))``."""
+    parts = split_continuation(line, seg)
+    if parts is None:
+        return None
+    head, rest = parts
+    return extend(line, head), start_lines(rest) if rest is not None else []
 
 
 def coalesce(items: Sequence[Segment | Gap]) -> list[Segment | Gap]:

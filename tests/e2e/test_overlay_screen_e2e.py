@@ -34,6 +34,7 @@ from tests.e2e.overlay_shots import (
     text_contrast,
     windows,
     workarea,
+    workareas,
     write_settings,
 )
 from tests.e2e.rig_helpers import DATA, VirtualDevices
@@ -151,6 +152,8 @@ def test_docking_reserves_the_screen_edge_and_undocking_gives_it_back(tmp_path, 
         x, y, w, h = settled(overlay)
         assert (x, w, y + h) == (0, 1280, 720), "docked: a full-width band at the bottom"
         assert area == (0, 0, 1280, y), f"work area {area} should end at the overlay's top {y}"
+        desktops = workareas()
+        assert len(desktops) > 1 and set(desktops) == {area}, f"on every desktop: {desktops}"
         assert "_NET_WM_WINDOW_TYPE_DOCK" in run("xprop", "-id", str(overlay),
                                                  "_NET_WM_WINDOW_TYPE")
         assert strut(overlay)[3] == h
