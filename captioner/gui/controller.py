@@ -360,11 +360,11 @@ class Controller(QObject):
             self.resume()
             return
         log.info("start requested")
+        self.problem_cleared.emit("run")  # each attempt says anew what stops it
+        self._no_key_for = ""
         request = self.build_request()
         if request is None:
             return
-        self.problem_cleared.emit("run")
-        self._no_key_for = ""
         self._clear_run_banners()
         self.transcript = ResumableTranscript()
         self.transcript_reset.emit()
@@ -409,10 +409,10 @@ class Controller(QObject):
         if self.run_state != "paused" or self._request is None or self.transcript is None:
             return
         # what was changed while paused (device, source, provider) applies now
+        self.problem_cleared.emit("run")
         request = self.build_request("local" if self._fallback else None)
         if request is None:
             return
-        self.problem_cleared.emit("run")
         self._launch(request, offline_for=self.machine.replaced_provider if self._fallback
                      else "")
 

@@ -38,7 +38,14 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.transcript import SOURCE_LABELS, Segment, Translation
-from captioner.transcript.lines import coalesce_segments, continue_line, join_text, joins
+from captioner.transcript.lines import (
+    coalesce_segments,
+    continue_line,
+    join_text,
+    joins,
+    split_continuation,
+    start_lines,
+)
 from captioner.transcript.model import attach_translations, owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -206,13 +213,17 @@ class TranscriptPane(QWidget):
         fmt.setForeground(self.palette().placeholderText())
         for seg in self._partials.values():
             line = self._continues(seg)
-            if line is not None:  # on the paragraph it continues, after its words
+            parts = split_continuation(line, seg) if line is not None else None
+            if line is not None and parts is not None:  # on its paragraph, after its words
                 block = self._text_block[line.id]
                 end = block.position() + block.length() - 1
-                text = join_text(line.text, seg.text)[len(line.text):]
-            else:
-                end = self.text_edit.document().characterCount() - 1
-                text = ("\n" if end > 0 else "") + self._line(seg)
+                text = join_text(line.text, parts[0].text)[len(line.text):]
+                self._partial_spans.append(self._insert(cursor, end, text, fmt))
+                if parts[1] is None:
+                    continue
+                seg = parts[1]  # after a sentence end: a paragraph of its own, as when final
+            end = self.text_edit.document().characterCount() - 1
+            text = ("\n" if end > 0 else "") + self._line(seg)
             self._partial_spans.append(self._insert(cursor, end, text, fmt))
 
     def add_final(self, seg: Segment) -> None:
@@ -276,10 +287,11 @@ class TranscriptPane(QWidget):
             cursor.setPosition(block.position() + block.length() - 1)
             cursor.insertText(joined[0].text[len(line.text):], QTextCharFormat())
             self._lines[-1] = joined[0]
-            if joined[1] is None:
-                return
-            final = joined[1]  # the rest, after a sentence end: the next line
-        self._new_paragraph(cursor, final)
+            more = joined[1]  # the rest, after a sentence end: the next lines
+        else:
+            more = start_lines(final)
+        for piece in more:
+            self._new_paragraph(cursor, piece)
 
     def _new_paragraph(self, cursor: QTextCursor, final: Segment) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)

@@ -2,8 +2,9 @@
 three or more things to say at once (no key for the chosen provider, a session recovered
 from a crash, the first-run hint, no tray on this desktop) it shows two banners, the error
 first with its buttons, and "+1 more"; the microphone list names the rig's microphone; the
-live transcript keeps its room. Read back by OCR of a screenshot of the window and by the
-banner colours' pixels (``test-artifacts/control-window.png``).
+live transcript keeps its room; Past sessions (Ctrl+H) shows the recovered session's status
+and provider and leaves out the one with no words. Read back by OCR of screenshots and by the
+banner colours' pixels (``test-artifacts/control-window.png``, ``past-sessions.png``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def crashed_session(data_dir: Path) -> None:
              {"type": "final", "id": "mic-1", "text": "Before the crash.", "start_ms": 0,
               "end_ms": 1500, "speaker": None, "source": "mic", "words": []}]
     (folder / f"{sid}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    empty = "20261201-090000-efgh"  # started and stopped before anyone spoke
+    (folder / f"{empty}.jsonl").write_text(
+        json.dumps({"type": "session", "version": 1, "id": empty, "provider": "local",
+                    "started_at": "2026-12-01T09:00:00Z", "language": "en", "sources": ["mic"]})
+        + "\n" + json.dumps({"type": "end", "duration_ms": 0, "word_count": 0}) + "\n")
 
 
 def ocr_dark_on_light(image: Path) -> str:
@@ -90,5 +96,26 @@ def test_two_banners_and_a_count_with_their_actions(tmp_path, python, virtual_de
         assert color_share(shot, STYLES["info"][0], 6) > 0.01
         # the microphone list says which microphone the default is, in the server's words
         assert read_words(virtual_devices.mic_name) in text or "microphone" in text
+
+        # Past sessions (Ctrl+H): the recovered session says so; the empty one is not listed
+        subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+h"], check=True,
+                       timeout=10)
+        history = wait_for("the past sessions window",
+                           lambda: window_ids(app.proc.pid, "^Past sessions$"), 30)[0]
+        listed = ARTIFACTS / "past-sessions.png"
+
+        def read_history() -> str | None:
+            x, y, w, h = geometry(history)
+            root = tmp_path / "root.png"
+            subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
+            subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
+                           str(listed)], check=True, timeout=30)
+            found = read_words(ocr_dark_on_light(listed))
+            return found if "recovered after a crash" in found else None
+
+        text = wait_for("the recovered session in past sessions", read_history, 30, 0.5)
+        print(f"past sessions OCR: {text!r}")
+        assert "offiine engine" in text  # the provider column
+        assert "i session with no words not shown" in text  # read_words: 1 -> i
     finally:
         app.close()
