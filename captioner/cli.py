@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--vocabulary", metavar="WORDS", default="",
                     help="comma-separated custom words / key terms")
     im.add_argument("--speaker-labels", action="store_true", help="ask for speaker labels")
+    im.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a cloud vendor's option, e.g. its batch_* ones (repeatable; "
+                    "`captioner providers` lists them)")
     return parser
 
 
@@ -270,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
             return print_devices()
         if command == "serve":
             return _cmd_serve(args)
+        if command == "improve" and args.provider != "local":
+            try:
+                args.options = options_from_args(args.provider, None, None, args.option)
+            except OptionError as exc:
+                parser.error(str(exc))
+        elif command == "improve" and args.option:
+            parser.error("--option is for a cloud vendor's batch API (--provider)")
         if command in ("sessions", "export", "improve"):
             from captioner.history_cli import run_history
 

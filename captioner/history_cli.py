@@ -133,7 +133,8 @@ def improve_command(args: argparse.Namespace) -> int:
     local = args.provider == "local"
     cfg = SessionConfig(provider=args.provider, language=summary.language or "en",
                         endpoint=args.endpoint if local else None, vocabulary=vocabulary,
-                        speaker_labels=args.speaker_labels)
+                        speaker_labels=args.speaker_labels,
+                        options=None if local else getattr(args, "options", None))
     secret = secret_for(cfg.provider)
     progress = _ProgressLine()
 

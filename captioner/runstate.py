@@ -63,6 +63,7 @@ ACTIVE = (Phase.CONNECTING, Phase.LIVE, Phase.RECONNECTING, Phase.DEGRADED)
 ALERT_KINDS: dict[str, tuple[int, str]] = {
     "no_sound_server": (3, "speaker-off"),
     "no_key": (3, "key"),
+    "no_device": (3, "unplugged"),
     "failed": (3, "error"),
     "device_lost": (3, "unplugged"),
     "reconnecting": (2, "reconnecting"),
@@ -71,7 +72,7 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
 }
 LEVELS = {3: "error", 2: "warning", 1: "notice"}
 #: alerts of a start that could not begin
-REFUSALS = ("no_key", "no_sound_server")
+REFUSALS = ("no_key", "no_sound_server", "no_device")
 # phase -> icon when no alert is shown
 PHASE_ICONS = {
     Phase.IDLE: "idle", Phase.CONNECTING: "connecting", Phase.LIVE: "live",
@@ -294,8 +295,7 @@ class RunMachine:
         self.active_provider = OFFLINE_TITLE if offline_for else provider
         self.replaced_provider = offline_for
         self._streams = {}
-        for kind in ("failed", "no_key", "no_sound_server", "reconnecting", "device_lost",
-                     "no_audio"):
+        for kind in ("failed", *REFUSALS, "reconnecting", "device_lost", "no_audio"):
             self.end_alert(kind)
         if not offline_for:
             self.end_alert("fell_back")
@@ -412,7 +412,8 @@ class RunMachine:
             for kind in ("no_audio", "device_lost", "reconnecting"):
                 self.end_alert(kind)
             return "paused"
-        failed = bool(error) or "failed" in self.alerts
+        failed = bool(error) or "failed" in self.alerts or any(
+            a.kind in REFUSALS for a in self.alerts.values())
         self._ended(Phase.FAILED if failed else Phase.STOPPED)
         return self.phase.value
 

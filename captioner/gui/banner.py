@@ -52,6 +52,10 @@ STYLES = {
     "info": ("#e8f4fd", "#0d47a1", "#0d3c61", "info", "Note"),
 }
 SEVERITY = {"error": 0, "warning": 1, "info": 2}
+# keys of conditions that last (and are updated while they do), as opposed to one-off events
+# ("run": an attempt failed, "export": a file was saved), which are news every time
+LASTING = ("capture:", "reconnect", "fallback", "journal", "devices", "language", "translation",
+           "recording")
 _order = itertools.count()
 
 
@@ -148,6 +152,7 @@ class BannerArea(QWidget):
 
     Attributes:
         banners: key -> banner (shown or folded away).
+        dismissed: key -> the last problem of a condition the user closed, while it lasts.
         more_button: "+N more" / "Show fewer".
         expanded: every banner is shown.
 
@@ -167,6 +172,7 @@ class BannerArea(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.banners: dict[str, Banner] = {}
+        self.dismissed: dict[str, Problem] = {}
         self.expanded = False
         self.more_button = QToolButton(self)
         self.more_button.setAutoRaise(True)
@@ -185,8 +191,16 @@ class BannerArea(QWidget):
     def on_controller_problem_cleared(self, key: str) -> None:
         self.clear(key)
 
-    def post(self, problem: Problem) -> Banner:
-        """Show ``problem``; one with the same key is updated in place."""
+    def post(self, problem: Problem) -> Banner | None:
+        """Show ``problem``; one with the same key is updated in place. A lasting condition
+        (:data:`LASTING`) the user dismissed stays dismissed while it lasts (its updates, "for
+        20 s", don't bring it back) unless it gets worse; None then."""
+        dismissed = self.dismissed.get(problem.key)
+        if dismissed is not None and problem.key.startswith(LASTING) and \
+                SEVERITY.get(problem.level, 1) >= SEVERITY.get(dismissed.level, 1):
+            self.dismissed[problem.key] = problem
+            return None
+        self.dismissed.pop(problem.key, None)
         banner = self.banners.get(problem.key)
         if banner is not None:
             changed = banner.problem != problem
@@ -204,14 +218,23 @@ class BannerArea(QWidget):
         return banner
 
     def _dismiss(self, key: str) -> None:
+        banner = self.banners.get(key)
         self.clear(key)
+        if banner is not None:
+            self.dismissed[key] = banner.problem
         self.banner_dismissed.emit(key)
 
     def clear(self, key: str | None = None) -> None:
+        """The condition ended: its banner goes (and a dismissed one may come back later)."""
         keys = list(self.banners) if key is None else [key]
+        if key is None:
+            self.dismissed.clear()
+        else:
+            self.dismissed.pop(key, None)
         for k in keys:
             banner = self.banners.pop(k, None)
             if banner is not None:
+                log.info("banner cleared (%s)", k)
                 banner.hide()
                 banner.deleteLater()
         self._arrange()

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from captioner.transcript import SOURCE_LABELS, SOURCES, Change, Segment, Translation
-from captioner.transcript.lines import continue_line, joins
+from captioner.transcript.lines import continue_line, split_continuation, start_lines
 from captioner.transcript.model import owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -163,14 +163,14 @@ class CaptionModel:
         joined = (continue_line(line, seg)
                   if last is not None and line is not None and last.label == label else None)
         if last is not None and joined is not None:
-            line, rest = joined
+            line, more = joined
             self._lines[last.key] = line
             self.finals[-1] = replace(last, text=line.text, end_ms=line.end_ms)
             self.stale.add(last.key)
-            if rest is not None:
-                self._new_line(rest, label)
         else:
-            self._new_line(seg, label)
+            more = start_lines(seg)
+        for piece in more:
+            self._new_line(piece, label)
         self._partials.pop(seg.source, None)
         self._partial_segs.pop(seg.source, None)
         waiting = [t for t in self._waiting if t.source == seg.source]
@@ -286,33 +286,42 @@ class CaptionModel:
 
     # -- reading ------------------------------------------------------------------
 
-    def continued_line(self, entry: CaptionEntry) -> str | None:
-        """The key of the newest final line if the partial ``entry`` continues it."""
+    def _continuation(self, entry: CaptionEntry) -> list[CaptionEntry]:
+        """The partial ``entry`` as shown: continuing the newest final line when it belongs
+        to it (its words through a sentence end on that line, the rest on a line of its
+        own, as they will be once final), else as it is."""
         last = self.finals[-1] if self.finals else None
         seg = self._partial_segs.get(entry.source)
         line = self._lines.get(last.key) if last is not None else None
         if last is None or seg is None or line is None or last.label != entry.label:
-            return None
-        return last.key if joins(line, seg) else None
+            return [entry]
+        parts = split_continuation(line, seg)
+        if parts is None:
+            return [entry]
+        head, rest = parts
+        out = [replace(entry, text=head.text, show_label=False, continues=last.key)]
+        if rest is not None:
+            out.append(replace(entry, key=f"{entry.key}:next", text=rest.text,
+                               show_label=False, start_ms=rest.start_ms, translations=()))
+        return out
 
     @property
     def partials(self) -> list[CaptionEntry]:
         """Live partials in a stable order (microphone first), each labelled if it
         differs from the entry above it; one that continues the newest line says so
-        (:attr:`CaptionEntry.continues`) and has no label."""
+        (:attr:`CaptionEntry.continues`, no label), followed by the words it has after
+        a sentence end, if any (key ``"partial:<source>:next"``)."""
         ordered = sorted(self._partials.values(),
                          key=lambda e: SOURCES.index(e.source) if e.source in SOURCES else 99)
         above = self.finals[-1].label if self.finals else None
         out = []
         for entry in ordered:
-            continues = self.continued_line(entry)
-            show = entry.label is not None and entry.label != above and continues is None
+            show = entry.label is not None and entry.label != above
             translations = tuple(
                 (language, tr.text, False) for language in self.languages
                 if (tr := self._partial_tr.get((entry.source, language))) is not None
                 and self._partial_owner.get((entry.source, language), "") is None)
-            out.append(replace(entry, show_label=show, translations=translations,
-                               continues=continues))
+            out += self._continuation(replace(entry, show_label=show, translations=translations))
             above = entry.label
         return out
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from captioner import __version__
+from captioner.audio.devices import DeviceError
 from captioner.audio.recorder import Recorder
 from captioner.bridge import Runner, SessionThread
 from captioner.config import SessionConfig
@@ -358,11 +360,11 @@ class Controller(QObject):
             self.resume()
             return
         log.info("start requested")
+        self.problem_cleared.emit("run")  # each attempt says anew what stops it
+        self._no_key_for = ""
         request = self.build_request()
         if request is None:
             return
-        self.problem_cleared.emit("run")
-        self._no_key_for = ""
         self._clear_run_banners()
         self.transcript = ResumableTranscript()
         self.transcript_reset.emit()
@@ -407,10 +409,10 @@ class Controller(QObject):
         if self.run_state != "paused" or self._request is None or self.transcript is None:
             return
         # what was changed while paused (device, source, provider) applies now
+        self.problem_cleared.emit("run")
         request = self.build_request("local" if self._fallback else None)
         if request is None:
             return
-        self.problem_cleared.emit("run")
         self._launch(request, offline_for=self.machine.replaced_provider if self._fallback
                      else "")
 
@@ -657,9 +659,10 @@ class Controller(QObject):
             problem = self._problem_from(result)
             self.problem_posted.emit(problem)
             error = _short(problem.message)
-            if self._no_sound_server(result):
-                self.machine.raise_alert("no_sound_server", "No sound server: start "
-                                         "PulseAudio or PipeWire, then press Start")
+            if isinstance(result, DeviceError):  # nothing could be opened: it never began
+                kind = "no_sound_server" if self._no_sound_server(result) else "no_device"
+                self.machine.raise_alert(kind, _with_action(problem.message))
+                error = ""
         after = self.machine.finished(error)
         if after == "fallback" and self.transcript is not None:
             request = self.build_request("local")
@@ -679,8 +682,6 @@ class Controller(QObject):
             "pulseaudio" in text and "not running" in text
 
     def _problem_from(self, exc: BaseException) -> Problem:
-        from captioner.audio.devices import DeviceError
-
         if isinstance(exc, DeviceError):
             system = self._request is not None and self._request.source == "system"
             return Problem(str(exc), "error", "system_devices" if system else "devices",
@@ -807,6 +808,18 @@ class Controller(QObject):
         self.machine.stop()
         self._finalize_partials()
         self._close_session()
+
+
+def _with_action(message: str) -> str:
+    """What happened and what to do, short enough for the overlay: "No microphone found.
+    Connect one, or check that the sound server (PulseAudio) is running; …" becomes
+    "No microphone found: connect one, or check that the sound server is running"."""
+    what, _, rest = message.strip().partition(". ")
+    action = re.sub(r"\s*\([^)]*\)", "", rest.split(";")[0]).strip().rstrip(".")
+    what = what.rstrip(".")
+    if not action:
+        return f"{what}: connect it, or choose another"
+    return f"{what}: {action[0].lower()}{action[1:]}"
 
 
 def _short(message: str) -> str:

@@ -305,22 +305,28 @@ class OverlayWindow(QWidget):
         data = self._stored()
         screen = self._screen_named(data.get("last"))
         available = screen.availableGeometry()
-        saved = data["screens"].get(screen_key(screen))
-        height = self.target_height(available)
-        width = max(int(self.caption_style.font_pt * 28), 900)
         self.first_run = False
         if self.dock != "floating":
             self._band = None
-            self._set_geometry(docked_rect(available, height, self.dock))
+            self._set_geometry(docked_rect(available, self.target_height(available),
+                                           self.dock))
             self._band = self._slot()
             self._update_strut()
-        elif isinstance(saved, list) and len(saved) == 4:
-            x, y, w, _h = (int(v) for v in saved)
-            rect = QRect(x, y, max(self.minimumWidth(), w), height)
-            self._set_geometry(clamp_to(available, rect))
         else:
-            self.first_run = True
-            self._set_geometry(floating_default(available, QSize(width, height)))
+            rect, saved = self._floating_rect(screen, available)
+            self.first_run = not saved
+            self._set_geometry(rect)
+
+    def _floating_rect(self, screen: QScreen, available: QRect) -> tuple[QRect, bool]:
+        """Where the overlay floats on ``screen``: its saved place there (kept whole on the
+        area), or near the bottom; and whether a place was saved."""
+        saved = self._stored()["screens"].get(screen_key(screen))
+        height = self.target_height(available)
+        if isinstance(saved, list) and len(saved) == 4:
+            x, y, w, _h = (int(v) for v in saved)
+            return clamp_to(available, QRect(x, y, max(self.minimumWidth(), w), height)), True
+        width = max(int(self.caption_style.font_pt * 28), 900)
+        return floating_default(available, QSize(width, height)), False
 
     def place_beside(self, window: QWidget) -> None:
         """First run: move (and if need be shrink) the control window so that the overlay
@@ -356,6 +362,8 @@ class OverlayWindow(QWidget):
         wanted = self.dock in ("top", "bottom") and self.isVisible() and x11_strut.supported()
         if self._strut is not None and self._strut[0] != window:
             self._strut = None  # the native window was recreated: its strut went with it
+        # NB: window managers don't move or resize a dock window: the grip does it
+        self.grip.use_system = not wanted
         if not wanted:
             if self._strut is not None:
                 x11_strut.set_strut(window, self.dock, 0, 0, 0)
@@ -376,8 +384,12 @@ class OverlayWindow(QWidget):
         if dock not in DOCKS:
             raise ValueError(dock)
         changed = dock != self.dock
+        undocked = changed and dock == "floating"
         self.dock = dock
         self.settings.set(Key.OVERLAY_DOCK, dock)
+        if undocked:  # back to where it floated before it was docked
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            self._set_geometry(self._floating_rect(screen, self.area())[0])
         if (changed or self._retype) and self.isVisible() and x11_strut.supported():
             self._remap()  # window managers read a window's type when it is mapped
         self._retype = False
@@ -408,7 +420,8 @@ class OverlayWindow(QWidget):
         data = self._stored()
         key = screen_key(screen)
         g = self.geometry()
-        data["screens"][key] = [g.x(), g.y(), g.width(), g.height()]
+        if self.dock == "floating":  # docked, the place follows from the edge
+            data["screens"][key] = [g.x(), g.y(), g.width(), g.height()]
         data["last"] = key
         self.settings.set(Key.OVERLAY_GEOMETRY, json.dumps(data, sort_keys=True))
 
@@ -422,6 +435,14 @@ class OverlayWindow(QWidget):
             self._band = None
             self._update_strut()
             self._retype = True
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            width = self._floating_rect(screen, self.area())[0].width()
+            if width < self.width():  # the band's full width: back to the floating width
+                self._applying = True
+                try:
+                    self.resize(width, self.height())
+                finally:
+                    self._applying = False
             self.dock_changed.emit("floating")
         if not self._applying:
             self._save_timer.start()

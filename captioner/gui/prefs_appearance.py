@@ -343,8 +343,8 @@ class AppearancePage(QWidget):
             return ""
         where = "half of this screen" if dock != "floating" else "this screen"
         return (f"At {style.font_pt} pt only {fit} of the {style.lines} lines fit on {where} "
-                f"({area.width()}×{area.height()}): the overlay shows the newest {fit}, and "
-                "the status line, and stays whole on the screen.")
+                f"({area.width()}×{area.height()}): the overlay shows the newest {fit} lines "
+                "and the status line, and stays whole on the screen.")
 
     def _sync_preset(self, style: CaptionStyle) -> None:
         for preset in PRESETS:

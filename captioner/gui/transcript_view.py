@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QStyle,
     QTextEdit,
     QToolButton,
     QVBoxLayout,
@@ -38,7 +39,14 @@ from PySide6.QtWidgets import (
 )
 
 from captioner.transcript import SOURCE_LABELS, Segment, Translation
-from captioner.transcript.lines import coalesce_segments, continue_line, join_text, joins
+from captioner.transcript.lines import (
+    coalesce_segments,
+    continue_line,
+    join_text,
+    joins,
+    split_continuation,
+    start_lines,
+)
 from captioner.transcript.model import attach_translations, owner_index
 from captioner.transcript.speakers import SpeakerNames
 
@@ -80,13 +88,14 @@ class TranscriptPane(QWidget):
         self.search.setAccessibleName(f"Search {name.lower()}")
         self.search.textChanged.connect(self.on_search_text_changed)
         self.search.returnPressed.connect(self.find_next)
+        # NB: the style's arrows, not "▲"/"▼" (a font without them draws empty boxes)
         self.prev_button = QToolButton(self)
-        self.prev_button.setText("▲")
+        self.prev_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowUp))
         self.prev_button.setToolTip("Previous match (Shift+Enter)")
         self.prev_button.setAccessibleName("Previous match")
         self.prev_button.clicked.connect(self.find_previous)
         self.next_button = QToolButton(self)
-        self.next_button.setText("▼")
+        self.next_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowDown))
         self.next_button.setToolTip("Next match (Enter)")
         self.next_button.setAccessibleName("Next match")
         self.next_button.clicked.connect(self.find_next)
@@ -206,13 +215,17 @@ class TranscriptPane(QWidget):
         fmt.setForeground(self.palette().placeholderText())
         for seg in self._partials.values():
             line = self._continues(seg)
-            if line is not None:  # on the paragraph it continues, after its words
+            parts = split_continuation(line, seg) if line is not None else None
+            if line is not None and parts is not None:  # on its paragraph, after its words
                 block = self._text_block[line.id]
                 end = block.position() + block.length() - 1
-                text = join_text(line.text, seg.text)[len(line.text):]
-            else:
-                end = self.text_edit.document().characterCount() - 1
-                text = ("\n" if end > 0 else "") + self._line(seg)
+                text = join_text(line.text, parts[0].text)[len(line.text):]
+                self._partial_spans.append(self._insert(cursor, end, text, fmt))
+                if parts[1] is None:
+                    continue
+                seg = parts[1]  # after a sentence end: a paragraph of its own, as when final
+            end = self.text_edit.document().characterCount() - 1
+            text = ("\n" if end > 0 else "") + self._line(seg)
             self._partial_spans.append(self._insert(cursor, end, text, fmt))
 
     def add_final(self, seg: Segment) -> None:
@@ -276,10 +289,11 @@ class TranscriptPane(QWidget):
             cursor.setPosition(block.position() + block.length() - 1)
             cursor.insertText(joined[0].text[len(line.text):], QTextCharFormat())
             self._lines[-1] = joined[0]
-            if joined[1] is None:
-                return
-            final = joined[1]  # the rest, after a sentence end: the next line
-        self._new_paragraph(cursor, final)
+            more = joined[1]  # the rest, after a sentence end: the next lines
+        else:
+            more = start_lines(final)
+        for piece in more:
+            self._new_paragraph(cursor, piece)
 
     def _new_paragraph(self, cursor: QTextCursor, final: Segment) -> None:
         cursor.movePosition(QTextCursor.MoveOperation.End)

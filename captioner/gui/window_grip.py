@@ -3,7 +3,9 @@
 The window system does the work where it can (``QWindow.startSystemMove`` /
 ``startSystemResize``: X11, Wayland, Windows, macOS), so snapping and
 multi-monitor moves behave natively; where it can't (offscreen, some X11
-setups without a window manager) the grip moves and resizes the window itself.
+setups without a window manager) or won't (a dock window: window managers don't
+move panels; set :attr:`WindowGrip.use_system` False) the grip moves and resizes
+the window itself.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class WindowGrip(QObject):
         self._start_geometry = QRect()
         self._edges = Qt.Edge(0)
         self.enabled = True
+        self.use_system = True  # False: the window manager won't move this window
         self.attach(window)
 
     def attach(self, widget: QWidget) -> None:
@@ -94,11 +97,11 @@ class WindowGrip(QObject):
             handle = self.window.windowHandle()
             if edges:
                 self.resize_started.emit()
-                if handle is not None and handle.startSystemResize(edges):
+                if self.use_system and handle is not None and handle.startSystemResize(edges):
                     return True
             else:
                 self.drag_started.emit()
-                if handle is not None and handle.startSystemMove():
+                if self.use_system and handle is not None and handle.startSystemMove():
                     return True
             # no system move/resize: do it ourselves
             self._press = event.globalPosition().toPoint()

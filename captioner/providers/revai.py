@@ -180,8 +180,9 @@ class RevAiProvider(Provider):
             return ensure_vocabulary(words, secret, url,
                                      ready_timeout_s=self.opts.vocabulary_wait_s) or ""
         except VocabularyPending as pending:
-            log.warning("Rev AI: vocabulary %s not ready yet; connecting without it",
-                        pending.vocabulary_id)
+            # info: the user reads PENDING_NOTE as a notice once Rev answers
+            log.info("Rev AI: vocabulary %s not ready yet; connecting without it",
+                     pending.vocabulary_id)
             self._notes.append(PENDING_NOTE)
             return ""
 

@@ -175,7 +175,7 @@ def _state(response: httpx.Response) -> tuple[str, str]:
 def ensure_vocabulary(phrases: tuple[str, ...] | list[str], secret: str | None, rest_url: str,
                       *, cache: VocabularyCache | None = None,
                       ready_timeout_s: float = READY_TIMEOUT_S,
-                      poll_s: float = 0.5, http_timeout_s: float = 10.0) -> str | None:
+                      poll_s: float = 0.5, http_timeout_s: float = 5.0) -> str | None:
     """The id of a completed vocabulary for ``phrases``, building it if needed (blocking).
 
     Returns:

@@ -64,13 +64,14 @@ def script(duration_ms: int) -> list[Utterance]:
 
 async def run_drill(vendor: str, mode: str, duration_s: float, outage_s: float,
                     cut_s: float | None = None, *, cap_s: float | None = None,
-                    overlap: bool = True, fake_options: dict[str, Any] | None = None
-                    ) -> dict[str, Any]:
+                    overlap: bool = True, fake_options: dict[str, Any] | None = None,
+                    speech: list[Utterance] | None = None) -> dict[str, Any]:
     """Stream ``duration_s`` with an outage of ``outage_s`` at ``cut_s`` (default: midway),
     or, with ``cap_s``, no outage but a rollover every ``cap_s`` seconds (``overlap``
-    False: the sequential rollover, end then reconnect); ``fake_options`` go to the fake."""
+    False: the sequential rollover, end then reconnect); ``fake_options`` go to the fake;
+    ``speech``: what is said (default: :func:`script`)."""
     duration_ms = int(duration_s * 1000)
-    speech = script(duration_ms)
+    speech = speech or script(duration_ms)
     fake = FAKES[vendor](speech, keys=(KEY,), timecoded=True,
                          max_session_s=cap_s * CAP_MARGIN if cap_s else None,
                          **(fake_options or {}))

@@ -303,6 +303,7 @@ class FakeAssemblyAi(FakeServer):
         self.new_sessions_per_minute = new_sessions_per_minute
         self._session_starts: list[float] = []
         self.tokens: dict[str, float] = {}
+        self.token_caps: dict[str, float] = {}  # token → its max_session_duration_seconds
         self.used_tokens: set[str] = set()
         self.token_requests: list[dict[str, list[str]]] = []
         self.auth_ok: dict[int, bool] = {}  # connection index → passed auth
@@ -331,6 +332,12 @@ class FakeAssemblyAi(FakeServer):
             return self.reply(401, {"error": UNAUTHORIZED})
         return None
 
+    def session_cap_for(self, conn_log: ConnectionLog) -> float | None:
+        """A temporary token's ``max_session_duration_seconds`` caps its session too."""
+        token_cap_s = self.token_caps.get(conn_log.param("token") or "")
+        caps = [c for c in (self.max_session_s, token_cap_s) if c is not None]
+        return min(caps) if caps else None
+
     def over_limit(self, conn_log: ConnectionLog) -> bool:
         now = time.monotonic()
         self._session_starts = [t for t in self._session_starts if now - t < 60.0]
@@ -356,4 +363,5 @@ class FakeAssemblyAi(FakeServer):
             return self.reply(400, {"error": "expires_in_seconds or session duration out of range"})
         token = "tmp-" + new_id()
         self.tokens[token] = time.monotonic() + expires_s
+        self.token_caps[token] = float(max_session_s)
         return self.reply(200, {"token": token, "expires_in_seconds": expires_s})

@@ -5,6 +5,7 @@ Modules, by what they hold:
 * :mod:`.model` — :class:`Segment`, :class:`Gap`, :class:`Transcript` (pure, in memory);
 * :mod:`.codec` — segments and gaps to and from JSON-ready dicts (journal and JSON export);
 * :mod:`.speakers` — display labels ("Me", "Others", "Speaker 2");
+* :mod:`.lines` — caption lines: consecutive finals of one sentence read as one line;
 * :mod:`.cues` — splitting finals into timed caption cues (SRT, WebVTT);
 * :mod:`.txt`, :mod:`.srt`, :mod:`.vtt`, :mod:`.jsonfile` — one export format each;
 * :mod:`.export` — dispatch on a format name and write a file;

@@ -28,7 +28,9 @@ def to_json(
 ) -> str:
     """The whole transcript as versioned JSON (pretty, UTF-8 text, not ASCII-escaped).
 
-    Segments are in time order; each also carries its display ``label`` and,
+    Segments are the finals as the provider sent them, in time order — not the
+    caption lines the other formats are made of (:mod:`.lines` rebuilds those), as
+    this is the lossless format; each also carries its display ``label`` and,
     when there are live translations, ``translations`` (``{"es": "..."}``, the
     text shown under it). ``meta`` (provider, language, started_at, sources,
     ...) is copied; if it has no ``sources``, they are taken from the

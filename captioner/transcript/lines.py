@@ -13,14 +13,17 @@ language, the line does not end a sentence, the pause between them is at most
 passes :data:`MAX_LINE_CHARS`. A final that continues a line and ends a
 sentence before its last word (the engine commits "was. He might") gives the
 line the words through that sentence end; the rest starts the next line
-(:func:`continue_line`). A final that starts a line is never split (a cloud
-vendor's final of two sentences stays one line).
+(:func:`continue_line`). A final that starts a line is split only to start an
+unfinished last sentence on a line of its own ("Good morning. Let" →
+"Good morning." and "Let", :func:`start_lines`): a cloud vendor's final of
+whole sentences stays one line.
 
 :func:`coalesce` applies the rule to finals (and gaps, which always end a
 line) in order; a line is itself a :class:`Segment` (the id of its first
 final, its words, text joined by :func:`join_text`), so exports and
 translation placement work on lines exactly as on finals. The live partial
-continues a line by the same rule (:func:`joins` with ``seg`` the partial).
+continues a line by the same rule (:func:`split_continuation`), so its words
+are shown where they will stay once final.
 """
 
 from __future__ import annotations
@@ -110,34 +113,58 @@ def extend(line: Segment, seg: Segment) -> Segment:
     )
 
 
-def split_sentence(seg: Segment) -> tuple[Segment, Segment | None]:
-    """``seg`` cut after its first sentence end when words follow it: ``(through the
-    sentence end, the rest)``, each with its own words and times; ``(seg, None)`` if it
-    has none before its last word. The rest's id is ``seg.id + ".1"``."""
-    texts = seg.text.split()
-    cut = next((i + 1 for i, word in enumerate(texts[:-1]) if word_ends(word)), None)
-    if cut is None:
-        return seg, None
+def _cut(seg: Segment, at: int, texts: list[str]) -> tuple[Segment, Segment]:
+    """``seg`` split before its word ``at`` of ``texts``, each part with its own words and
+    times; the second part's id is ``seg.id + ".1"``."""
     times = word_times(texts, seg)
-    rest_ms = times[cut][0]
-    head = Segment(seg.id, " ".join(texts[:cut]), seg.start_ms,
-                   max(seg.start_ms, times[cut - 1][1]), seg.speaker, seg.source,
+    rest_ms = times[at][0]
+    head = Segment(seg.id, " ".join(texts[:at]), seg.start_ms,
+                   max(seg.start_ms, times[at - 1][1]), seg.speaker, seg.source,
                    tuple(w for w in seg.words if w.start_ms < rest_ms), seg.is_final,
                    seg.language)
-    rest = Segment(f"{seg.id}.1", " ".join(texts[cut:]), rest_ms, max(rest_ms, seg.end_ms),
+    rest = Segment(f"{seg.id}.1", " ".join(texts[at:]), rest_ms, max(rest_ms, seg.end_ms),
                    seg.speaker, seg.source, tuple(w for w in seg.words if w.start_ms >= rest_ms),
                    seg.is_final, seg.language)
     return head, rest
 
 
-def continue_line(line: Segment, seg: Segment) -> tuple[Segment, Segment | None] | None:
-    """``line`` continued by the final ``seg``, or None when :func:`joins` says it starts
-    a new line: ``(line with seg's words through its first sentence end, the rest of seg
-    — the start of the next line — or None)``."""
+def _sentence_ends(texts: list[str]) -> list[int]:
+    """Where new sentences start inside ``texts``: after each sentence-ending word but
+    the last word."""
+    return [i + 1 for i, word in enumerate(texts[:-1]) if word_ends(word)]
+
+
+def start_lines(seg: Segment) -> list[Segment]:
+    """The lines a final starts: itself, or, when it ends in an unfinished sentence after
+    finished ones ("Good morning. Let"), the finished sentences and then the unfinished
+    one (the next finals continue it). A final of whole sentences stays one line."""
+    texts = seg.text.split()
+    ends = _sentence_ends(texts)
+    if not ends or word_ends(texts[-1]):
+        return [seg]
+    return list(_cut(seg, ends[-1], texts))
+
+
+def split_continuation(line: Segment, seg: Segment) -> tuple[Segment, Segment | None] | None:
+    """How ``seg`` (a final or the live partial) continues ``line``: ``(its words through
+    its first sentence end, which go on the line; the rest, or None)``, or None when
+    :func:`joins` says ``seg`` starts a new line."""
     if not joins(line, seg):
         return None
-    head, rest = split_sentence(seg)
-    return extend(line, head), rest
+    texts = seg.text.split()
+    ends = _sentence_ends(texts)
+    return _cut(seg, ends[0], texts) if ends else (seg, None)
+
+
+def continue_line(line: Segment, seg: Segment) -> tuple[Segment, list[Segment]] | None:
+    """``line`` continued by the final ``seg``, or None when :func:`joins` says ``seg``
+    starts a new line: ``(line with seg's words through its first sentence end, the lines
+    the rest of seg starts (:func:`start_lines`))``."""
+    parts = split_continuation(line, seg)
+    if parts is None:
+        return None
+    head, rest = parts
+    return extend(line, head), start_lines(rest) if rest is not None else []
 
 
 def coalesce(items: Sequence[Segment | Gap]) -> list[Segment | Gap]:
@@ -146,14 +173,15 @@ def coalesce(items: Sequence[Segment | Gap]) -> list[Segment | Gap]:
     out: list[Segment | Gap] = []
     for item in items:
         prev = out[-1] if out else None
-        joined = (continue_line(prev, item)
-                  if isinstance(item, Segment) and isinstance(prev, Segment) else None)
-        if joined is None:
+        if not isinstance(item, Segment):
             out.append(item)
             continue
-        out[-1] = joined[0]
-        if joined[1] is not None:
-            out.append(joined[1])
+        joined = continue_line(prev, item) if isinstance(prev, Segment) else None
+        if joined is None:
+            out.extend(start_lines(item))
+        else:
+            out[-1] = joined[0]
+            out.extend(joined[1])
     return out
 
 

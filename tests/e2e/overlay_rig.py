@@ -33,7 +33,7 @@ from tests.e2e.test_app_screenshot import geometry, window_ids
 from tests.lifecycle import wait_for
 
 ARTIFACTS = REPO / "test-artifacts" / "states"
-TOOLS = ("xdotool", "xwininfo", "import", "convert", "tesseract", "paplay", "pactl")
+TOOLS = ("xdotool", "xwininfo", "import", "convert", "tesseract", "paplay", "pactl", "gdbus")
 _LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (\w+) (\S+) (\S+): (.*)$")
 _SHOWN = re.compile(r"^status line shows \[(\w+), ([\w-]+)\]: (.*)$")
 
@@ -72,7 +72,7 @@ class App:
         self.env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(config.parent),
                         CAPTIONER_DATA_DIR=str(self.data_dir),
                         CAPTIONER_LOG_DIR=str(self.log_file.parent), PYTHONUNBUFFERED="1",
-                        **env)
+                        QT_LINUX_ACCESSIBILITY_ALWAYS_ON="1", **env)
         self.env.pop("PYTHON_KEYRING_BACKEND", None)  # the rig's own (empty) gnome-keyring
         for var in ENV_VARS.values():  # keys only as the test gives them
             if var not in env:
@@ -149,6 +149,26 @@ class App:
         root.unlink()
         return shot
 
+    def accessible_status(self) -> str | None:
+        """The status line's accessible description, as a screen reader gets it (AT-SPI)."""
+        bus = _a11y_bus()
+        me = next((n for n in re.findall(r"':[\d.]+'", _gdbus(bus, "org.freedesktop.DBus",
+                   "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"))
+                   if f"uint32 {self.proc.pid}," in _gdbus(
+                       bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                       "org.freedesktop.DBus.GetConnectionUnixProcessID", n.strip("'"))), None)
+        if me is None:
+            return None
+        name, todo, seen = me.strip("'"), ["/org/a11y/atspi/accessible/root"], 0
+        while todo and seen < 400:
+            path = todo.pop(0)
+            seen += 1
+            if _atspi_property(bus, name, path, "Name") == "Captioning status":
+                return _atspi_property(bus, name, path, "Description")
+            children = _gdbus(bus, name, path, "org.a11y.atspi.Accessible.GetChildren")
+            todo += re.findall(r"'(/org/a11y/atspi/accessible/\d+)'", children)
+        return None
+
     def key(self, keys: str) -> None:
         """Press ``keys`` in the overlay (e.g. the start/stop shortcut)."""
         overlay = self.overlay()
@@ -170,6 +190,27 @@ class App:
             code = self.proc.returncode
         self._out.close()
         return code
+
+
+def _gdbus(bus: str, dest: str, path: str, method: str, *args: str) -> str:
+    return subprocess.run(["gdbus", "call", "--address", bus, "--dest", dest, "--object-path",
+                           path, "--method", method, *args], capture_output=True, text=True,
+                          timeout=10, check=False).stdout
+
+
+def _a11y_bus() -> str:
+    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.a11y.Bus",
+                          "--object-path", "/org/a11y/bus", "--method", "org.a11y.Bus.GetAddress"],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    return out.strip().strip("(),'")
+
+
+def _atspi_property(bus: str, name: str, path: str, prop: str) -> str:
+    out = _gdbus(bus, name, path, "org.freedesktop.DBus.Properties.Get",
+                 "org.a11y.atspi.Accessible", prop)
+    m = re.match(r"^\(<'(.*)'>,\)$", out.strip(), re.S) or re.match(
+        r'^\(<"(.*)">,\)$', out.strip(), re.S)
+    return m.group(1) if m else ""
 
 
 def ocr(image: Path) -> str:

@@ -28,10 +28,16 @@ def run(*args: str) -> str:
     return subprocess.run(args, capture_output=True, text=True, check=False).stdout.strip()
 
 
-def workarea() -> tuple[int, int, int, int]:
-    """The current desktop's work area (x, y, w, h), as the window manager says."""
+def workareas() -> list[tuple[int, int, int, int]]:
+    """Each desktop's work area (x, y, w, h), as the window manager says."""
     values = [int(v) for v in re.findall(r"\d+", run("xprop", "-root", "_NET_WORKAREA"))]
-    return values[0], values[1], values[2], values[3]
+    return [(values[i], values[i + 1], values[i + 2], values[i + 3])
+            for i in range(0, len(values) - 3, 4)]
+
+
+def workarea() -> tuple[int, int, int, int]:
+    """The first desktop's work area."""
+    return workareas()[0]
 
 
 def windows(pid: int, name: str) -> list[int]:

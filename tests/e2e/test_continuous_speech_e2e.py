@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from captioner.stream import StreamEvent, TranscriptChanged
 from captioner.transcript import Transcript
 from captioner.transcript.cues import word_ends
 from captioner.transcript.lines import PAUSE_MS, SOFT_LINE_CHARS
-from tests.conftest import REPO
+from tests.e2e.overlay_probe import paints_of, probed_app
 from tests.e2e.rig_helpers import DATA, VirtualDevices, play
 from tests.e2e.test_app_screenshot import ARTIFACTS, geometry, recording_from, window_ids
 from tests.integration.test_streaming import LIBRIVOX, _cut_pauses, _pcm
@@ -104,44 +103,16 @@ def _journal_finals(data_dir: Path) -> list[dict]:
     return out
 
 
-def _paints(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
-
-
 @pytest.fixture
-def probed_app(tmp_path: Path, virtual_devices: VirtualDevices,
-               python: str) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
+def probed(tmp_path: Path, virtual_devices: VirtualDevices,
+           python: str) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
     """The app (``gui --start``, offline engine, our virtual microphone) writing each
     overlay paint to ``paints.jsonl``."""
-    assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
     assert shutil.which("import"), "ImageMagick's import is missing (ci/system-packages)"
-    config = tmp_path / "config" / "captioner"
-    config.mkdir(parents=True)
-    (config / "captioner.conf").write_text(
-        "[session]\nprovider=local\nsource=mic\n"
-        f"mic_device={virtual_devices.mic_id}\n"
-        "[overlay]\ndock=bottom\nlines=5\nfont_pt=24\n")
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
-               CAPTIONER_DATA_DIR=str(tmp_path / "data"),
-               CAPTIONER_LOG_DIR=str(tmp_path / "log"), PYTHONUNBUFFERED="1")
-    paints = tmp_path / "paints.jsonl"
-    log = open(tmp_path / "app.out", "w")
-    proc = subprocess.Popen([python, str(REPO / "tests" / "e2e" / "overlay_probe.py"),
-                             str(paints), "gui", "--start"], cwd=REPO, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        yield proc, paints, tmp_path / "data"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        log.close()
+    with probed_app(tmp_path, python, "[session]\nprovider=local\nsource=mic\n"
+                    f"mic_device={virtual_devices.mic_id}\n"
+                    "[overlay]\ndock=bottom\nlines=5\nfont_pt=24\n") as app:
+        yield app
 
 
 def _ended(line: list, below: list) -> bool:
@@ -154,9 +125,9 @@ def _ended(line: list, below: list) -> bool:
 
 
 def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
-        probed_app: tuple[subprocess.Popen, Path, Path], virtual_devices: VirtualDevices,
+        probed: tuple[subprocess.Popen, Path, Path], virtual_devices: VirtualDevices,
         tmp_path: Path) -> None:
-    app, paints_path, data_dir = probed_app
+    app, paints_path, data_dir = probed
     wav, speech_ms = _continuous_wav(tmp_path / "continuous.wav")
     overlay = wait_for("the caption overlay window",
                        lambda: window_ids(app.pid, "^Captions$"), 30)[0]  # type: ignore[index]
@@ -168,7 +139,7 @@ def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
         wait_for("a partial drawn on a line under a finished one",
                  lambda: any(any(ln[2] and ln[3] for ln in p["lines"])
                              and len({ln[0] for ln in p["lines"] if ln[2]}) >= 2
-                             for p in _paints(paints_path)[-3:]),
+                             for p in paints_of(paints_path)[-3:]),
                  speech_ms / 1000 + 30, 0.05)
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "continuous-speech.png"
@@ -186,7 +157,7 @@ def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
     app.send_signal(signal.SIGTERM)
     assert app.wait(30) == 0
 
-    paints = _paints(paints_path)
+    paints = paints_of(paints_path)
     finals = _journal_finals(data_dir)
     assert paints and finals
     shown: dict[str, list] = {}

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from tests.e2e.overlay_shots import (
     text_contrast,
     windows,
     workarea,
+    workareas,
     write_settings,
 )
 from tests.e2e.rig_helpers import DATA, VirtualDevices
@@ -101,6 +103,30 @@ def context_menu(app: subprocess.Popen, overlay: int, *keys: str) -> None:
         run("xdotool", "key", key)
 
 
+def drag(window: int, grab: tuple[int, int], by: tuple[int, int],
+         moved: Callable[[tuple[int, int, int, int]], bool]) -> tuple[int, int, int, int]:
+    """Drag ``window`` with the mouse from ``grab`` by ``by`` until ``moved(its rect)``;
+    the rect it had when the button was released."""
+    steps = iter(range(10_000))
+
+    def dragged() -> tuple[int, int, int, int] | None:
+        # NB: a window manager takes the pointer some time after the press; the pointer
+        # keeps moving (by a pixel either way) until the window follows, and the press is
+        # tried again now and then (one can come before the window is ready for it)
+        step = next(steps)
+        if step % 10 == 0:
+            run("xdotool", "mouseup", "1", "mousemove", str(grab[0]), str(grab[1]),
+                "mousedown", "1")
+        run("xdotool", "mousemove", str(grab[0] + by[0] + step % 2), str(grab[1] + by[1]))
+        rect = client_rect(window)
+        return rect if moved(rect) else None
+
+    try:
+        return wait_for("the window to follow the mouse", dragged, 10, 0.1)
+    finally:
+        run("xdotool", "mouseup", "1")
+
+
 def shortcut(window: int, keys: str) -> None:
     """Press ``keys`` in ``window`` (the app's shortcuts work in any of its windows)."""
     run("xdotool", "windowactivate", "--sync", str(window))
@@ -126,6 +152,8 @@ def test_docking_reserves_the_screen_edge_and_undocking_gives_it_back(tmp_path, 
         x, y, w, h = settled(overlay)
         assert (x, w, y + h) == (0, 1280, 720), "docked: a full-width band at the bottom"
         assert area == (0, 0, 1280, y), f"work area {area} should end at the overlay's top {y}"
+        desktops = workareas()
+        assert len(desktops) > 1 and set(desktops) == {area}, f"on every desktop: {desktops}"
         assert "_NET_WM_WINDOW_TYPE_DOCK" in run("xprop", "-id", str(overlay),
                                                  "_NET_WM_WINDOW_TYPE")
         assert strut(overlay)[3] == h
@@ -185,6 +213,24 @@ def test_docking_reserves_the_screen_edge_and_undocking_gives_it_back(tmp_path, 
           f"screenshot {path}")
 
 
+def test_dragging_the_docked_overlay_undocks_it(tmp_path, python):
+    write_settings(tmp_path, {"session/provider": "local", "overlay/dock": "bottom"})
+    with launched(tmp_path, python, start=False) as app:
+        overlay = overlay_window(app)
+        wait_for("the work area to shrink", lambda: workarea()[3] < 720, 10)
+        x, y, w, h = settled(overlay)
+        # NB: window managers don't move dock windows; the overlay moves itself
+        dropped = drag(overlay, (640, y + h // 3), (-100, -200), lambda r: r[1] < y - 150)
+        wait_for("the band given back", lambda: workarea() == SCREEN, 10)
+        overlay = overlay_window(app)
+        wait_for("a floating window again", lambda: "_NET_WM_WINDOW_TYPE_UTILITY" in run(
+            "xprop", "-id", str(overlay), "_NET_WM_WINDOW_TYPE"), 10)
+        kept = settled(overlay)
+        assert kept[1] == dropped[1] and kept[1] + kept[3] <= 720, (dropped, kept)
+        assert strut(overlay) == []
+    print(f"docked at {(x, y, w, h)}, dragged to {dropped}, floating at {kept}")
+
+
 def test_first_run_floats_clear_of_the_control_window(tmp_path, python):
     with launched(tmp_path, python, start=False) as app:
         overlay = overlay_window(app)
@@ -207,24 +253,8 @@ def test_first_run_floats_clear_of_the_control_window(tmp_path, python):
 
         # dragged with the mouse past the bottom and right edges, it comes back whole
         x, y, w, h = box
-        grab_x, grab_y = x + w // 2, y + h // 3
-        steps = iter(range(10_000))
-
-        def dragged() -> tuple[int, int, int, int] | None:
-            # NB: the window manager takes the pointer some time after the press; the
-            # pointer keeps moving (by a pixel either way) until the window follows it,
-            # and the press is tried again now and then (one can come before the window
-            # is ready for it)
-            step = next(steps)
-            if step % 10 == 0:
-                run("xdotool", "mouseup", "1", "mousemove", str(grab_x), str(grab_y),
-                    "mousedown", "1")
-            run("xdotool", "mousemove", str(grab_x + 500 + step % 2), str(grab_y + 100))
-            rect = client_rect(overlay)
-            return rect if rect[0] > x + 400 and rect[1] + rect[3] > 720 else None
-
-        dropped = wait_for("the overlay to follow the mouse", dragged, 10, 0.1)
-        run("xdotool", "mouseup", "1")
+        dropped = drag(overlay, (x + w // 2, y + h // 3), (500, 100),
+                       lambda r: r[0] > x + 400 and r[1] + r[3] > 720)
         back = wait_for("the overlay whole on the screen again",
                         lambda: (r := settled(overlay))[0] + r[2] <= 1280
                         and r[1] + r[3] <= 720 and r, 10, 0.2)

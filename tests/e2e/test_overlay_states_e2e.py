@@ -1,8 +1,9 @@
 """The overlay says what went wrong, in plain words, within 2 s: the real app under the rig
 (Xvfb + openbox + xcompmgr, this session's virtual microphone), each failure injected for
-real, the status read back three ways: the app's log line when it painted the status (its
-time is what the 2 s is judged on), OCR of a screenshot of the overlay, and the pixels of
-the problem's colour band.
+real, the status read back four ways: the app's log line when it painted the status (its
+time is what the 2 s is judged on), OCR of a screenshot of the overlay, the pixels of the
+problem's colour band, and the status line's accessible description over AT-SPI (what a
+screen reader gets).
 
 Why timestamps, not a bench: the latency a user sees is event → paint, and both ends are
 recorded (the test's wall clock when it injects the fault, or the app's own log line for an
@@ -38,13 +39,15 @@ def local_conf(devices: VirtualDevices) -> str:
     return f"[session]\nprovider=local\nsource=mic\nmic_device={devices.mic_id}\n" + OVERLAY
 
 
-def assert_on_screen(app: App, name: str, level: str, *phrases: str) -> str:
-    """Screenshot the overlay: OCR finds each phrase; the band has the level's colour."""
+def assert_on_screen(app: App, name: str, level: str, *phrases: str, caption: str = "") -> str:
+    """Screenshot the overlay: OCR finds each phrase; the band has the level's colour; a
+    screen reader (AT-SPI) gets the same words as the status line's description."""
 
     def read() -> tuple[Path, str] | None:
         shot = app.screenshot(name)
         text = read_words(ocr(shot))
-        return (shot, text) if all(read_words(p) in text for p in phrases) else None
+        wanted = (*phrases, caption) if caption else phrases
+        return (shot, text) if all(read_words(p) in text for p in wanted) else None
 
     found = wait_for(f"{phrases} on screen ({name})", read, 20, 0.3)
     assert found is not None
@@ -52,7 +55,9 @@ def assert_on_screen(app: App, name: str, level: str, *phrases: str) -> str:
     if level in BANDS:
         share = color_share(shot, BANDS[level])
         assert share > 0.03, f"{name}: {share:.1%} of the overlay in the {level} colour"
-    print(f"{name}: OCR {text!r}")
+    spoken = app.accessible_status()
+    assert spoken is not None and all(p in spoken for p in phrases), (name, spoken)
+    print(f"{name}: OCR {text!r}; accessible {spoken!r}")
     return text
 
 
@@ -67,7 +72,7 @@ def test_device_lost_is_shown_within_two_seconds(tmp_path, python, virtual_devic
         expected = words(reference_text(WAV.name))
         wait_for("the spoken words in the journal",
                  lambda: len(words(" ".join(finals(app.data_dir))) & expected) >= 5, 60, 0.2)
-        assert_on_screen(app, "live", "ok", "Live", "Offline engine", "young man")
+        assert_on_screen(app, "live", "ok", "Live", "Offline engine", caption="young man")
 
         t_unplug = time.time()
         virtual_devices.unplug_mic()
@@ -120,6 +125,25 @@ def test_no_api_key_names_the_provider_within_two_seconds(tmp_path, python, virt
         assert "Offline" not in shown.text
         assert_on_screen(app, "no-key", "error", "No API key for Rev AI", "Preferences")
         print(f"no key shown {latency_s * 1000:.0f} ms after Start: {shown.text}")
+        assert latency_s <= SHOWN_WITHIN_S
+    finally:
+        assert app.close() == 0, app.output()
+
+
+def test_no_sound_server_says_what_to_do_within_two_seconds(tmp_path, python):
+    # the app's PulseAudio clients (PortAudio's ALSA plugin, pactl) find no server
+    app = App(tmp_path, python, "[session]\nprovider=local\nsource=mic\n" + OVERLAY,
+              PULSE_SERVER=f"unix:{tmp_path / 'no-pulseaudio-here'}")
+    try:
+        asked = app.wait_logged("the start", r"^start requested")
+        shown = app.wait_shown("no sound server", lambda s: s.level == "error")
+        latency_s = shown.t - asked.t
+        assert shown.icon == "speaker-off", shown
+        assert shown.text == ("No microphone found: connect one, or check that the sound "
+                              "server is running · Not started"), shown
+        assert_on_screen(app, "no-sound-server", "error", "No microphone found",
+                         "sound server is running", "Not started")
+        print(f"no sound server shown {latency_s * 1000:.0f} ms after Start: {shown.text}")
         assert latency_s <= SHOWN_WITHIN_S
     finally:
         assert app.close() == 0, app.output()

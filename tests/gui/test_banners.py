@@ -115,6 +115,8 @@ def test_adding_the_key_ends_the_no_key_banner(qtbot, make_shell, settings, stor
     shell = make_shell(Script([]))
     shell.controller.environ = {}
     shell.controller.start()
+    shell.window.banners.banners["run"].close_button.click()
+    shell.controller.start()  # another try is news again, though the last one was dismissed
     assert "run" in shell.window.banners.banners
     assert "No API key" in shell.overlay.status_line.text()
     store.set("deepgram", "dg-key")
@@ -198,3 +200,35 @@ def test_the_window_fits_a_small_screen_whatever_it_says(qtbot, make_shell, sett
         shell.window.banners.post(Problem(f"A long note about {key} " * 5, "info", key=key))
     assert len(shell.window.banners.banners) == 3
     assert shell.window.minimumSizeHint().width() <= 760  # the default size; 1024 px screens
+
+
+def test_a_dismissed_condition_stays_dismissed_while_it_lasts(qtbot, area):
+    area.post(Problem("No audio for 10 s.", "warning", "devices", key="capture:mic"))
+    area.banners["capture:mic"].close_button.click()
+    assert area.post(Problem("No audio for 20 s.", "warning", "devices",
+                             key="capture:mic")) is None  # its update does not nag
+    assert "capture:mic" not in area.banners and area.isHidden()
+    assert area.post(Problem("The microphone is gone.", "error", "devices",
+                             key="capture:mic")) is not None  # worse: shown again
+    area.banners["capture:mic"].close_button.click()
+    area.clear("capture:mic")  # the condition ended; next time it is news again
+    assert area.post(Problem("No audio for 10 s.", "warning", key="capture:mic")) is not None
+    area.post(Problem("Saved to a.srt.", "info", key="export"))
+    area.banners["export"].close_button.click()
+    assert area.post(Problem("Saved to b.srt.", "info", key="export")) is not None  # news
+
+
+def test_no_button_in_the_control_window_relies_on_a_symbol_glyph(qtbot, make_shell):
+    """Symbols such as ▲ ✕ ⚠ are empty boxes where the font lacks them: icons instead."""
+    import unicodedata
+
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    shell = make_shell(Script([]))
+    shell.window.banners.post(Problem("No audio.", "warning", "devices", key="capture:mic"))
+    for widget in shell.window.findChildren(QAbstractButton) + \
+            shell.window.findChildren(QLabel):
+        symbols = [c for c in widget.text() if unicodedata.category(c) == "So"]
+        assert not symbols, (widget.accessibleName(), widget.text())
+    arrows = (shell.window.transcript.prev_button, shell.window.transcript.next_button)
+    assert all(not b.icon().isNull() for b in arrows)

@@ -130,6 +130,20 @@ def test_overlay_draws_a_continuing_partial_on_its_line_in_the_partial_style(qtb
         ("Good morning.", ""), ("He did all that was prudently in his", "")]
 
 
+def test_a_partial_past_a_sentence_end_is_drawn_where_its_final_will_be(qtbot) -> None:
+    """The line's sentence ends on the line; the words after it are a line of their own
+    already while partial, so nothing moves when they become final."""
+    view = view_with(qtbot)
+    t = Transcript()
+    view.apply(t.apply(Final("He might have been more respectable than", 0, 2_000)))
+    view.apply(t.apply(Partial("he was. He might", 2_100, 2_900)))
+    partial = [(ln.text, ln.tail, ln.is_final, ln.italic) for ln in drawn(view)]
+    assert partial == [("He might have been more respectable than he was.", "he was.", True, False),
+                       ("He might", "", False, True)]
+    view.apply(t.apply(Final("he was. He might", 2_100, 2_900)))
+    assert [(ln.text, ln.tail) for ln in drawn(view)] == [(text, "") for text, *_ in partial]
+
+
 def test_a_continuing_partial_keeps_to_the_partials_share_of_the_rows(qtbot) -> None:
     rows = 5
     view = view_with(qtbot, lines=rows, width_px=500)
@@ -192,6 +206,8 @@ def test_transcript_pane_shows_lines_with_the_partial_continuing_them(qtbot) -> 
     feed(Partial("for them", 3_400, 3_800))
     assert pane.text() == ("He did all that was prudently in his power to do for them\n"
                            "    [es] Hizo todo lo que pudo")
+    feed(Partial("for them. Then", 3_400, 4_300))
+    assert pane.text() == (f"{SENTENCE}\n    [es] Hizo todo lo que pudo\nThen")
     feed(CHUNKS[2])
     feed(Partial("Then he", 4_200, 4_600))
     assert pane.text() == (f"{SENTENCE}\n    [es] Hizo todo lo que pudo\nThen he")

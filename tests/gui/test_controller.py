@@ -151,6 +151,23 @@ def test_device_error_offers_to_choose_a_device(qtbot, make_shell):
     banner = shell.window.banners.banners["run"]
     assert banner.button is not None and banner.button.text() == "Choose microphone"
     assert "not connected" in banner.label.text()
+    # the overlay says what to do, and that nothing ran
+    assert shell.overlay.status_line.text() == ("The microphone 'USB Mic' is not connected: "
+                                                "connect it, or choose another · Not started")
+    assert shell.overlay.status_line.status.icon == "unplugged"
+
+
+def test_no_sound_server_says_what_to_do_in_the_overlay(qtbot, make_shell):
+    script = Script([("raise", DeviceError(
+        "No microphone found. Connect one, or check that the sound server (PulseAudio/PipeWire) "
+        "is running; `captioner devices` lists inputs."))])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "failed", timeout=5000)
+    assert shell.overlay.status_line.text() == (
+        "No microphone found: connect one, or check that the sound server is running · "
+        "Not started")
+    assert shell.overlay.status_line.status.icon == "speaker-off"
 
 
 def test_pause_and_resume_continue_the_same_session(qtbot, make_shell, journal_dir):

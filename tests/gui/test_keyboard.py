@@ -72,6 +72,9 @@ def test_shortcuts_work_from_the_history_search_field(qtbot, make_shell):
     qtbot.keyClick(dialog.search, Qt.Key.Key_End, CTRL_SHIFT)
     qtbot.keyClick(dialog.search, Qt.Key.Key_T, CTRL_SHIFT)
     assert jumps and toggles
+    _focus(qtbot, dialog.table)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.search.hasFocus()  # Ctrl+F here searches the sessions
     dialog.reject()
 
 

@@ -325,6 +325,31 @@ def test_a_smaller_screen_area_moves_and_shrinks_it(overlay, monkeypatch):
     assert overlay.lines_shown() == 4
 
 
+def test_undocking_goes_back_to_where_it_floated(overlay):
+    overlay.set_dock("floating")
+    area = overlay.screen().availableGeometry()
+    floating = QRect(area.left() + 30, area.top() + 40, 520, overlay.height())
+    overlay.setGeometry(floating)
+    overlay.save_geometry()
+    overlay.set_dock("top")
+    assert overlay.width() == area.width() and overlay.y() == area.top()
+    overlay.save_geometry()  # docked: the floating place stays saved
+    overlay.set_dock("floating")
+    assert overlay.geometry() == floating
+
+
+def test_dragging_a_docked_overlay_floats_it_at_its_floating_width(overlay):
+    overlay.set_dock("bottom")
+    assert overlay.width() == overlay.screen().availableGeometry().width()
+    grip = overlay.grip
+    middle = QPoint(200, overlay.height() // 2)
+    grip.eventFilter(overlay, _mouse("press", overlay, middle))
+    grip.eventFilter(overlay, _mouse("move", overlay, middle + QPoint(10, -120)))
+    grip.eventFilter(overlay, _mouse("release", overlay, middle + QPoint(10, -120)))
+    assert overlay.dock == "floating"
+    assert overlay.width() < overlay.screen().availableGeometry().width()
+
+
 def test_a_resolution_change_keeps_the_docked_band_at_the_edge(overlay, monkeypatch):
     overlay.set_dock("bottom")
     screen = overlay.screen()

@@ -198,3 +198,33 @@ def test_no_batch_client_reads_an_option_by_name() -> None:
     for module in Path(REPO / "captioner" / "batch").glob("*.py"):
         text = module.read_text()
         assert "option(" not in text and "getattr(self.opts" not in text, module.name
+
+
+def test_improve_cli_batch_options_reach_the_request(tmp_path) -> None:
+    """``captioner improve SESSION --provider revai --option …``: the same typed options."""
+    from captioner.testing.fake_revai_batch import FakeRevAiBatch
+    from captioner.transcript import store
+    from tests.integration.test_improve_vendor import KEY as REV_KEY
+    from tests.integration.test_improve_vendor import LIVE, SCRIPT, STRETCHES
+    from tests.recorded import recorded_session
+
+    recorded_session(tmp_path / "sessions", STRETCHES[:1], LIVE[:1])
+    [summary] = store.list_sessions(tmp_path / "sessions")
+    with FakeRevAiBatch(keys=[REV_KEY], script=SCRIPT) as fake:
+        done = subprocess.run(
+            [sys.executable, "-m", "captioner", "improve", summary.id, "--provider", "revai",
+             "--endpoint", fake.base_url, "--option", "batch_transcriber=fusion",
+             "--option", "batch_speaker_labels=false"],
+            cwd=REPO, env={**env_for("revai", tmp_path, REV_KEY)}, capture_output=True,
+            text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        options = json.loads(one(fake, "POST", "/jobs").form["options"][2])
+    assert options["transcriber"] == "fusion" and options["skip_diarization"] is True
+
+
+def test_improve_cli_refuses_a_bad_batch_option(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["improve", "20261201-000000-abcd", "--provider", "revai",
+                  "--option", "batch_transcriber=human"])
+    assert exited.value.code == 2
+    assert "one of" in capsys.readouterr().err

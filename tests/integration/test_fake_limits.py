@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from captioner.config import SessionConfig
 from captioner.providers import make_provider
+from captioner.providers.assemblyai import AssemblyAiOptions
 from captioner.providers.base import CloseKind, Provider
 from captioner.testing import FakeServer
 from captioner.testing.fake_assemblyai import FakeAssemblyAi
@@ -145,5 +146,21 @@ def test_assemblyai_limits_new_sessions_per_minute_not_open_sessions() -> None:
             verdict = provider_for(server, "assemblyai").classify_close(close_code, reason)
             assert verdict.kind is CloseKind.RETRY, verdict
             await second.close()
+
+    run(scenario())
+
+
+def test_an_assemblyai_temporary_token_caps_its_session_at_its_max_duration() -> None:
+    async def scenario() -> None:
+        async with FakeAssemblyAi(keys=(KEY,)) as server:
+            provider = make_provider(SessionConfig(
+                provider="assemblyai", endpoint=server.url,
+                options=AssemblyAiOptions(temporary_token=True, max_session_duration_s=600)))
+            handshake = await asyncio.to_thread(provider.handshake, KEY)
+            ws = await connect(handshake.url, additional_headers=handshake.headers)
+            await server.wait_connection(0)
+            assert server.session_cap_for(server.connections[0]) == 600.0  # not 3 h
+            assert provider.max_session_s is not None and provider.max_session_s < 600
+            await ws.close()
 
     run(scenario())

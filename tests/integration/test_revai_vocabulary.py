@@ -248,3 +248,34 @@ def test_preferences_vocabulary_reaches_the_wire(fakes, tmp_path: Path) -> None:
     assert session.state is State.STOPPED, session.message
     (vocab_id,) = vocab.vocabularies
     assert [c.param("custom_vocabulary_id") for c in rt.connections] == [vocab_id]
+
+
+def test_unreachable_vocabularies_api_fails_the_session_after_the_quick_retries() -> None:
+    with FakeRevAiBatch(keys=[KEY]) as vocab:
+        url = vocab.base_url + "/vocabularies"  # closed once the fake stops
+
+    async def scenario() -> None:
+        async with FakeRevAi(SPEECH) as rt:
+            session, _, _ = await caption(rt, RevAiProvider, audio_ms=300, key="marker-key-80",
+                                          vocabulary=WORDS,
+                                          options=RevAiOptions(vocabulary_url=url))
+            assert session.state is State.FAILED
+            assert session.message.startswith("Can't reach Rev AI to build the custom "
+                                              "vocabulary")
+            assert "3 attempts" in session.message and "marker-key-80" not in session.message
+            assert rt.connections == []
+    run(scenario())
+
+
+def test_a_vocabularies_api_that_never_answers_times_out(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/speechtotext/v1/vocabularies"
+        with pytest.raises(VocabularyError) as info:
+            ensure_vocabulary(WORDS, KEY, url, cache=VocabularyCache(tmp_path / "c"),
+                              http_timeout_s=0.3)
+    assert not info.value.fatal  # retried like a connection
+    assert "(ReadTimeout)" in str(info.value) and "check the network" in str(info.value)

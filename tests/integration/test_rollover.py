@@ -20,6 +20,7 @@ import pytest
 
 from captioner.providers.base import Final, Partial, Word
 from captioner.rollover import keep_from, overlap_window_s
+from captioner.testing import Utterance
 from captioner.testing.drill import FAKES, run_drill
 
 DURATION_S = 16.0
@@ -37,7 +38,9 @@ def drills(**kwargs: Any) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def overlapped() -> dict[str, dict[str, Any]]:
-    return drills()
+    # a session takes a while to start, as a real one does: the next one must be
+    # opened early enough for that
+    return drills(fake_options={"start_delay_s": 0.5})
 
 
 def check_nothing_lost_or_twice(result: dict[str, Any]) -> None:
@@ -79,6 +82,23 @@ def test_a_vendor_refusing_a_second_session_gets_the_sequential_rollover() -> No
     assert result["peak_concurrent_sessions"] == 1
     assert result["sessions"] >= 3 and result["reconnects"] >= 2  # … so it rolled over after
     assert result["notices"] == [], result  # the refusal is not the user's business
+
+
+@pytest.mark.parametrize("vendor", list(FAKES))
+def test_without_a_pause_before_the_cap_the_old_session_finalizes_and_sets_the_boundary(
+        vendor) -> None:
+    """One 12 s utterance: no final of the old session ends in the overlap, so at the cap
+    it is told to finalize; its last final is the boundary, nothing said twice or lost."""
+    long_talk = [Utterance(" ".join(f"long{i}" for i in range(30)) + ".", 100, 12_100)]
+
+    async def drill() -> dict[str, Any]:
+        return await asyncio.wait_for(run_drill(
+            vendor, "live", 13.0, 0.0, cap_s=4.0, speech=long_talk), 60)
+
+    result = asyncio.run(drill())
+    check_nothing_lost_or_twice(result)
+    assert result["sessions"] >= 3 and result["reconnects"] == 0, result
+    assert all(s["neither_heard_ms"] == 0 for s in result["switches"]), result
 
 
 def w(text: str, start_ms: int, end_ms: int) -> Word:

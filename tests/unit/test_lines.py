@@ -84,9 +84,16 @@ def test_a_final_that_ends_the_line_s_sentence_midway_starts_the_next_line() -> 
     assert [w.text for w in second.words] == second.text.split()
     assert second.start_ms == finals[1].words[2].start_ms and second.end_ms == 3_800
     assert lines[0].end_ms == finals[1].words[1].end_ms
-    # a final that starts a line keeps its sentences together (cloud vendors' finals)
+    # a final that starts a line keeps its whole sentences together (cloud vendors' finals)
     whole = coalesce_segments([seg("Yes. We can.", 0, 1_000), seg("And we will.", 1_100, 2_000)])
     assert [s.text for s in whole] == ["Yes. We can.", "And we will."]
+    # ... but an unfinished last sentence starts the next line, which the next finals continue
+    chunked = coalesce_segments([seg("Buenos días a todos. Hoy", 0, 1_800),
+                                 seg("vamos a hablar. Gracias. Y", 1_900, 3_500),
+                                 seg("adiós.", 3_600, 4_000)])
+    assert [s.text for s in chunked] == ["Buenos días a todos.", "Hoy vamos a hablar.",
+                                         "Gracias.", "Y adiós."]
+    assert len({s.id for s in chunked}) == 4
 
 
 def test_speaker_source_and_language_changes_start_a_new_line() -> None:
