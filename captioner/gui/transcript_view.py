@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QStyle,
     QTextEdit,
     QToolButton,
     QVBoxLayout,
@@ -87,13 +88,14 @@ class TranscriptPane(QWidget):
         self.search.setAccessibleName(f"Search {name.lower()}")
         self.search.textChanged.connect(self.on_search_text_changed)
         self.search.returnPressed.connect(self.find_next)
+        # NB: the style's arrows, not "▲"/"▼" (a font without them draws empty boxes)
         self.prev_button = QToolButton(self)
-        self.prev_button.setText("▲")
+        self.prev_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowUp))
         self.prev_button.setToolTip("Previous match (Shift+Enter)")
         self.prev_button.setAccessibleName("Previous match")
         self.prev_button.clicked.connect(self.find_previous)
         self.next_button = QToolButton(self)
-        self.next_button.setText("▼")
+        self.next_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowDown))
         self.next_button.setToolTip("Next match (Enter)")
         self.next_button.setAccessibleName("Next match")
         self.next_button.clicked.connect(self.find_next)

@@ -216,3 +216,19 @@ def test_a_dismissed_condition_stays_dismissed_while_it_lasts(qtbot, area):
     area.post(Problem("Saved to a.srt.", "info", key="export"))
     area.banners["export"].close_button.click()
     assert area.post(Problem("Saved to b.srt.", "info", key="export")) is not None  # news
+
+
+def test_no_button_in_the_control_window_relies_on_a_symbol_glyph(qtbot, make_shell):
+    """Symbols such as ▲ ✕ ⚠ are empty boxes where the font lacks them: icons instead."""
+    import unicodedata
+
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    shell = make_shell(Script([]))
+    shell.window.banners.post(Problem("No audio.", "warning", "devices", key="capture:mic"))
+    for widget in shell.window.findChildren(QAbstractButton) + \
+            shell.window.findChildren(QLabel):
+        symbols = [c for c in widget.text() if unicodedata.category(c) == "So"]
+        assert not symbols, (widget.accessibleName(), widget.text())
+    arrows = (shell.window.transcript.prev_button, shell.window.transcript.next_button)
+    assert all(not b.icon().isNull() for b in arrows)
