@@ -901,7 +901,8 @@ class VendorStream:
     def _maybe_open_next(self, conn: _Conn) -> None:
         """Open the next session once the cap is near (live audio, vendors that allow two)."""
         cap_s = self._cap_s(conn)
-        if cap_s is None or not self.live or not conn.pace.overlap or conn.overlap_tried:
+        if cap_s is None or not self.live or not conn.pace.overlap or conn.overlap_tried \
+                or self._retiring:  # NB: never more than two sessions per source
             return
         if time.monotonic() - conn.opened < cap_s - overlap_window_s(cap_s, self.overlap_s):
             return

@@ -234,6 +234,7 @@ class BannerArea(QWidget):
         for k in keys:
             banner = self.banners.pop(k, None)
             if banner is not None:
+                log.info("banner cleared (%s)", k)
                 banner.hide()
                 banner.deleteLater()
         self._arrange()

@@ -377,6 +377,8 @@ class FakeSession:
             cap_s = self.server.session_cap_for(self.log)
             if cap_s is not None:
                 capper = asyncio.create_task(self._watch_cap(cap_s))
+            if self.server.start_delay_s:
+                await asyncio.sleep(self.server.start_delay_s)  # a real session takes time
             if await self.run_actions(None) or not await self.open() or self.ended:
                 return
             if self.greets_on_open and await self.run_actions(0):
@@ -523,6 +525,8 @@ class FakeServer:
             vendor's cap; 0: never).
         max_concurrent: refuse connections beyond this many open sessions
             (None: the vendor's default limit; 0: no limit).
+        start_delay_s: how long a new session takes to start (before its
+            greeting), as a real service's does (default: at once).
         timecoded: the audio is :func:`~captioner.testing.timecode.timecode_pcm`;
             each connection hears the script from where its audio starts
             (utterance times are then absolute).
@@ -563,6 +567,7 @@ class FakeServer:
         timecoded: bool = False,
         max_session_s: float | None = None,
         max_concurrent: int | None = None,
+        start_delay_s: float = 0.0,
     ) -> None:
         self._utterances = utterances
         self._actions = tuple(actions)
@@ -579,6 +584,7 @@ class FakeServer:
         self.max_session_s = self.session_cap_s if max_session_s is None else max_session_s or None
         self.max_concurrent = (self.concurrency_limit if max_concurrent is None
                                else max_concurrent or None)
+        self.start_delay_s = start_delay_s
         self.active = self.peak_active = self.refused_busy = 0
         self.connections: list[ConnectionLog] = []
         self._server: Server | None = None

@@ -17,14 +17,16 @@ from pathlib import Path
 import pytest
 
 from captioner.gui.banner import STYLES
-from tests.conftest import REPO
+from tests.conftest import REPO, reference_text
 from tests.e2e.overlay_rig import App, color_share, read_words
-from tests.e2e.test_app_screenshot import geometry, window_ids
+from tests.e2e.rig_helpers import DATA
+from tests.e2e.test_app_screenshot import finals, geometry, window_ids, words
 from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
 
 ARTIFACTS = REPO / "test-artifacts"
+WAV = DATA / "librivox-0880.wav"
 
 
 def crashed_session(data_dir: Path) -> None:
@@ -119,3 +121,45 @@ def test_two_banners_and_a_count_with_their_actions(tmp_path, python, virtual_de
         assert "i session with no words not shown" in text  # read_words: 1 -> i
     finally:
         app.close()
+
+
+def test_the_no_audio_banner_goes_when_the_sound_is_back_and_nothing_stays_after_stop(
+        tmp_path, python, virtual_devices):
+    """The real app, the offline engine, this session's virtual microphone: 10 s of silence
+    post the "No audio" banner; speech into the microphone takes it away (while captions
+    flow); Stop leaves no banner about the run behind."""
+    conf = (f"[session]\nprovider=local\nsource=mic\nmic_device={virtual_devices.mic_id}\n"
+            "[overlay]\ndock=bottom\nlines=2\nfont_pt=20\n[app]\nfirst_run_hint_shown=true\n")
+    app = App(tmp_path, python, conf)
+    try:
+        posted = app.wait_logged("the no-audio banner",
+                                 r"^banner \(warning/capture:mic\): No audio")
+        subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}", str(WAV)], check=True,
+                       timeout=60)
+        cleared = app.wait_logged("the banner to go with the sound back",
+                                  r"^banner cleared \(capture:mic\)", after=posted.t)
+        expected = words(reference_text(WAV.name))
+        wait_for("the spoken words in the journal",
+                 lambda: len(words(" ".join(finals(app.data_dir))) & expected) >= 5, 60, 0.2)
+        print(f"no-audio banner cleared {cleared.t - posted.t:.1f} s after it was posted")
+        window = wait_for("the control window",
+                          lambda: window_ids(app.proc.pid, "^captioner$"), 30)[0]
+        subprocess.run(["xdotool", "windowactivate", "--sync", str(window)], check=False,
+                       timeout=10, capture_output=True)
+        subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+shift+space"],
+                       check=True, timeout=10)
+        app.wait_logged("the run to stop", r"run state: \w+ -> stopped", after=cleared.t)
+        shot = tmp_path / "stopped.png"
+        x, y, w, h = geometry(window)
+        root = tmp_path / "root.png"
+        subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
+        subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
+                        str(shot)], check=True, timeout=30)
+        text = read_words(ocr_dark_on_light(shot))
+        assert "no audio" not in text and " more" not in text, text
+        assert color_share(shot, STYLES["warning"][0], 6) < 0.001  # no warning banner left
+        late = [ln.message for ln in app.log() if ln.t > cleared.t
+                and ln.message.startswith("banner (warning/capture")]
+        assert not late, late  # speech flowing: the banner did not come back
+    finally:
+        assert app.close() == 0, app.output()

@@ -160,5 +160,5 @@ def test_cli_records_a_live_session_that_ctrl_c_closes(tmp_path: Path,
                          read_wav(WAV))
     assert ncc > 0.9
     listed = _captioner(env, "sessions")
-    assert "finished, recorded" in listed.stdout
+    assert "complete, recorded" in listed.stdout
     assert "Dashwood" in _captioner(env, "export", journal.stem).stdout  # the live captions

@@ -117,14 +117,14 @@ def test_cli_improve_then_export_either_version(tmp_path: Path, engine_url: str)
     [summary] = store.list_sessions(tmp_path / "sessions")
 
     listed = _captioner(tmp_path, "sessions")
-    assert "finished, recorded" in listed.stdout and "improved" not in listed.stdout
+    assert "complete, recorded" in listed.stdout and "improved" not in listed.stdout
 
     result = _captioner(tmp_path, "improve", summary.id, url=engine_url)
     assert result.returncode == 0, result.stderr
     assert f"improved transcript of {summary.id} saved" in result.stderr
     assert "\r" not in result.stderr  # no progress bar when piped
 
-    assert "finished, recorded, improved" in _captioner(tmp_path, "sessions").stdout
+    assert "complete, recorded, improved" in _captioner(tmp_path, "sessions").stdout
     improved = _captioner(tmp_path, "export", summary.id).stdout
     assert "Me: And Mr. John Dashwood" in improved or "Me: and mister john" in improved.lower()
     assert "Others:" in improved

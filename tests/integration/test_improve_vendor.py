@@ -113,7 +113,7 @@ def test_cli_improve_with_a_vendor_then_export_either_version(tmp_path: Path) ->
              "--endpoint", fake.base_url], cwd=REPO, capture_output=True, text=True,
             timeout=120, env={**env, "REV_ACCESS_TOKEN": "wrong"})
     assert result.returncode == 0, result.stderr
-    assert "finished, recorded, improved" in captioner("sessions").stdout
+    assert "complete, recorded, improved" in captioner("sessions").stdout
     improved = captioner("export", summary.id).stdout
     assert "Me: Good morning, everyone." in improved and "Others:" in improved
     live = json.loads(captioner("export", summary.id, "--version", "live", "--format",

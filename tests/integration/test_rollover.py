@@ -38,7 +38,9 @@ def drills(**kwargs: Any) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def overlapped() -> dict[str, dict[str, Any]]:
-    return drills()
+    # a session takes a while to start, as a real one does: the next one must be
+    # opened early enough for that
+    return drills(fake_options={"start_delay_s": 0.5})
 
 
 def check_nothing_lost_or_twice(result: dict[str, Any]) -> None:
