@@ -731,7 +731,12 @@ class Controller(QObject):
         if not captures:
             return
         peaks = []
+        if all(getattr(c, "lost", False) for c in list(captures.values())):
+            self._emit_level(None)  # no device: no meter (not the last level before the loss)
+            return
         for source, capture in list(captures.items()):
+            if getattr(capture, "lost", False):
+                continue
             level = capture.levels.read()
             if level is not None:
                 peaks.append(level.peak_db)
