@@ -63,6 +63,7 @@ ACTIVE = (Phase.CONNECTING, Phase.LIVE, Phase.RECONNECTING, Phase.DEGRADED)
 ALERT_KINDS: dict[str, tuple[int, str]] = {
     "no_sound_server": (3, "speaker-off"),
     "no_key": (3, "key"),
+    "bad_endpoint": (3, "error"),
     "no_device": (3, "unplugged"),
     "failed": (3, "error"),
     "device_lost": (3, "unplugged"),
@@ -73,7 +74,7 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
 }
 LEVELS = {3: "error", 2: "warning", 1: "notice"}
 #: alerts of a start that could not begin
-REFUSALS = ("no_key", "no_sound_server", "no_device")
+REFUSALS = ("no_key", "no_sound_server", "no_device", "bad_endpoint")
 # phase -> icon when no alert is shown
 PHASE_ICONS = {
     Phase.IDLE: "idle", Phase.CONNECTING: "connecting", Phase.LIVE: "live",

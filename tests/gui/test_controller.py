@@ -381,7 +381,32 @@ def test_an_endpoint_that_can_never_work_is_a_banner_not_a_silent_start(
     shell.controller.start()
     banner = shell.window.banners.banners["run"]
     assert "endpoint" in banner.label.text() and "Preferences" in banner.label.text()
-    assert script.requests == [] and shell.controller.run_state == "idle"
+    assert script.requests == [] and shell.controller.run_state == "failed"
+    # the overlay says it too (it used to say "Not captioning"), with the setting to fix
+    assert shell.overlay.status_line.text() == (
+        "The Offline engine endpoint is not valid: fix it in Preferences → Providers · "
+        "Not started")
+
+
+def test_a_mistyped_cloud_endpoint_names_the_setting_and_offers_the_offline_engine(
+        qtbot, make_shell, settings):
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.set(Key.ENDPOINT_DEEPGRAM, "ftp://api.deepgram.com/v1/listen?token=marker")
+    script = Script([])
+    shell = make_shell(script)
+    shell.controller.start()
+    text = shell.overlay.status_line.text()
+    assert text == ("The Deepgram endpoint is not valid: fix it in Preferences → Providers, "
+                    "or use the offline engine · Not started"), text
+    assert shell.overlay.status_line.status.level == "error"
+    banner = shell.window.banners.banners["run"]
+    assert [b.text() for b in banner.buttons][-1] == "Use the offline engine"
+    assert "marker" not in banner.label.text() and "?" not in banner.label.text()
+    # fixed in Preferences: the problem goes at once
+    settings.set(Key.ENDPOINT_DEEPGRAM, "")
+    shell.controller.recheck()
+    assert "run" not in shell.window.banners.banners
+    assert "endpoint" not in shell.overlay.status_line.text()
 
 
 def test_a_full_disk_is_said_in_the_overlay_and_goes_when_space_returns(
