@@ -69,6 +69,7 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
     "reconnecting": (2, "reconnecting"),
     "no_audio": (2, "mic-off"),
     "fell_back": (1, "offline"),
+    "not_saved": (2, "warning"),
 }
 LEVELS = {3: "error", 2: "warning", 1: "notice"}
 #: alerts of a start that could not begin

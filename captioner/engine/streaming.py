@@ -185,17 +185,19 @@ class StreamingRecognizer(WhisperRecognizer):
             return list(self._tail), result
         start_ms = _ms(self._utt_start_sample)
         floor_ms = self._committed[-1].end_ms if self._committed else start_ms
+        # a zero-length word inside the committed audio re-reads words already final
+        heard = [w for w in result.words
+                 if not (w.end_ms == w.start_ms and w.end_ms + start_ms <= floor_ms)]
+        first_mid_ms = (heard[0].start_ms + heard[0].end_ms) // 2 + start_ms if heard else 0
         words = [
             Word(w.text, max(floor_ms, w.start_ms + start_ms), max(floor_ms, w.end_ms + start_ms))
-            for w in result.words
-            # a zero-length word inside the committed audio re-reads words already final
-            if not (w.end_ms == w.start_ms and w.end_ms + start_ms <= floor_ms)
+            for w in heard
         ]
         # words placed after the last voiced audio are the model talking to itself
         limit_ms = self._last_voiced_ms() + UNVOICED_WORD_MS
         while words and words[-1].start_ms > limit_ms:
             words.pop()
-        return self._drop_repeat(words), result
+        return self._drop_repeat(words, first_mid_ms), result
 
     def _settle_language(self, result: whisper.DecodeResult, audio_ms: int) -> None:
         """Fix a detected language for the utterance once detection is sure enough."""
@@ -206,17 +208,19 @@ class StreamingRecognizer(WhisperRecognizer):
             logger.debug("language %s (p=%.2f after %d ms)", result.language,
                          result.language_prob, audio_ms)
 
-    def _drop_repeat(self, words: list[Word]) -> list[Word]:
+    def _drop_repeat(self, words: list[Word], first_mid_ms: int) -> list[Word]:
         """Drop a decode's opening words that repeat the last committed ones.
 
         Two or more repeated words are a loop over the forced prefix; a single
-        one is a repeat only if it starts before the committed word ended.
+        one is a repeat only if the decoder aligned the middle of it
+        (``first_mid_ms``, before clamping to the committed end) inside the
+        committed word: one said again ("five, five") lies after it.
         """
         done = self._committed
         for n in range(min(MAX_REPEAT_WORDS, len(done), len(words)), 0, -1):
             if [_key(w.text) for w in words[:n]] != [_key(w.text) for w in done[-n:]]:
                 continue
-            if n >= 2 or words[0].start_ms < done[-1].end_ms + UNVOICED_WORD_MS // 3:
+            if n >= 2 or first_mid_ms < done[-1].end_ms:
                 return words[n:]
         return words
 
@@ -235,7 +239,10 @@ class StreamingRecognizer(WhisperRecognizer):
         out: list[Hypothesis] = []
         if result.text and not result.looped:
             agreed = 0
-            for old, new in zip(self._tail, words, strict=False):
+            # an unsure decode (Whisper's fallback threshold) does not confirm the one before:
+            # two unsure decodes of a short onset can agree on the same wrong words
+            confirmable = self._tail if result.avg_logprob >= whisper.LOGPROB_MIN else []
+            for old, new in zip(confirmable, words, strict=False):
                 if _key(old.text) != _key(new.text) or new.end_ms > now_ms - self.agree_age_ms:
                     break
                 agreed += 1

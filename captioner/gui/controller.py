@@ -231,6 +231,7 @@ class Controller(QObject):
         self._session_t0 = 0.0
         self._standby_heard = False  # a caption arrived since the offline engine stood in
         self._journal_error = ""
+        self._unsaved: Journal | None = None  # closed with lines still waiting for the disk
         self._no_key_for = ""  # the provider a "no key" banner is about
         self._last_level: float | None = None
         self._level_timer = QTimer(self)
@@ -375,6 +376,8 @@ class Controller(QObject):
             meta["translate_to"] = list(request.config.translate_to)
         self.journal = Journal.create(self.journal_dir, meta)
         self._journal_error = ""
+        self.machine.end_alert("not_saved")  # a new journal: the last one's problem is over
+        self._unsaved = None  # (still failing, the new one says so within a second)
         self.recorder = Recorder(self.journal.dir, self.journal.id, enabled=self.recording)
         self._recorder_error = ""
         self._journal_timer.start()
@@ -712,6 +715,12 @@ class Controller(QObject):
             self.problem_posted.emit(Problem(
                 journal.last_error or "Part of the transcript could not be saved. Export it "
                 "to keep it.", "warning", "", key="journal"))
+            self.machine.raise_alert("not_saved", journal.last_error_short
+                                     or "Part of the transcript was not saved: export it")
+            self._unsaved = journal  # its writer keeps trying: say so when it is written
+            self._journal_timer.start()
+        elif journal is not None:
+            self.machine.end_alert("not_saved")  # written in the end: nothing is missing
 
     # -- levels, journal, announcements -------------------------------------------------
 
@@ -722,7 +731,12 @@ class Controller(QObject):
         if not captures:
             return
         peaks = []
+        if all(getattr(c, "lost", False) for c in list(captures.values())):
+            self._emit_level(None)  # no device: no meter (not the last level before the loss)
+            return
         for source, capture in list(captures.items()):
+            if getattr(capture, "lost", False):
+                continue
             level = capture.levels.read()
             if level is not None:
                 peaks.append(level.peak_db)
@@ -749,17 +763,23 @@ class Controller(QObject):
     def on_journal_timer_timeout(self) -> None:
         if self.recorder is not None:
             self._report_recorder(self.recorder)
-        journal = self.journal
+        journal = self.journal or self._unsaved
         if journal is None:
             return
         healthy = journal.sync()
+        if journal is self._unsaved and healthy and not journal.pending_lines:
+            self._unsaved = None  # written after all: nothing is missing
+            self._journal_timer.stop()
         error = "" if healthy else journal.last_error
         if error != self._journal_error:
             self._journal_error = error
             if error:
                 self.problem_posted.emit(Problem(error, "warning", "", key="journal"))
+                self.machine.raise_alert("not_saved", journal.last_error_short)
             else:
                 self.problem_cleared.emit("journal")
+                self.machine.end_alert("not_saved")
+            self._sync()
 
     def set_click_through(self, on: bool, keys: str) -> None:
         """The overlay's click-through reminder travels with the status."""

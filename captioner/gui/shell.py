@@ -166,6 +166,8 @@ class AppShell(QObject):
         pause = self.actions.shortcut_text("pause")
         if self.controller.status.state == "reconnecting":
             text = "Connection lost: captions resume when it is back."
+        elif self.controller.status.captions_paused:
+            text = "Captions are paused until the device is back."
         elif state in ("starting", "live"):
             text = "Listening… captions appear here as people speak."
         elif state == "paused":

@@ -99,6 +99,20 @@ def error_message(exc: OSError, folder: Path) -> str:
     )
 
 
+def overlay_message(exc: OSError) -> str:
+    """The same problem in a few words for the overlay's status line: what happened,
+    what to do (the control window's banner has the long form)."""
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "Disk full: transcript not saved yet, free some space"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "Sessions folder not writable: transcript not saved yet, make it writable"
+    if code in (errno.ENOENT, errno.ENOTDIR, errno.EEXIST):
+        return "Sessions folder missing: transcript not saved, export it to keep it"
+    return "Can't save the transcript: export it to keep it"
+
+
+_DROPPED_OVERLAY = "Part of the transcript was not saved: export it to keep it"
 _DROPPED_MESSAGE = (
     "Part of the transcript could not be saved because the disk stayed unavailable "
     "too long. Captioning continues; export the transcript to keep all of it."
@@ -179,6 +193,7 @@ class Journal:
         self._need_dir_sync = True
         self._last_fsync_s = clock()
         self._error: str | None = None
+        self._error_short = ""
         self._dropped_lines = 0
         self._dropping = False
         self._appended_seq = 0  # lines accepted, header included
@@ -283,6 +298,13 @@ class Journal:
         if self._error:
             return self._error
         return _DROPPED_MESSAGE if self._dropped_lines else ""
+
+    @property
+    def last_error_short(self) -> str:
+        """:attr:`last_error` in a few words for the overlay, else ``""``."""
+        if self._error:
+            return self._error_short
+        return _DROPPED_OVERLAY if self._dropped_lines else ""
 
     @property
     def pending_lines(self) -> int:
@@ -594,9 +616,12 @@ class Journal:
             log.warning(
                 "journal %s: %s; %d lines waiting in memory", self.path, exc, len(self._backlog)
             )
+        self._error_short = overlay_message(exc)
         self._error = message
         if reopen and exc.errno in _REOPEN_ERRNOS:
             self._close_fd()
+        for callback in self._written_listeners:
+            callback()  # what waited for this write is shown now (WriteThenShow.drain)
 
     def _recovered(self) -> None:
         if self._error is not None:

@@ -57,9 +57,11 @@ class Shown:
 
 
 class App:
-    """``python -m captioner gui --start`` with its own config, data and log folders."""
+    """``python -m captioner gui --start`` with its own config, data and log folders; with
+    ``probe``, run by :mod:`tests.e2e.overlay_probe`, which writes each overlay paint there."""
 
-    def __init__(self, tmp_path: Path, python: str, conf: str, **env: str) -> None:
+    def __init__(self, tmp_path: Path, python: str, conf: str, probe: Path | None = None,
+                 **env: str) -> None:
         missing = [t for t in TOOLS if shutil.which(t) is None]
         assert not missing, f"rig tools missing: {missing} (ci/system-packages --test)"
         assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
@@ -78,7 +80,8 @@ class App:
             if var not in env:
                 self.env.pop(var, None)
         self._out = open(tmp_path / "app.out", "w")  # closed in close()
-        self.proc = subprocess.Popen([python, "-m", "captioner", "gui", "--start"], cwd=REPO,
+        program = ["tests.e2e.overlay_probe", str(probe)] if probe else ["captioner"]
+        self.proc = subprocess.Popen([python, "-m", *program, "gui", "--start"], cwd=REPO,
                                      env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
 
     # -- what it logged -------------------------------------------------------------------

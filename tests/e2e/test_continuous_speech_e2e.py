@@ -9,7 +9,10 @@ Screenshot: ``test-artifacts/continuous-speech.png``.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
+import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,6 +28,7 @@ from captioner.live import LiveCaptioning
 from captioner.providers.local import LocalEngine, LocalProvider
 from captioner.stream import StreamEvent, TranscriptChanged
 from captioner.transcript import Transcript
+from captioner.transcript import cues as cuelib
 from captioner.transcript.cues import word_ends
 from captioner.transcript.lines import PAUSE_MS, SOFT_LINE_CHARS
 from tests.e2e.overlay_probe import paints_of, probed_app
@@ -126,7 +130,7 @@ def _ended(line: list, below: list) -> bool:
 
 def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
         probed: tuple[subprocess.Popen, Path, Path], virtual_devices: VirtualDevices,
-        tmp_path: Path) -> None:
+        tmp_path: Path, python: str) -> None:
     app, paints_path, data_dir = probed
     wav, speech_ms = _continuous_wav(tmp_path / "continuous.wav")
     overlay = wait_for("the caption overlay window",
@@ -179,7 +183,33 @@ def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
           f"{longest_partial_rows} of {paints[-1]['rows']} rows; overlay {w}x{h} at {x},{y}")
     for text in texts[-6:]:
         print(f"  line: {text}")
-    # the engine's small finals were joined: far fewer lines than finals, most of them whole
-    assert len(shown) <= len(finals) / 2
-    whole = sum(word_ends(t.split()[-1]) for t in texts)
-    assert whole >= 0.6 * len(texts), texts
+    # the engine's small finals were joined: far fewer lines than finals (and each line
+    # above another of the same speaker ended as the rule says, checked on every paint)
+    assert len(shown) <= len(finals) / 2, texts
+
+    # the session's captions exported as the user would: cues cut from lines, not finals
+    session = next((data_dir / "sessions").glob("*.jsonl")).stem
+    env = dict(os.environ, CAPTIONER_DATA_DIR=str(data_dir))
+    cues = []
+    for fmt in ("srt", "vtt"):
+        out = subprocess.run([python, "-m", "captioner", "export", session, "--format", fmt],
+                             capture_output=True, text=True, env=env, timeout=60, check=True)
+        cues.append(re.findall(r"^(\S+) --> (\S+)\n((?:.+\n?)+)", out.stdout, re.M))
+    srt, vtt = cues
+    assert [(a.replace(",", "."), b.replace(",", ".")) for a, b, _ in srt] == \
+        [(a, b) for a, b, _ in vtt]  # one cue list
+    spoken = [f["text"] for f in sorted(finals, key=lambda f: f["start_ms"])]
+    exported = re.findall(r"[\w'-]+", " ".join(t for _, _, t in srt))
+    assert exported == re.findall(r"[\w'-]+", " ".join(spoken)), "\n".join(
+        difflib.unified_diff(re.findall(r"[\w'-]+", " ".join(spoken)), exported, lineterm=""))
+    assert len(srt) < len(finals)
+    for start, end, text in srt:
+        assert _clock_ms(end) - _clock_ms(start) >= cuelib.MIN_CUE_MS, (start, end, text)
+        assert all(len(line) <= cuelib.MAX_LINE_CHARS for line in text.splitlines()), text
+        assert len(text.split()) >= cuelib.MIN_CUE_WORDS, text
+    print(f"exported: {len(srt)} cues from {len(finals)} finals")
+
+
+def _clock_ms(clock: str) -> int:
+    h, m, s = clock.replace(",", ".").split(":")
+    return round((int(h) * 3600 + int(m) * 60 + float(s)) * 1000)

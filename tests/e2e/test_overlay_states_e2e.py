@@ -14,6 +14,7 @@ the app itself is late. Screenshots: ``test-artifacts/states/*.png``.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 
 from captioner.gui.status_line import BANDS
 from tests.conftest import reference_text
-from tests.e2e.overlay_rig import App, color_share, ocr, read_words
+from tests.e2e.overlay_rig import ARTIFACTS, App, color_share, ocr, read_words
 from tests.e2e.rig_helpers import DATA, VirtualDevices
 from tests.e2e.test_app_screenshot import finals, recording_from, words
 from tests.lifecycle import wait_for
@@ -61,6 +62,25 @@ def assert_on_screen(app: App, name: str, level: str, *phrases: str, caption: st
     return text
 
 
+def journal_records(data_dir: Path) -> list[dict]:
+    return [json.loads(line) for path in (data_dir / "sessions").glob("*.jsonl")
+            for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def meter_pixels(shot: Path) -> int:
+    """Pixels unlike the background where the status line's input meter is drawn."""
+    from collections import Counter
+
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(shot))
+    pixels = [img.pixelColor(x, y).getRgb()[:3] for x in range(img.width() - 65,
+                                                               img.width() - 22)
+              for y in range(img.height() - 24, img.height() - 8)]
+    ground = Counter(pixels).most_common(1)[0][0]
+    return sum(max(abs(a - b) for a, b in zip(p, ground, strict=True)) > 30 for p in pixels)
+
+
 def test_device_lost_is_shown_within_two_seconds(tmp_path, python, virtual_devices):
     app = App(tmp_path, python, local_conf(virtual_devices))
     try:
@@ -73,6 +93,7 @@ def test_device_lost_is_shown_within_two_seconds(tmp_path, python, virtual_devic
         wait_for("the spoken words in the journal",
                  lambda: len(words(" ".join(finals(app.data_dir))) & expected) >= 5, 60, 0.2)
         assert_on_screen(app, "live", "ok", "Live", "Offline engine", caption="young man")
+        assert meter_pixels(ARTIFACTS / "live.png") > 0  # the meter is there while capturing
 
         t_unplug = time.time()
         virtual_devices.unplug_mic()
@@ -85,6 +106,9 @@ def test_device_lost_is_shown_within_two_seconds(tmp_path, python, virtual_devic
                                   "reconnect it · Captions paused · Offline engine"), shown
             assert_on_screen(app, "device-lost", "error", "Lost the microphone",
                              "reconnect it", "Captions paused")
+            # no input meter: its last level before the loss would read as sound
+            wait_for("the input meter gone", lambda: meter_pixels(
+                app.screenshot("device-lost")) == 0, 10, 0.2)
         finally:
             virtual_devices.plug_mic()
         t_plug = time.time()
@@ -106,8 +130,16 @@ def test_no_audio_is_shown_within_two_seconds(tmp_path, python, virtual_devices)
         assert shown.level == "warning" and shown.icon == "mic-off", shown
         assert f"'{virtual_devices.mic_name}'" in shown.text and "muted" in shown.text, shown
         assert_on_screen(app, "no-audio", "warning", "No audio from")
-        print(f"no audio shown {latency_s * 1000:.0f} ms after 10 s of silence: {shown.text}")
+        # sound again: the warning ends (it does not stay while captions flow)
+        t_sound = time.time()
+        subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}", str(WAV)],
+                       check=True, timeout=60)
+        cleared = app.wait_shown("live again", lambda s: s.text == "Live · Offline engine",
+                                 after=t_sound)
+        print(f"no audio shown {latency_s * 1000:.0f} ms after 10 s of silence: {shown.text}; "
+              f"cleared {(cleared.t - t_sound) * 1000:.0f} ms after the sound began")
         assert latency_s <= SHOWN_WITHIN_S
+        assert cleared.t - t_sound <= SHOWN_WITHIN_S
     finally:
         assert app.close() == 0, app.output()
 
@@ -147,3 +179,50 @@ def test_no_sound_server_says_what_to_do_within_two_seconds(tmp_path, python):
         assert latency_s <= SHOWN_WITHIN_S
     finally:
         assert app.close() == 0, app.output()
+
+
+def test_a_partial_is_not_left_pending_when_the_microphone_goes(tmp_path, python,
+                                                               virtual_devices):
+    from tests.e2e.overlay_probe import paints_of
+
+    paints = tmp_path / "paints.jsonl"
+    app = App(tmp_path, python, local_conf(virtual_devices), probe=paints)
+    long_wav = DATA / "librivox-0870.wav"  # 7 s without a long pause
+    try:
+        app.wait_shown("Live", lambda s: s.text.startswith("Live"))
+        wait_for("the app recording from the virtual microphone",
+                 lambda: recording_from(virtual_devices.mic_source), 30)
+        player = subprocess.Popen(["paplay", f"--device={virtual_devices.mic_sink}",
+                                   str(long_wav)])
+        try:
+            def partial() -> list | None:  # [label, source, start_ms, end_ms, text]
+                return next((p["entries"][line[0]] for p in reversed(paints_of(paints))
+                             for line in p["lines"] if line[0].startswith("partial:")), None)
+
+            pending = wait_for("a partial in the overlay", partial, 30, 0.05)
+            t_unplug = time.time()
+            virtual_devices.unplug_mic()
+            try:
+                app.wait_shown("the lost microphone",
+                               lambda s: "Lost the microphone" in s.text, after=t_unplug)
+                # the overlay repaints without the partial whose audio stopped
+                last = wait_for("a paint while the microphone is lost", lambda: next(
+                    (p for p in reversed(paints_of(paints)) if "Lost the microphone"
+                     in p["status"]), None), 10, 0.05)
+                assert all(line[2] for line in last["lines"]), last["lines"]
+                wait_for("the input meter gone", lambda: meter_pixels(
+                    app.screenshot("device-lost-meter")) == 0, 10, 0.2)
+                assert_on_screen(app, "device-lost-mid-sentence", "error",
+                                 "Lost the microphone", caption="paused until the device")
+            finally:
+                virtual_devices.plug_mic()
+        finally:
+            player.terminate()
+            player.wait(10)
+    finally:
+        assert app.close() == 0, app.output()
+    # finalized, not lost: by the end of the session a final covers the partial's audio
+    start_ms, end_ms = pending[2], pending[3]
+    covering = [r for r in journal_records(app.data_dir) if r.get("type") == "final"
+                and r["start_ms"] <= end_ms and r["end_ms"] >= start_ms]
+    assert covering, (pending, journal_records(app.data_dir))

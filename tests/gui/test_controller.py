@@ -382,3 +382,62 @@ def test_an_endpoint_that_can_never_work_is_a_banner_not_a_silent_start(
     banner = shell.window.banners.banners["run"]
     assert "endpoint" in banner.label.text() and "Preferences" in banner.label.text()
     assert script.requests == [] and shell.controller.run_state == "idle"
+
+
+def test_a_full_disk_is_said_in_the_overlay_and_goes_when_space_returns(
+        qtbot, make_shell, journal_dir, monkeypatch):
+    """The journal's "can't save" used to reach only the control window's banner; the
+    overlay (all a deaf user watches) kept saying "Live" alone."""
+    from tests.unit.test_journal import InjectedFullDisk
+
+    disk = InjectedFullDisk(monkeypatch)
+    script = Script([("state", State.LIVE), ("final", "Saved line."), ("wait",),
+                     ("final", "Line said while the disk is full.")])
+    shell = make_shell(script)
+    try:
+        shell.controller.start()
+        qtbot.waitUntil(lambda: shell.overlay.status_line.text().startswith("Live"),
+                        timeout=5000)
+        disk.fill()
+        script.release()
+        qtbot.waitUntil(lambda: not shell.controller.journal.healthy, timeout=5000)
+        shell.controller.on_journal_timer_timeout()
+        text = shell.overlay.status_line.text()
+        assert text.startswith("Disk full: transcript not saved yet, free some space"), text
+        assert "Live" in text and shell.overlay.status_line.status.level == "warning"
+        disk.free()
+        shell.controller.on_journal_timer_timeout()  # retries, writes the backlog
+        qtbot.waitUntil(lambda: shell.controller.journal.healthy, timeout=5000)
+        shell.controller.on_journal_timer_timeout()
+        assert shell.overlay.status_line.text().startswith("Live"), \
+            shell.overlay.status_line.text()
+        texts = [r.get("text") for r in journal_lines(journal_dir) if r["type"] == "final"]
+        assert texts == ["Saved line.", "Line said while the disk is full."]
+    finally:
+        shell.controller.stop()
+        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+
+
+def test_stopped_on_a_full_disk_the_overlay_says_so_until_it_is_written(
+        qtbot, make_shell, journal_dir, monkeypatch):
+    from tests.unit.test_journal import InjectedFullDisk
+
+    disk = InjectedFullDisk(monkeypatch)
+    script = Script([("state", State.LIVE), ("final", "Saved line."), ("wait",),
+                     ("final", "Line said while the disk is full.")])
+    shell = make_shell(script)
+    shell.controller.start()
+    qtbot.waitUntil(lambda: shell.overlay.status_line.text().startswith("Live"), timeout=5000)
+    disk.fill()
+    script.release()
+    qtbot.waitUntil(lambda: not shell.controller.journal.healthy, timeout=5000)
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=10000)
+    text = shell.overlay.status_line.text()
+    assert text.startswith("Disk full: transcript not saved yet, free some space"), text
+    disk.free()
+    qtbot.waitUntil(lambda: "Disk full" not in shell.overlay.status_line.text(), timeout=10000)
+    assert shell.overlay.status_line.text().startswith("Stopped"), \
+        shell.overlay.status_line.text()
+    texts = [r.get("text") for r in journal_lines(journal_dir) if r["type"] == "final"]
+    assert texts == ["Saved line.", "Line said while the disk is full."]

@@ -402,6 +402,7 @@ def _full_disk_scenario(disk: InjectedFullDisk | TmpfsFullDisk, tmp_path: Path) 
     j.append_gap(Gap(30_000, 31_000, "mic", "test"))
     assert not j.healthy
     assert j.last_error == DISK_FULL
+    assert j.last_error_short == "Disk full: transcript not saved yet, free some space"
     assert j.pending_lines >= 2
     assert not j.sync()
 
@@ -411,6 +412,7 @@ def _full_disk_scenario(disk: InjectedFullDisk | TmpfsFullDisk, tmp_path: Path) 
     j.sync()
     assert j.flush(timeout_s=30)
     assert j.healthy and j.last_error == "" and j.pending_lines == 0
+    assert j.last_error_short == ""
     assert j.close()
 
     rec = smod.load_session(j.path)
@@ -459,6 +461,7 @@ def test_backlog_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert j.flush(timeout_s=30)
     assert not j.healthy
     assert "export the transcript" in j.last_error
+    assert j.last_error_short == "Part of the transcript was not saved: export it to keep it"
     j.close()
     kept = smod.load_session(j.path).segments
     assert kept == tuple(seg(i) for i in range(len(kept)))
@@ -486,6 +489,7 @@ def test_unwritable_folder_gives_clear_message_and_recovers(
         f"Can't save the transcript: the folder {tmp_path} is not writable"
     )
     assert "Captioning continues" in j.last_error
+    assert j.last_error_short.startswith("Sessions folder not writable")
     assert j.append_final(seg(1)) is False
     assert not j.path.exists()
 
@@ -503,6 +507,7 @@ def test_folder_that_cannot_exist_gives_clear_message(tmp_path: Path) -> None:
     j = Journal.create(blocker / "sessions", META)
     assert not j.healthy
     assert "can't be created" in j.last_error
+    assert j.last_error_short.endswith("export it to keep it")
     assert j.append_final(seg(1)) is False
     assert not j.close()
 

@@ -24,14 +24,15 @@ SCRIPT = [f"w{i}" for i in range(20)]
 
 
 class ScriptedModel:
-    """Answers ``transcribe`` from SCRIPT; decodes in ``loop_at`` / ``reread_at`` misbehave."""
+    """Answers ``transcribe`` from a script; decodes in ``loop_at`` / ``reread_at`` misbehave."""
 
     multilingual = False
     name = "scripted"
     languages = ("en",)
 
-    def __init__(self, loop_at: set[int], reread_at: set[int]) -> None:
+    def __init__(self, loop_at: set[int], reread_at: set[int], script: list[str] = SCRIPT) -> None:
         self.recognizer: StreamingRecognizer | None = None
+        self.script = script
         self.loop_at, self.reread_at = loop_at, reread_at
         self.calls = 0
 
@@ -42,14 +43,14 @@ class ScriptedModel:
         end_ms = start_ms + len(audio) // 16
         done = len(kwargs["prefix"].split())  # committed words in this window
         committed = self.recognizer._committed
-        last = committed[-1].text if committed else None
-        first = SCRIPT.index(last) + 1 if last in SCRIPT else len(SCRIPT) if committed else 0
+        floor_ms = committed[-1].end_ms if committed else 0
         words = []
-        for i in range(first, len(SCRIPT)):
+        for i, text in enumerate(self.script):
             word_start = SPEECH_START_MS + i * WORD_MS
             if word_start + 300 > end_ms:
                 break
-            words.append(Word(SCRIPT[i], word_start - start_ms, word_start + 300 - start_ms))
+            if word_start + 300 > floor_ms:  # not final yet; aligned 60 ms early, as Whisper does
+                words.append(Word(text, word_start - 60 - start_ms, word_start + 300 - start_ms))
         assert done == len(committed)
         if self.calls in self.loop_at:
             looped = ("x y " * 10).split()
@@ -71,7 +72,7 @@ def _noise(seconds: float, level_dbfs: float, seed: int) -> np.ndarray:
 def _run(model: ScriptedModel) -> list[Word]:
     recognizer = StreamingRecognizer(model, max_delay_ms=2000)  # type: ignore[arg-type]
     model.recognizer = recognizer
-    speech_s = len(SCRIPT) * WORD_MS / 1000
+    speech_s = len(model.script) * WORD_MS / 1000
     pcm = np.concatenate([_noise(SPEECH_START_MS / 1000, -70, 1), _noise(speech_s, -20, 2),
                           _noise(1.5, -70, 3)]).tobytes()
     finals = []
@@ -98,3 +99,9 @@ def test_words_re_read_onto_committed_audio_are_dropped():
     model = ScriptedModel(loop_at=set(), reread_at=set(range(1, 100)))
     words = _run(model)
     assert [w.text for w in words] == SCRIPT
+
+
+def test_a_word_said_twice_is_final_twice():
+    script = [w for i in range(10) for w in (f"w{i}", f"w{i}")]  # "five, five"
+    words = _run(ScriptedModel(set(), set(), script))
+    assert [w.text for w in words] == script
