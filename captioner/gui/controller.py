@@ -599,8 +599,12 @@ class Controller(QObject):
         cloud = request is not None and request.config.provider != "local"
         if self.machine.intent.value != "run":
             return  # the user stopped or paused: nothing restarts, nothing to announce
+        # never live and the endpoint is to blame: the overlay's one line names the setting
+        # to fix (the banner keeps the host and why)
+        unreachable = f"Can't connect to {title}: check its endpoint" if (
+            cloud and not self._went_live and "endpoint" in reason.lower()) else ""
         if cloud and self.settings.get(Key.FALLBACK_OFFLINE) and self.machine.may_fall_back():
-            self.machine.fall_back(reason)
+            self.machine.fall_back(unreachable or reason)
             self.problem_posted.emit(Problem(
                 f"{title} stopped: {reason} Captions continue with the offline engine. "
                 "Check the key and provider in Preferences to use it again.",
@@ -608,10 +612,9 @@ class Controller(QObject):
             if self._thread is not None:
                 self._thread.request_stop()
             return
-        if cloud and not self._went_live and "endpoint" in reason.lower():
-            # the overlay has one line: the setting to fix (the banner has the host and why)
-            self.machine.raise_alert("failed", f"Can't connect to {title}: check its endpoint "
-                                     "in Preferences, or use the offline engine")
+        if unreachable:
+            self.machine.raise_alert("failed", f"{unreachable} in Preferences, or use the "
+                                     "offline engine")
         self.problem_posted.emit(Problem(f"{reason}", "error",
                                          "preferences" if cloud else "retry",
                                          also=("offline",) if cloud else ()))

@@ -93,7 +93,8 @@ def test_no_network_from_the_start_captions_offline_labelled_as_offline(
         offline = app.wait_shown("the offline engine standing in",
                                  lambda s: s.text.startswith("Live on the offline engine"),
                                  timeout_s=60)
-        assert offline.text == "Live on the offline engine (instead of Deepgram)", offline
+        assert offline.text == ("Live on the offline engine (instead of Deepgram) · Can't "
+                                "connect to Deepgram: check its endpoint"), offline
         wait_for("the app recording from the virtual microphone",
                  lambda: recording_from(virtual_devices.mic_source), 30)
         t_play = time.time()
@@ -103,7 +104,7 @@ def test_no_network_from_the_start_captions_offline_labelled_as_offline(
         wait_for("the offline engine's captions in the journal",
                  lambda: len(words(" ".join(finals(app.data_dir))) & expected) >= 5, 60, 0.2)
         assert_on_screen(app, "endpoint-no-network", "notice", "Live on the offline engine",
-                         "instead of Deepgram", caption="young man")
+                         "instead of Deepgram", "check its endpoint", caption="young man")
         # it never claimed the cloud was live while nothing reached it
         assert not any(s.text.startswith("Live · Deepgram") for s in app.shown())
         assert all(s.t < t_play or "Deepgram" not in s.text or "instead of" in s.text
