@@ -61,7 +61,7 @@ class App:
     ``probe``, run by :mod:`tests.e2e.overlay_probe`, which writes each overlay paint there."""
 
     def __init__(self, tmp_path: Path, python: str, conf: str, probe: Path | None = None,
-                 **env: str) -> None:
+                 data_dir: Path | None = None, **env: str) -> None:
         missing = [t for t in TOOLS if shutil.which(t) is None]
         assert not missing, f"rig tools missing: {missing} (ci/system-packages --test)"
         assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
@@ -69,7 +69,7 @@ class App:
         config = tmp_path / "config" / "captioner"
         config.mkdir(parents=True)
         (config / "captioner.conf").write_text(conf)
-        self.data_dir = tmp_path / "data"
+        self.data_dir = data_dir or tmp_path / "data"  # another run's: its next start
         self.log_file = tmp_path / "log" / "captioner.log"
         self.env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(config.parent),
                         CAPTIONER_DATA_DIR=str(self.data_dir),
