@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from captioner.secrets import ENV_VARS
 from captioner.testing.fakes import FakeServer
 from captioner.testing.outage import OutageProxy
 from tests.conftest import REPO
+from tests.e2e.rig_helpers import stop_app
 from tests.e2e.test_app_screenshot import geometry, window_ids
 from tests.lifecycle import wait_for
 
@@ -181,16 +181,7 @@ class App:
                        timeout=10)
 
     def close(self) -> int | None:
-        code = None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        else:
-            code = self.proc.returncode
+        code = stop_app(self.proc)
         self._out.close()
         return code
 
