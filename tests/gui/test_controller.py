@@ -466,3 +466,39 @@ def test_stopped_on_a_full_disk_the_overlay_says_so_until_it_is_written(
         shell.overlay.status_line.text()
     texts = [r.get("text") for r in journal_lines(journal_dir) if r["type"] == "final"]
     assert texts == ["Saved line.", "Line said while the disk is full."]
+
+
+def test_export_to_a_full_disk_says_so_and_leaves_no_partial_file(qtbot, make_shell,
+                                                                  tmp_path):
+    """A real full disk (a 64 KiB tmpfs filled up; needs root, as the rig and CI run)."""
+    import errno
+    import os
+    import subprocess
+
+    mnt = tmp_path / "usb"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                             capture_output=True, text=True, check=False)
+    assert mounted.returncode == 0, f"needs root to mount a tmpfs: {mounted.stderr}"
+    try:
+        fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(fd)
+        script = Script([("state", State.LIVE)] + [
+            ("final", f"Line {i} with a few more words to make the file bigger.")
+            for i in range(50)])
+        shell = make_shell(script)
+        shell.controller.start()
+        qtbot.waitUntil(lambda: shell.window.transcript.final_count == 50, timeout=15000)
+        shell.window.ask_save_path = lambda suggested, filters: str(mnt / "talk.srt")
+        assert shell.window.export_as("srt") is None
+        text = shell.window.banners.banners["export"].label.text()
+        assert "the disk is full" in text and "free some space" in text, text
+        assert sorted(p.name for p in mnt.iterdir()) == ["filler"]  # no partial or temp file
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
