@@ -285,7 +285,8 @@ class Controller(QObject):
             self._refuse("bad_endpoint", f"The {title} endpoint is not valid: fix it in "
                          "Preferences → Providers" + (", or use the offline engine" if cloud
                                                        else ""), title)
-            self.problem_posted.emit(Problem(f"{problem} Fix it in Preferences → Providers.",
+            named = problem.replace("The endpoint ", f"The {title} endpoint ", 1)
+            self.problem_posted.emit(Problem(f"{named} Fix it in Preferences → Providers.",
                                              "error", "preferences",
                                              also=("offline",) if cloud else ()))
             return None

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import reference_text
-from tests.e2e.overlay_rig import App, Shown
+from tests.e2e.overlay_rig import ARTIFACTS, App, Shown
 from tests.e2e.rig_helpers import DATA, VirtualDevices
 from tests.e2e.test_app_screenshot import finals, recording_from, words
 from tests.e2e.test_overlay_states_e2e import OVERLAY, assert_on_screen
@@ -61,6 +61,9 @@ def test_a_mistyped_endpoint_is_named_in_the_overlay_at_once(tmp_path, python,
         assert_on_screen(app, "endpoint-invalid", "error", "Deepgram endpoint is not valid",
                          "Preferences")
         assert not any(s.text.startswith(("Live", "Connecting")) for s in app.shown())
+        # the control window too (its banner, with "Use the offline engine"): for the eye
+        subprocess.run(["import", "-window", "root", str(ARTIFACTS / "endpoint-invalid-desk.png")],
+                       check=True, timeout=30)
         assert_no_secret(app, shown)
     finally:
         assert app.close() == 0, app.output()

@@ -402,6 +402,7 @@ def test_a_mistyped_cloud_endpoint_names_the_setting_and_offers_the_offline_engi
     banner = shell.window.banners.banners["run"]
     assert [b.text() for b in banner.buttons][-1] == "Use the offline engine"
     assert "marker" not in banner.label.text() and "?" not in banner.label.text()
+    assert banner.label.text().startswith("The Deepgram endpoint ftp://api.deepgram.com/")
     # fixed in Preferences: the problem goes at once
     settings.set(Key.ENDPOINT_DEEPGRAM, "")
     shell.controller.recheck()
