@@ -9,8 +9,6 @@ Needs root (the rig runs as root) to mount the tmpfs. Screenshots:
 
 from __future__ import annotations
 
-import errno
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from tests.e2e.overlay_rig import App, color_share, ocr, read_words
 from tests.e2e.rig_helpers import DATA, VirtualDevices
 from tests.e2e.test_app_screenshot import finals, recording_from, words
 from tests.lifecycle import wait_for
+from tests.unit.test_journal import TmpfsFullDisk
 
 pytestmark = pytest.mark.rig
 
@@ -45,20 +44,6 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(sessions)], check=False)
 
 
-def fill(folder: Path) -> Path:
-    """Fill ``folder``'s file system to the last byte with one file."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC, exc
-    finally:
-        os.close(fd)
-    return filler
-
-
 def play(devices: VirtualDevices, wav: Path) -> None:
     subprocess.run(["paplay", f"--device={devices.mic_sink}", str(wav)], check=True, timeout=60)
 
@@ -77,7 +62,8 @@ def test_full_disk_is_shown_and_nothing_is_lost(tmp_path, python, virtual_device
                  lambda: len(words(" ".join(finals(app.data_dir))) & before) >= 5, 60, 0.2)
         saved_before = finals(app.data_dir)
 
-        filler = fill(tiny_disk)
+        disk = TmpfsFullDisk(tiny_disk)
+        disk.fill()
         # the journal's last page still takes a few lines: speak until they no longer fit
         for _ in range(6):
             play(virtual_devices, WHILE_FULL)
@@ -99,7 +85,7 @@ def test_full_disk_is_shown_and_nothing_is_lost(tmp_path, python, virtual_device
         print(f"full disk: OCR {text!r}")
         assert finals(app.data_dir)[:len(saved_before)] == saved_before  # nothing lost
 
-        filler.unlink()  # space is back
+        disk.free()  # space is back
         back = app.wait_shown("the status without the disk problem",
                               lambda s: s.t > shown.t and "Disk full" not in s.text,
                               timeout_s=30)

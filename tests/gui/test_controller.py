@@ -472,9 +472,9 @@ def test_stopped_on_a_full_disk_the_overlay_says_so_until_it_is_written(
 def test_export_to_a_full_disk_says_so_and_leaves_no_partial_file(qtbot, make_shell,
                                                                   tmp_path):
     """A real full disk (a 64 KiB tmpfs filled up; needs root, as the rig and CI run)."""
-    import errno
-    import os
     import subprocess
+
+    from tests.unit.test_journal import TmpfsFullDisk
 
     mnt = tmp_path / "usb"
     mnt.mkdir()
@@ -482,14 +482,7 @@ def test_export_to_a_full_disk_says_so_and_leaves_no_partial_file(qtbot, make_sh
                              capture_output=True, text=True, check=False)
     assert mounted.returncode == 0, f"needs root to mount a tmpfs: {mounted.stderr}"
     try:
-        fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-        finally:
-            os.close(fd)
+        TmpfsFullDisk(mnt).fill()
         script = Script([("state", State.LIVE)] + [
             ("final", f"Line {i} with a few more words to make the file bigger.")
             for i in range(50)])
