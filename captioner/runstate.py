@@ -63,6 +63,7 @@ ACTIVE = (Phase.CONNECTING, Phase.LIVE, Phase.RECONNECTING, Phase.DEGRADED)
 ALERT_KINDS: dict[str, tuple[int, str]] = {
     "no_sound_server": (3, "speaker-off"),
     "no_key": (3, "key"),
+    "bad_endpoint": (3, "error"),
     "no_device": (3, "unplugged"),
     "failed": (3, "error"),
     "device_lost": (3, "unplugged"),
@@ -73,7 +74,7 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
 }
 LEVELS = {3: "error", 2: "warning", 1: "notice"}
 #: alerts of a start that could not begin
-REFUSALS = ("no_key", "no_sound_server", "no_device")
+REFUSALS = ("no_key", "no_sound_server", "no_device", "bad_endpoint")
 # phase -> icon when no alert is shown
 PHASE_ICONS = {
     Phase.IDLE: "idle", Phase.CONNECTING: "connecting", Phase.LIVE: "live",
@@ -132,6 +133,8 @@ class RunStatus:
             provider detects it (automatic language); "" otherwise.
         captions_paused: every source's device is lost: nothing is captioned until
             one is back (the run itself goes on).
+        replaced_reason: why the offline engine replaced the cloud provider for the
+            rest of the session, in the provider's words (what to do), or "".
     """
 
     state: str = "idle"
@@ -147,6 +150,7 @@ class RunStatus:
     recording: bool = False
     language: str = ""
     captions_paused: bool = False
+    replaced_reason: str = ""
 
     @property
     def level(self) -> str:
@@ -189,6 +193,8 @@ def describe(status: RunStatus, now_s: float | None = None) -> str:
         parts = [f"Live on the offline engine{instead}"]
         if state == "connecting":
             parts = [f"Switching to the offline engine{instead}…"]
+        if status.replaced_reason:
+            parts.append(status.replaced_reason)
     else:
         words = {
             "idle": "Not captioning", "connecting": "Connecting…", "starting": "Starting…",
@@ -237,6 +243,7 @@ class RunMachine:
     provider: str = ""
     active_provider: str = ""
     replaced_provider: str = ""
+    fallback_reason: str = ""
     alerts: dict[str, Alert] = field(default_factory=dict)
     message: str = ""
     retry_at_s: float = 0.0
@@ -266,7 +273,9 @@ class RunMachine:
                          message=self.message, retry_at_s=self.retry_at_s, alert=self.alert(),
                          replaced_provider=self.replaced_provider,
                          behind_since_s=self.behind_since_s, behind_ms=self.behind_ms,
-                         captions_paused=self._captions_paused())
+                         captions_paused=self._captions_paused(),
+                         replaced_reason=self.fallback_reason if self.replaced_provider
+                         else "")
 
     def _captions_paused(self) -> bool:
         lost = {a.source for a in self.alerts.values() if a.kind == "device_lost"}
@@ -300,6 +309,7 @@ class RunMachine:
             self.end_alert(kind)
         if not offline_for:
             self.end_alert("fell_back")
+            self.fallback_reason = ""
         self._reset_retry()
         self._set(Phase.CONNECTING)
 
@@ -339,6 +349,7 @@ class RunMachine:
                          "captions instead", "")
         log.info("falling back to the offline engine: %s", reason)
         self.replaced_provider = self.provider
+        self.fallback_reason = reason.strip().removesuffix(".")
         self.end_alert("failed")
         self._set(Phase.CONNECTING)  # "Switching to the offline engine…"
 
@@ -420,6 +431,7 @@ class RunMachine:
 
     def _ended(self, phase: Phase) -> None:
         self.intent = Intent.STOP
+        self.fallback_reason = ""
         for kind in ("no_audio", "device_lost", "reconnecting", "fell_back"):
             self.end_alert(kind)
         self._set(phase)

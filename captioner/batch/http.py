@@ -18,6 +18,7 @@ import json
 import logging
 import mimetypes
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -333,6 +334,8 @@ def _network_reason(exc: BaseException) -> str:
     while cause is not None and id(cause) not in seen:  # httpx wraps the OS error
         if isinstance(cause, ConnectionRefusedError):
             return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "no server by that name"  # a typo in the endpoint, or no DNS
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.TimeoutException):

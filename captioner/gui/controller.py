@@ -230,6 +230,7 @@ class Controller(QObject):
         self._live: Any = None
         self._session_t0 = 0.0
         self._standby_heard = False  # a caption arrived since the offline engine stood in
+        self._went_live = False  # this run's stream has been live (a failure is not a drop)
         self._journal_error = ""
         self._unsaved: Journal | None = None  # closed with lines still waiting for the disk
         self._no_key_for = ""  # the provider a "no key" banner is about
@@ -280,8 +281,13 @@ class Controller(QObject):
         title = vendor_title(config.provider)
         problem = endpoint_problem(config.endpoint)
         if problem:
+            cloud = config.provider != "local"
+            self._refuse("bad_endpoint", f"The {title} endpoint is not valid: fix it in "
+                         "Preferences → Providers" + (", or use the offline engine" if cloud
+                                                       else ""), title)
             self.problem_posted.emit(Problem(f"{problem} Fix it in Preferences → Providers.",
-                                             "error", "preferences"))
+                                             "error", "preferences",
+                                             also=("offline",) if cloud else ()))
             return None
         try:
             if config.provider == "local" and not config.endpoint:
@@ -334,6 +340,10 @@ class Controller(QObject):
         config = self.settings.session_config()
         if not check_targets(config.provider, config.language, config.translate_to):
             self.problem_cleared.emit("translation")
+        if "bad_endpoint" in self.machine.alerts and not endpoint_problem(config.endpoint):
+            self.problem_cleared.emit("run")  # fixed (or another provider chosen)
+            self.machine.end_alert("bad_endpoint")
+            self._sync()
         provider = self._no_key_for
         if not provider:
             return
@@ -469,6 +479,7 @@ class Controller(QObject):
         request = replace(request, recorder=self.recorder)
         self._request = request
         self._live = None
+        self._went_live = False
         self.detected_language = ""
         thread = SessionThread(self._journaled(self.runner_factory(
             request, self.transcript, self._register_live)), self)
@@ -566,6 +577,8 @@ class Controller(QObject):
                                event.behind_ms)
         if self.machine.phase is not Phase.DEGRADED:
             self._standby_heard = False
+        if event.state is State.LIVE:
+            self._went_live = True
         if event.state is State.RECONNECTING:
             self._drop_partial(event.source)  # its audio is resent: it will be said again
         if event.state is State.FAILED:
@@ -586,8 +599,12 @@ class Controller(QObject):
         cloud = request is not None and request.config.provider != "local"
         if self.machine.intent.value != "run":
             return  # the user stopped or paused: nothing restarts, nothing to announce
+        # never live and the endpoint is to blame: the overlay's one line names the setting
+        # to fix (the banner keeps the host and why)
+        unreachable = f"Can't connect to {title}: check its endpoint" if (
+            cloud and not self._went_live and "endpoint" in reason.lower()) else ""
         if cloud and self.settings.get(Key.FALLBACK_OFFLINE) and self.machine.may_fall_back():
-            self.machine.fall_back(reason)
+            self.machine.fall_back(unreachable or reason)
             self.problem_posted.emit(Problem(
                 f"{title} stopped: {reason} Captions continue with the offline engine. "
                 "Check the key and provider in Preferences to use it again.",
@@ -595,6 +612,9 @@ class Controller(QObject):
             if self._thread is not None:
                 self._thread.request_stop()
             return
+        if unreachable:
+            self.machine.raise_alert("failed", f"{unreachable} in Preferences, or use the "
+                                     "offline engine")
         self.problem_posted.emit(Problem(f"{reason}", "error",
                                          "preferences" if cloud else "retry",
                                          also=("offline",) if cloud else ()))

@@ -581,10 +581,11 @@ class Journal:
             self._fsync()
             if final:
                 self._close_fd()
+                # Logged before close() is released, so it never lands after the caller's last line.
+                log.info("journal %s closed", self.id)
                 with self._lock:
                     self._finished = True
                     self._changed.notify_all()
-                log.info("journal %s closed", self.id)
                 return
 
     def _fsync(self) -> None:

@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from captioner.secrets import ENV_VARS
 from captioner.testing.fakes import FakeServer
 from captioner.testing.outage import OutageProxy
 from tests.conftest import REPO
+from tests.e2e.rig_helpers import stop_app
 from tests.e2e.test_app_screenshot import geometry, window_ids
 from tests.lifecycle import wait_for
 
@@ -61,7 +61,7 @@ class App:
     ``probe``, run by :mod:`tests.e2e.overlay_probe`, which writes each overlay paint there."""
 
     def __init__(self, tmp_path: Path, python: str, conf: str, probe: Path | None = None,
-                 **env: str) -> None:
+                 data_dir: Path | None = None, **env: str) -> None:
         missing = [t for t in TOOLS if shutil.which(t) is None]
         assert not missing, f"rig tools missing: {missing} (ci/system-packages --test)"
         assert os.environ.get("DISPLAY"), "the rig's X display is not set (source $RIG/env)"
@@ -69,7 +69,7 @@ class App:
         config = tmp_path / "config" / "captioner"
         config.mkdir(parents=True)
         (config / "captioner.conf").write_text(conf)
-        self.data_dir = tmp_path / "data"
+        self.data_dir = data_dir or tmp_path / "data"  # another run's: its next start
         self.log_file = tmp_path / "log" / "captioner.log"
         self.env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(config.parent),
                         CAPTIONER_DATA_DIR=str(self.data_dir),
@@ -181,16 +181,7 @@ class App:
                        timeout=10)
 
     def close(self) -> int | None:
-        code = None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        else:
-            code = self.proc.returncode
+        code = stop_app(self.proc)
         self._out.close()
         return code
 

@@ -4,6 +4,7 @@ WAVs, comparing captured audio with them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -109,15 +110,33 @@ class VirtualDevices:
         self.modules.clear()
 
 
-def stop_app(proc: subprocess.Popen) -> None:
-    """End an app the test launched as the desktop does (SIGTERM), killing it if it hangs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+def stop_app(proc: subprocess.Popen) -> int | None:
+    """End an app the test launched as the desktop does (SIGTERM), killing it if it hangs.
+
+    Returns its exit code, or None when it had to be killed."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        return None
+
+
+def journal_finals(data_dir: Path) -> list[dict]:
+    """The final records of every session journal under ``data_dir``, skipping torn lines."""
+    out = []
+    for path in (data_dir / "sessions").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("type") == "final":
+                out.append(record)
+    return out
 
 
 async def play(sink: str, wav: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, reference_text
-from tests.e2e.rig_helpers import DATA, VirtualDevices, stop_app
+from tests.e2e.rig_helpers import DATA, VirtualDevices, journal_finals, stop_app
 from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
@@ -69,16 +69,7 @@ def recording_from(source: str) -> bool:
 
 
 def finals(data_dir: Path) -> list[str]:
-    texts = []
-    for path in (data_dir / "sessions").glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("type") == "final":
-                texts.append(record["text"])
-    return texts
+    return [record["text"] for record in journal_finals(data_dir)]
 
 
 def words(text: str) -> set[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from captioner.transcript import cues as cuelib
 from captioner.transcript.cues import word_ends
 from captioner.transcript.lines import PAUSE_MS, SOFT_LINE_CHARS
 from tests.e2e.overlay_probe import paints_of, probed_app
-from tests.e2e.rig_helpers import DATA, VirtualDevices, play
+from tests.e2e.rig_helpers import DATA, VirtualDevices, journal_finals, play
 from tests.e2e.test_app_screenshot import ARTIFACTS, geometry, recording_from, window_ids
 from tests.integration.test_streaming import LIBRIVOX, _cut_pauses, _pcm
 from tests.lifecycle import wait_for
@@ -94,19 +93,6 @@ def test_continuous_speech_gives_finals_while_speaking_and_short_partials(
 # -- the real app's overlay -------------------------------------------------------------
 
 
-def _journal_finals(data_dir: Path) -> list[dict]:
-    out = []
-    for path in (data_dir / "sessions").glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("type") == "final":
-                out.append(record)
-    return out
-
-
 @pytest.fixture
 def probed(tmp_path: Path, virtual_devices: VirtualDevices,
            python: str) -> Iterator[tuple[subprocess.Popen, Path, Path]]:
@@ -154,7 +140,7 @@ def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
             player.kill()
             player.wait(5)
     wait_for("the last words in the journal",
-             lambda: "amiable" in " ".join(f["text"] for f in _journal_finals(data_dir)).lower(),
+             lambda: "amiable" in " ".join(f["text"] for f in journal_finals(data_dir)).lower(),
              30, 0.2)
     assert app.poll() is None, (tmp_path / "app.out").read_text()
     x, y, w, h = geometry(overlay)
@@ -162,7 +148,7 @@ def test_overlay_shows_whole_lines_and_keeps_partials_to_their_share(
     assert app.wait(30) == 0
 
     paints = paints_of(paints_path)
-    finals = _journal_finals(data_dir)
+    finals = journal_finals(data_dir)
     assert paints and finals
     shown: dict[str, list] = {}
     longest_partial_rows = 0

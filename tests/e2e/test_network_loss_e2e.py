@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from captioner.testing import Utterance
+from captioner.testing import Close, Utterance
 from captioner.testing.fake_revai import FakeRevAi
 from tests.conftest import reference_text
 from tests.e2e.overlay_rig import App, FakesInThread, fakes_in_thread
@@ -266,3 +266,36 @@ def test_connecting_is_shown_and_stop_stops_it(tmp_path, python, virtual_devices
     gaps = journal_records(app, "gap")
     assert gaps and gaps[-1]["reason"] == "stopped while connecting", gaps
     assert stopped.t - t_stop <= SHOWN_WITHIN_S
+
+
+def test_a_provider_that_fails_for_good_hands_over_to_the_offline_engine(tmp_path, python,
+                                                                        virtual_devices):
+    # Rev AI ends the session: the account is out of credits (fatal, no reconnect)
+    fake = FakeRevAi([], [Close(4003, "Insufficient credits", at_ms=1500, connection=0)],
+                     keys=(KEY,))
+    with fakes_in_thread(fake) as fakes:
+        app = App(tmp_path, python, cloud_conf(virtual_devices, fakes.url),
+                  REV_ACCESS_TOKEN=KEY)
+        try:
+            app.wait_shown("Live on Rev AI", lambda s: s.text == "Live · Rev AI")
+            failed = app.wait_logged("the fallback", r"^falling back to the offline engine")
+            shown = app.wait_shown("the offline engine instead", lambda s: s.text.startswith(
+                                   "Live on the offline engine (instead of Rev AI)"),
+                                   after=failed.t)
+            # why, in Rev AI's words, with what to do
+            assert shown.text == ("Live on the offline engine (instead of Rev AI) · Your Rev AI "
+                                  "account is out of credits — add credits at rev.ai, then "
+                                  "start again"), shown
+            assert shown.level == "notice" and shown.icon == "offline", shown
+            subprocess.run(["paplay", f"--device={virtual_devices.mic_sink}",
+                            str(DATA / CLIPS[0])], check=True, timeout=60)
+            expected = words(reference_text(CLIPS[0]))
+            wait_for("the offline engine's captions in the journal", lambda: len(
+                words(" ".join(journal_finals(app.data_dir))) & expected) >= 5, 60, 0.2)
+            assert_on_screen(app, "fell-back-for-good", "notice",
+                             "Live on the offline engine", "instead of Rev AI", "out of credits")
+            assert len(fake.connections) == 1  # no retry of a session Rev AI ended for good
+        finally:
+            assert app.close() == 0, app.output()
+    print(f"offline engine shown {(shown.t - failed.t) * 1000:.0f} ms after Rev AI failed")
+    assert shown.t - failed.t <= SHOWN_WITHIN_S

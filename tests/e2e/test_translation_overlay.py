@@ -18,7 +18,7 @@ import pytest
 
 from captioner.testing import Utterance
 from tests.conftest import REPO
-from tests.e2e.rig_helpers import DATA, VirtualDevices
+from tests.e2e.rig_helpers import DATA, VirtualDevices, stop_app
 from tests.e2e.test_app_screenshot import (
     ARTIFACTS,
     _close,
@@ -74,13 +74,7 @@ def translating_app(tmp_path: Path, virtual_devices: VirtualDevices,
         try:
             yield proc, tmp_path / "data"
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            stop_app(proc)
             log.close()
         [conn] = server.connections
         assert conn.config is not None

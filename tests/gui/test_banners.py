@@ -81,7 +81,7 @@ def test_each_banner_has_its_actions_and_an_svg_icon(qtbot, area):
 def test_no_audio_banner_ends_when_the_sound_is_back_and_run_banners_at_stop(qtbot, make_shell):
     shell = make_shell(Script([("state", State.LIVE), ("wait",)]))
     shell.controller.start()
-    qtbot.waitUntil(lambda: shell.controller.run_state == "live", timeout=5000)
+    qtbot.waitUntil(lambda: shell.controller.run_state == "live", timeout=15000)
     c = shell.controller
     c.on_thread_notice_posted(Notice("mic", "No audio from 'Desk' for 10 s.", "warning",
                                      kind="silent"))
@@ -100,7 +100,7 @@ def test_no_audio_banner_ends_when_the_sound_is_back_and_run_banners_at_stop(qtb
     c.on_thread_state_changed(_state(State.LIVE))
     assert "reconnect" not in banners  # the network is back
     c.stop()
-    qtbot.waitUntil(lambda: c.run_state == "stopped", timeout=5000)
+    qtbot.waitUntil(lambda: c.run_state == "stopped", timeout=15000)
     assert "capture:mic" not in banners
 
 
@@ -137,7 +137,7 @@ def test_add_key_opens_preferences_at_the_key(qtbot, make_shell, settings):
     assert dialog.tabs.currentIndex() == 0
     qtbot.waitUntil(lambda: dialog.provider_page.key_edits["deepgram"].hasFocus()
                     or dialog.focusWidget() is dialog.provider_page.key_edits["deepgram"],
-                    timeout=3000)
+                    timeout=10000)
     dialog.reject()
 
 
@@ -148,7 +148,7 @@ def test_use_the_offline_engine_starts_it(qtbot, make_shell, settings):
     shell.controller.environ = {}
     shell.controller.start()
     shell.window.banners.banners["run"].buttons[1].click()
-    qtbot.waitUntil(lambda: shell.controller.run_state == "live", timeout=5000)
+    qtbot.waitUntil(lambda: shell.controller.run_state == "live", timeout=15000)
     assert script.requests[0].config.provider == "local"
     assert settings.get(Key.PROVIDER) == "local"
     assert shell.window.provider_combo.currentData() == "local"
@@ -163,7 +163,7 @@ def test_the_transcript_keeps_its_space(qtbot, make_shell):
     edit = shell.window.transcript.text_edit
     assert edit.minimumHeight() >= edit.fontMetrics().lineSpacing() * MIN_TRANSCRIPT_LINES
     shell.window.resize(760, 400)
-    qtbot.waitUntil(lambda: edit.height() >= edit.minimumHeight(), timeout=3000)
+    qtbot.waitUntil(lambda: edit.height() >= edit.minimumHeight(), timeout=10000)
 
 
 def test_the_first_run_hint_matches_the_chosen_provider(qtbot, make_shell, settings, store):

@@ -243,11 +243,11 @@ def test_status_line_names_the_detected_language(qtbot, settings, store, journal
     try:
         shell.controller.start()
         status = shell.overlay.status_line
-        qtbot.waitUntil(lambda: status.text() == "Live · Offline engine · Spanish", timeout=5000)
+        qtbot.waitUntil(lambda: status.text() == "Live · Offline engine · Spanish", timeout=15000)
         script.release()
-        qtbot.waitUntil(lambda: status.text().endswith("· German"), timeout=5000)
+        qtbot.waitUntil(lambda: status.text().endswith("· German"), timeout=15000)
         shell.controller.stop()
-        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=15000)
         assert "German" not in status.text()
         records = [json.loads(line) for line in
                    sorted(journal_dir.glob("*.jsonl"))[-1].read_text().splitlines()]
@@ -268,7 +268,7 @@ def test_a_chosen_language_is_not_repeated_in_the_status_line(qtbot, settings, s
     shell.show()
     try:
         shell.controller.start()
-        qtbot.waitUntil(lambda: shell.window.transcript.final_count == 1, timeout=5000)
+        qtbot.waitUntil(lambda: shell.window.transcript.final_count == 1, timeout=15000)
         assert shell.overlay.status_line.text() == "Live · Offline engine"
     finally:
         shell.controller.shutdown(3000)

@@ -129,17 +129,17 @@ def test_history_shows_the_providers_actually_used(qtbot, make_shell, settings,
     script = fallback_script()
     shell = make_shell(script)
     shell.controller.start()
-    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
+    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=15000)
     shell.controller.stop()
-    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=15000)
     standby = Script([("state", State.LIVE), ("final", "Cloud words."),
                       ("state", State.DEGRADED, "Deepgram unreachable"),
                       ("final", "Offline words."), ("state", State.LIVE)])
     shell.controller.runner_factory = standby.factory
     shell.controller.start()
-    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=5000)
+    qtbot.waitUntil(lambda: shell.window.transcript.final_count == 2, timeout=15000)
     shell.controller.stop()
-    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=15000)
 
     d = HistoryDialog(journal_dir)
     qtbot.addWidget(d)
@@ -165,18 +165,18 @@ def test_search_by_words_and_by_what_the_row_says(qtbot, sessions):
     d = HistoryDialog(sessions)
     qtbot.addWidget(d)
     d.search.setText("lecture")
-    qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=3000)
+    qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=10000)
     assert d.table.item(0, 2).text() == "Offline engine"
     assert "1 of 2 sessions match" in d.message_label.text()
     d.search.setText("photosynthesis")  # said in both
-    qtbot.waitUntil(lambda: d.table.rowCount() == 2, timeout=3000)
+    qtbot.waitUntil(lambda: d.table.rowCount() == 2, timeout=10000)
     d.search.setText("deepgram call")  # a provider and a word
-    qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=3000)
+    qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=10000)
     assert d.table.item(0, 2).text() == "Deepgram"
     d.search.setText("zebra")
-    qtbot.waitUntil(lambda: d.table.rowCount() == 0, timeout=3000)
+    qtbot.waitUntil(lambda: d.table.rowCount() == 0, timeout=10000)
     assert "No session matches" in d.message_label.text()
     assert not d.open_button.isEnabled()
     d.search.clear()
-    qtbot.waitUntil(lambda: d.table.rowCount() == 2, timeout=3000)
+    qtbot.waitUntil(lambda: d.table.rowCount() == 2, timeout=10000)
 

@@ -20,12 +20,12 @@ CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModi
 
 def _active(qtbot, window) -> None:
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    qtbot.waitUntil(window.isActiveWindow, timeout=10000)
 
 
 def _focus(qtbot, widget) -> None:
     widget.setFocus()
-    qtbot.waitUntil(widget.hasFocus, timeout=3000)
+    qtbot.waitUntil(widget.hasFocus, timeout=10000)
 
 
 def _dialog(qtbot, shell, which: str):
@@ -52,7 +52,7 @@ def test_jump_to_live_and_start_work_from_the_search_field_and_the_transcript(qt
     starts = _count(shell.actions.start_stop)
     for widget in (w.transcript.search, w.transcript.text_edit, w.language_combo.lineEdit()):
         widget.setFocus()
-        qtbot.waitUntil(widget.hasFocus, timeout=3000)
+        qtbot.waitUntil(widget.hasFocus, timeout=10000)
         before = (len(jumps), len(starts))
         qtbot.keyClick(widget, Qt.Key.Key_End, CTRL_SHIFT)
         qtbot.keyClick(widget, Qt.Key.Key_Space, CTRL_SHIFT)
@@ -108,13 +108,13 @@ def test_tab_goes_top_to_bottom_through_the_banners(qtbot, make_shell):
     w.banners.post(Problem("Saved.", "info", key="export"))
     w.banners.post(Problem("Disk.", "warning", key="journal"))
     w.refresh_button.setFocus()
-    qtbot.waitUntil(w.refresh_button.hasFocus, timeout=3000)
+    qtbot.waitUntil(w.refresh_button.hasFocus, timeout=10000)
     seen = _tab_walk(qtbot, w.refresh_button, 4)
     assert seen[:3] == [first.buttons[0], first.buttons[1], first.close_button]
     chain = [x for x in w.focus_chain() if x.isVisibleTo(w) and x.isEnabled()
              and x.focusPolicy() & Qt.FocusPolicy.TabFocus]
     chain[0].setFocus()
-    qtbot.waitUntil(chain[0].hasFocus, timeout=3000)
+    qtbot.waitUntil(chain[0].hasFocus, timeout=10000)
     walk = _tab_walk(qtbot, chain[0], len(chain) - 1)
     names = lambda ws: [f"{type(x).__name__}:{x.accessibleName()}" for x in ws]  # noqa: E731
     assert names(walk) == names(chain[1:])
@@ -144,7 +144,7 @@ def test_the_focus_ring_follows_the_focus_and_is_drawn(qtbot, make_shell):
     w.stop_button.setEnabled(True)
     for widget in (w.start_button, w.transcript.search, w.provider_combo):
         widget.setFocus()
-        qtbot.waitUntil(widget.hasFocus, timeout=3000)
+        qtbot.waitUntil(widget.hasFocus, timeout=10000)
         ring = w.focus_tracker.ring
         assert ring.target is widget and ring.isVisible()
         assert ring.geometry().contains(widget.geometry())

@@ -311,7 +311,7 @@ def test_dragged_past_the_edge_it_comes_back_whole(overlay, qtbot):
     area = overlay.screen().availableGeometry()
     overlay.on_grip_drag_started()
     overlay.move(area.right() - 40, area.bottom() - 20)  # mostly off screen
-    qtbot.waitUntil(lambda: area.contains(overlay.geometry()), timeout=3000)
+    qtbot.waitUntil(lambda: area.contains(overlay.geometry()), timeout=10000)
 
 
 def test_a_smaller_screen_area_moves_and_shrinks_it(overlay, monkeypatch):

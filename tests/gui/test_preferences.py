@@ -202,7 +202,7 @@ def test_test_connection_reports_the_result_in_words(qtbot, settings, store):
     qtbot.addWidget(d)
     page = d.provider_page
     page.key_edits["deepgram"].setText("typed-key")
-    with qtbot.waitSignal(tester.test_finished, timeout=5000):
+    with qtbot.waitSignal(tester.test_finished, timeout=15000):
         assert page.test("deepgram")
     assert calls == [("deepgram", "typed-key", None)]
     assert page.result_label.text().startswith("✗ Deepgram: Deepgram rejected the API key")
@@ -328,7 +328,7 @@ def test_test_connection_sends_the_settings_as_typed(qtbot, settings, store):
     form = page.option_forms["speechmatics"]
     form.widgets["model"].setCurrentIndex(form.widgets["model"].findData("standard"))
     form.widgets["max_delay"].setValue(1.2)
-    with qtbot.waitSignal(tester.test_finished, timeout=5000):
+    with qtbot.waitSignal(tester.test_finished, timeout=15000):
         assert page.test("speechmatics")
     [cfg] = calls
     assert (cfg.provider, cfg.language) == ("speechmatics", "de")

@@ -43,12 +43,12 @@ class AudioScript:
 def _run_once(qtbot, shell: AppShell, script: AudioScript) -> None:
     script.fed.clear()
     shell.controller.start()
-    qtbot.waitUntil(script.fed.is_set, timeout=5000)
-    qtbot.waitUntil(lambda: shell.controller.run_state == "live", timeout=5000)
+    qtbot.waitUntil(script.fed.is_set, timeout=15000)
+    qtbot.waitUntil(lambda: shell.controller.run_state == "live", timeout=15000)
 
 
 def _stop(qtbot, shell: AppShell) -> None:
-    with qtbot.waitSignal(shell.controller.run_state_changed, timeout=5000,
+    with qtbot.waitSignal(shell.controller.run_state_changed, timeout=15000,
                           check_params_cb=lambda state: state == "stopped"):
         shell.controller.stop()
 
@@ -86,12 +86,12 @@ def test_preference_records_and_resumed_runs_line_up(qtbot, make_shell, settings
     shell = make_shell(script)
     assert shell.actions.record.isChecked()
     _run_once(qtbot, shell, script)
-    with qtbot.waitSignal(shell.controller.run_state_changed, timeout=5000,
+    with qtbot.waitSignal(shell.controller.run_state_changed, timeout=15000,
                           check_params_cb=lambda state: state == "paused"):
         shell.controller.pause()
     script.fed.clear()
     shell.controller.resume()
-    qtbot.waitUntil(script.fed.is_set, timeout=5000)
+    qtbot.waitUntil(script.fed.is_set, timeout=15000)
     base_ms = shell.controller.transcript.base_ms
     assert base_ms > 0  # (wall-clock time: this script feeds its second at once)
     shell.actions.record.trigger()  # off mid-session: REC goes, the stretch ends
@@ -135,7 +135,7 @@ def test_a_recording_that_cannot_be_written_is_a_warning_not_a_stop(qtbot, make_
     problems = []
     shell.controller.problem_posted.connect(problems.append)
     _run_once(qtbot, shell, script)
-    qtbot.waitUntil(lambda: any(p.key == "recording" for p in problems), timeout=5000)
+    qtbot.waitUntil(lambda: any(p.key == "recording" for p in problems), timeout=15000)
     [problem] = [p for p in problems if p.key == "recording"]
     assert problem.level == "warning"
     assert problem.message.startswith("The recording stopped: the disk is full.")

@@ -184,7 +184,7 @@ def test_app_captions_translates_journals_and_exports(qtbot, settings, store, jo
         assert [p.name for p in written] == ["talk.srt", "talk.es.srt"]
         assert "Buenos días a todos." in (tmp_path / "talk.es.srt").read_text()
         shell.controller.stop()
-        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=5000)
+        qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=15000)
     finally:
         shell.controller.shutdown(3000)
     [path] = journal_dir.glob("*.jsonl")

@@ -84,3 +84,17 @@ def test_job_store_keys_change_with_the_file_and_options(tmp_path: Path):
 def test_unreadable_job_store_is_ignored(tmp_path: Path):
     (tmp_path / "jobs.json").write_text("{not json")
     assert JobStore(tmp_path / "jobs.json").pending() == {}
+
+
+def test_a_server_name_that_does_not_resolve_is_said_in_words():
+    """A typo such as api.deepgram.con used to read "(ConnectError, 3 attempts)"."""
+    import socket
+
+    from captioner.batch.http import _network_reason
+
+    exc = httpx.ConnectError("[Errno -2] Name or service not known")
+    exc.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert _network_reason(exc) == "no server by that name"
+    refused = httpx.ConnectError("refused")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    assert _network_reason(refused) == "connection refused"

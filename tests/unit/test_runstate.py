@@ -60,7 +60,9 @@ def test_a_cloud_failure_while_running_falls_back_and_says_which_provider():
     assert machine.phase is Phase.DEGRADED
     status = machine.status()
     assert status.provider == OFFLINE_TITLE and status.replaced_provider == "Deepgram"
-    assert describe(status) == "Live on the offline engine (instead of Deepgram)"
+    # which provider, and why (in its words: what to do about it)
+    assert describe(status) == ("Live on the offline engine (instead of Deepgram) · "
+                                "Deepgram rejected the API key")
     assert status.icon == "offline" and status.level == "notice"
     # a second failure (the offline engine) does not fall back again
     machine.on_stream("mic", "failed", "The offline engine stopped.")
