@@ -89,7 +89,7 @@ def test_full_disk_is_shown_and_nothing_is_lost(tmp_path, python, virtual_device
         back = app.wait_shown("the status without the disk problem",
                               lambda s: s.t > shown.t and "Disk full" not in s.text,
                               timeout_s=30)
-        assert back.text.startswith("Live"), back
+        assert "Live" in back.text, back  # (after 10 s of silence "No audio …" may lead)
         wait_for("what was said while the disk was full, on disk",
                  lambda: len(words(" ".join(finals(app.data_dir)[-3:])) & before) >= 5,
                  30, 0.2)
