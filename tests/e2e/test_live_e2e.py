@@ -29,8 +29,13 @@ SYSTEM_WORDS = {"eight", "spades", "four", "seven", "hearts"}
 TAIL_MS = 800  # sink and capture latency, then some silence for the recognizer
 
 
+NUMBERS = dict(enumerate("zero one two three four five six seven eight nine ten".split()))
+
+
 def words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.lower()))
+    """The words of ``text``, numbers as words ("8 of spades" is "eight of spades")."""
+    return {NUMBERS.get(int(w), w) if w.isdigit() else w
+            for w in re.findall(r"[a-z]+|\d+", text.lower())}
 
 
 def test_mic_and_system_audio_are_captioned_under_their_own_labels(
