@@ -17,9 +17,8 @@ import pytest
 
 from captioner.engine import models
 from tests.e2e.overlay_probe import paints_of, probed_app
-from tests.e2e.rig_helpers import VirtualDevices
+from tests.e2e.rig_helpers import VirtualDevices, journal_finals
 from tests.e2e.test_app_screenshot import ARTIFACTS, recording_from, window_ids
-from tests.e2e.test_continuous_speech_e2e import _journal_finals
 from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
@@ -54,7 +53,7 @@ def test_status_line_names_the_detected_language(
                    timeout=60)
     # NB: "mañana" is the last word and Whisper base gets it from espeak-ng's voice
     wait_for("the Spanish speech in the journal",
-             lambda: "mañana" in " ".join(f["text"] for f in _journal_finals(data_dir)).lower(),
+             lambda: "mañana" in " ".join(f["text"] for f in journal_finals(data_dir)).lower(),
              60, 0.2)
     status = wait_for("the detected language in the status line",
                       lambda: next((p["status"] for p in paints_of(paints_path)
@@ -63,7 +62,7 @@ def test_status_line_names_the_detected_language(
     ARTIFACTS.mkdir(exist_ok=True)
     subprocess.run(["import", "-window", "root", str(ARTIFACTS / "detected-language.png")],
                    check=True, timeout=30)
-    finals = _journal_finals(data_dir)
+    finals = journal_finals(data_dir)
     assert app.poll() is None, (tmp_path / "app.out").read_text()
     app.send_signal(signal.SIGTERM)
     assert app.wait(30) == 0
