@@ -417,8 +417,10 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_controller_problem_posted(self, problem: Problem) -> None:
-        # one condition, one banner: a "no key" error replaces the hint that says the same
-        if problem.action == "add_key" and self._says_add_key("hint"):
+        # one condition, one banner: a "no key" error replaces the hint that says the same,
+        # and any error replaces a hint that says "Press Start" (it just failed to)
+        if problem.level == "error" or (problem.action == "add_key"
+                                        and self._says_add_key("hint")):
             self.banners.clear("hint")
         self.banners.post(problem)
 

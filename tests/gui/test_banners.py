@@ -187,6 +187,18 @@ def test_the_first_run_hint_matches_the_chosen_provider(qtbot, make_shell, setti
     assert len(w.banners.banners) == 1  # still one hint, updated
 
 
+def test_a_failed_start_replaces_the_press_start_hint(qtbot, make_shell, settings, store):
+    settings.set(Key.PROVIDER, "deepgram")
+    settings.set(Key.ENDPOINT_DEEPGRAM, "ftp://api.deepgram.com/v1/listen")
+    store.set("deepgram", "dg-key")
+    shell = make_shell(Script([]))
+    shell.window.post_first_run_hint()
+    assert "Press Start" in shell.window.banners.banners["hint"].label.text()
+    shell.controller.start()
+    assert shell.window.banners.banners["run"].label.text().startswith("The Deepgram endpoint")
+    assert "hint" not in shell.window.banners.banners  # "Press Start" is wrong: it just failed
+
+
 def test_the_window_fits_a_small_screen_whatever_it_says(qtbot, make_shell, settings):
     settings.set(Key.PROVIDER, "deepgram")
     shell = make_shell(Script([]))
