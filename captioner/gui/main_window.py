@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.ask_save_path: Callable[[str, str], str] = self._ask_save_path
         self._started_at: float | None = None
         self._elapsed_s = 0.0
+        self._captioning = False  # starting, live or stopping
         self._devices: list[Any] = []
         self.setWindowTitle("captioner")
         self.setWindowIcon(app_icon())
@@ -391,9 +392,9 @@ class MainWindow(QMainWindow):
         provider = self.settings.get(Key.PROVIDER)
         start = self.app_actions.shortcut_text("start_stop")
         press = f"Press Start ({start})" if start else "Press Start"
+        begin = "" if self._captioning else f" {press} to begin."  # stale once it has begun
         if provider == "local":
-            problem = Problem(f"{FIRST_RUN_HINT} {press} to begin.", "info", "preferences",
-                              key="hint")
+            problem = Problem(f"{FIRST_RUN_HINT}{begin}", "info", "preferences", key="hint")
         elif not self.controller.has_key(provider):
             if self._says_add_key("run"):
                 return  # the "no key" error already says it, with the same buttons
@@ -407,8 +408,8 @@ class MainWindow(QMainWindow):
             title = vendor_title(provider)
             fallback = (" If it can't be reached, the offline engine captions instead."
                         if self.settings.get(Key.FALLBACK_OFFLINE) else "")
-            problem = Problem(f"Captions come from {title}, with the key in your keychain. "
-                              f"{press} to begin.{fallback}", "info", "preferences", key="hint")
+            problem = Problem(f"Captions come from {title}, with the key in your keychain."
+                              f"{begin}{fallback}", "info", "preferences", key="hint")
         self.banners.post(problem)
 
     def _says_add_key(self, key: str) -> bool:
@@ -529,6 +530,10 @@ class MainWindow(QMainWindow):
     def on_controller_run_state_changed(self, state: str) -> None:
         self.actions.set_running(state)
         running = state in ("starting", "live", "stopping")
+        if running != self._captioning:
+            self._captioning = running
+            if "hint" in self.banners.banners:
+                self.post_first_run_hint()
         self.start_button.setEnabled(not running)
         self.start_button.setText("Resume" if state == "paused" else "Start")
         self.pause_button.setEnabled(state in ("starting", "live", "paused"))

@@ -244,3 +244,16 @@ def test_no_button_in_the_control_window_relies_on_a_symbol_glyph(qtbot, make_sh
         assert not symbols, (widget.accessibleName(), widget.text())
     arrows = (shell.window.transcript.prev_button, shell.window.transcript.next_button)
     assert all(not b.icon().isNull() for b in arrows)
+
+
+def test_the_first_run_hint_stops_saying_press_start_once_captioning(qtbot, make_shell):
+    shell = make_shell(Script([("state", State.LIVE), ("wait",)]))
+    w = shell.window
+    w.post_first_run_hint()
+    assert "Press Start" in w.banners.banners["hint"].label.text()
+    shell.controller.start()
+    qtbot.waitUntil(lambda: "Press Start" not in w.banners.banners["hint"].label.text(),
+                    timeout=10000)
+    assert "offline engine" in w.banners.banners["hint"].label.text()  # the rest still helps
+    w.on_controller_run_state_changed("stopped")
+    assert "Press Start" in w.banners.banners["hint"].label.text()  # stopped: it is true again
