@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QThread, Signal
@@ -47,6 +48,9 @@ class SessionThread(QThread):
         self._runner = runner
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        # a Stop pressed before the loop exists (Start, Stop at once) must not be lost
+        self._stop_lock = threading.Lock()
+        self._stop_requested = False
 
     def _emit(self, event: StreamEvent) -> None:
         if isinstance(event, TranscriptChanged):
@@ -60,8 +64,11 @@ class SessionThread(QThread):
 
     def run(self) -> None:  # QThread entry point
         loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._stop = asyncio.Event()
+        stop = asyncio.Event()
+        with self._stop_lock:
+            self._loop, self._stop = loop, stop
+            if self._stop_requested:
+                stop.set()
         result: object = None
         try:
             result = loop.run_until_complete(self._runner(self._emit, self._stop))
@@ -70,15 +77,18 @@ class SessionThread(QThread):
             result = exc
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            self._loop = None
+            with self._stop_lock:
+                loop.close()
+                self._loop = None
         self.run_finished.emit(result)
 
     def request_stop(self) -> None:
         """Ask the runner to end cleanly (end-of-stream handshakes, trailing finals)."""
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(stop.set)
+        with self._stop_lock:
+            self._stop_requested = True
+            loop, stop = self._loop, self._stop
+            if loop is not None and stop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(stop.set)
 
     def call(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` on the session loop (pause, device switch)."""
