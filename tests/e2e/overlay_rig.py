@@ -143,14 +143,7 @@ class App:
     def screenshot(self, name: str) -> Path:
         """The overlay as on screen (cropped from a root-window screenshot)."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        x, y, w, h = geometry(self.overlay())
-        root = ARTIFACTS / f"{name}.root.png"
-        shot = ARTIFACTS / f"{name}.png"
-        subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
-        subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
-                        str(shot)], check=True, timeout=30)
-        root.unlink()
-        return shot
+        return window_shot(self.overlay(), ARTIFACTS / f"{name}.png")
 
     def accessible_status(self) -> str | None:
         """The status line's accessible description, as a screen reader gets it (AT-SPI)."""
@@ -184,6 +177,18 @@ class App:
         code = stop_app(self.proc)
         self._out.close()
         return code
+
+
+def window_shot(window: int, shot: Path) -> Path:
+    """``window`` as on screen (with whatever covers it), cropped from a root-window
+    screenshot into ``shot``."""
+    x, y, w, h = geometry(window)
+    root = shot.with_suffix(".root.png")
+    subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
+    subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage", str(shot)],
+                   check=True, timeout=30)
+    root.unlink()
+    return shot
 
 
 def _gdbus(bus: str, dest: str, path: str, method: str, *args: str) -> str:

@@ -18,9 +18,9 @@ import pytest
 
 from captioner.gui.banner import STYLES
 from tests.conftest import REPO, reference_text
-from tests.e2e.overlay_rig import App, color_share, read_words
+from tests.e2e.overlay_rig import App, color_share, read_words, window_shot
 from tests.e2e.rig_helpers import DATA
-from tests.e2e.test_app_screenshot import finals, geometry, window_ids, words
+from tests.e2e.test_app_screenshot import finals, window_ids, words
 from tests.lifecycle import wait_for
 
 pytestmark = pytest.mark.rig
@@ -72,12 +72,7 @@ def test_two_banners_and_a_count_with_their_actions(tmp_path, python, virtual_de
         shot = ARTIFACTS / "control-window.png"
 
         def read() -> str | None:
-            x, y, w, h = geometry(window)
-            root = tmp_path / "root.png"
-            subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
-            subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
-                           str(shot)], check=True, timeout=30)
-            text = read_words(ocr_dark_on_light(shot))
+            text = read_words(ocr_dark_on_light(window_shot(window, shot)))
             return text if "more" in text and "deepgram" in text else None
 
         text = wait_for("two banners and a count on screen", read, 30, 0.5)
@@ -107,12 +102,7 @@ def test_two_banners_and_a_count_with_their_actions(tmp_path, python, virtual_de
         listed = ARTIFACTS / "past-sessions.png"
 
         def read_history() -> str | None:
-            x, y, w, h = geometry(history)
-            root = tmp_path / "root.png"
-            subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
-            subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
-                           str(listed)], check=True, timeout=30)
-            found = read_words(ocr_dark_on_light(listed))
+            found = read_words(ocr_dark_on_light(window_shot(history, listed)))
             return found if "recovered after a crash" in found else None
 
         text = wait_for("the recovered session in past sessions", read_history, 30, 0.5)
@@ -149,12 +139,7 @@ def test_the_no_audio_banner_goes_when_the_sound_is_back_and_nothing_stays_after
         subprocess.run(["xdotool", "key", "--window", str(window), "ctrl+shift+space"],
                        check=True, timeout=10)
         app.wait_logged("the run to stop", r"run state: \w+ -> stopped", after=cleared.t)
-        shot = tmp_path / "stopped.png"
-        x, y, w, h = geometry(window)
-        root = tmp_path / "root.png"
-        subprocess.run(["import", "-window", "root", str(root)], check=True, timeout=30)
-        subprocess.run(["convert", str(root), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
-                        str(shot)], check=True, timeout=30)
+        shot = window_shot(window, tmp_path / "stopped.png")
         text = read_words(ocr_dark_on_light(shot))
         assert "no audio" not in text and " more" not in text, text
         assert color_share(shot, STYLES["warning"][0], 6) < 0.001  # no warning banner left
