@@ -136,7 +136,6 @@ class MainWindow(QMainWindow):
         self.ask_save_path: Callable[[str, str], str] = self._ask_save_path
         self._started_at: float | None = None
         self._elapsed_s = 0.0
-        self._captioning = False  # starting, live or stopping
         self._devices: list[Any] = []
         self.setWindowTitle("captioner")
         self.setWindowIcon(app_icon())
@@ -392,7 +391,7 @@ class MainWindow(QMainWindow):
         provider = self.settings.get(Key.PROVIDER)
         start = self.app_actions.shortcut_text("start_stop")
         press = f"Press Start ({start})" if start else "Press Start"
-        begin = "" if self._captioning else f" {press} to begin."  # stale once it has begun
+        begin = "" if self.controller.running else f" {press} to begin."  # stale once begun
         if provider == "local":
             problem = Problem(f"{FIRST_RUN_HINT}{begin}", "info", "preferences", key="hint")
         elif not self.controller.has_key(provider):
@@ -530,10 +529,8 @@ class MainWindow(QMainWindow):
     def on_controller_run_state_changed(self, state: str) -> None:
         self.actions.set_running(state)
         running = state in ("starting", "live", "stopping")
-        if running != self._captioning:
-            self._captioning = running
-            if "hint" in self.banners.banners:
-                self.post_first_run_hint()
+        if "hint" in self.banners.banners:
+            self.post_first_run_hint()  # updated in place, only when its words change
         self.start_button.setEnabled(not running)
         self.start_button.setText("Resume" if state == "paused" else "Start")
         self.pause_button.setEnabled(state in ("starting", "live", "paused"))

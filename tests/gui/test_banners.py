@@ -255,5 +255,6 @@ def test_the_first_run_hint_stops_saying_press_start_once_captioning(qtbot, make
     qtbot.waitUntil(lambda: "Press Start" not in w.banners.banners["hint"].label.text(),
                     timeout=10000)
     assert "offline engine" in w.banners.banners["hint"].label.text()  # the rest still helps
-    w.on_controller_run_state_changed("stopped")
+    shell.controller.stop()
+    qtbot.waitUntil(lambda: shell.controller.run_state == "stopped", timeout=15000)
     assert "Press Start" in w.banners.banners["hint"].label.text()  # stopped: it is true again
